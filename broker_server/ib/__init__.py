@@ -1,0 +1,1 @@
+"""ib layer (see DESIGN.md)."""
