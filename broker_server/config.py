@@ -1,0 +1,491 @@
+"""Broker configuration: a TOML file plus environment overrides, validated into frozen dataclasses.
+
+Loading never half-succeeds: :func:`load_config` either returns a complete :class:`BrokerConfig`
+or raises :class:`ConfigError` listing every problem, one line each, naming the key.
+
+Environment overrides (applied after the file):
+
+``IBBROKER_LISTEN``  server.listen            ``IBBROKER_STORE``      store.path
+``IBBROKER_LOG_LEVEL`` server.log_level       ``IBBROKER_ADMIN_TOKEN`` server.admin_token
+``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
+``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TWS_LIVE_PORT = 7496
+TWS_PAPER_PORT = 7497
+GATEWAY_LIVE_PORT = 4001
+GATEWAY_PAPER_PORT = 4002
+LIVE_PORTS = frozenset({TWS_LIVE_PORT, GATEWAY_LIVE_PORT})
+PAPER_PORTS = frozenset({TWS_PAPER_PORT, GATEWAY_PAPER_PORT})
+IB_LIBRARIES = ("ib_insync", "ib_async")
+MAX_IB_CLIENTS = 32
+"""TWS accepts at most 32 API clients at once."""
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``problems`` holds one line per problem, each naming the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value; call only where it is used, never to log it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+def default_port(*, use_gateway: bool, paper_trading: bool) -> int:
+    """IB's default API port: Gateway 4002 paper / 4001 live, TWS 7497 paper / 7496 live."""
+    if use_gateway:
+        return GATEWAY_PAPER_PORT if paper_trading else GATEWAY_LIVE_PORT
+    return TWS_PAPER_PORT if paper_trading else TWS_LIVE_PORT
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The gRPC server."""
+
+    listen: str = "127.0.0.1:50051"
+    """host:port the gRPC server listens on (port 0 picks a free port)."""
+    grace_period: float = 5.0
+    """Seconds in-flight calls get to finish on shutdown before they are cancelled."""
+    max_message_bytes: int = 4 * 1024 * 1024
+    """Largest gRPC message accepted or sent, in bytes."""
+    keepalive_time: float = 30.0
+    """Seconds between keepalive pings the server sends on an idle connection."""
+    keepalive_timeout: float = 10.0
+    """Seconds to wait for a keepalive ping's ack before closing the connection."""
+    min_client_ping_interval: float = 10.0
+    """Shortest interval between client keepalive pings the server accepts (clients ping every 20 s)."""
+    log_level: str = "INFO"
+    """Log level of the JSON logs on stderr: DEBUG, INFO, WARNING or ERROR."""
+    default_gateway: str = ""
+    """Gateway used when a request leaves `gateway` empty; empty means the first one configured."""
+    admin_token: Secret = field(default_factory=lambda: Secret(""))
+    """Bearer token required by admin RPCs (Reconnect); empty means admin RPCs are open."""
+    watcher_queue_size: int = 256
+    """Events buffered per watch stream before a slow watcher is coalesced to the latest snapshot."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The durable store."""
+
+    path: str = "var/ibbroker.sqlite3"
+    """SQLite file holding leases and epochs (created with its folder when missing)."""
+
+
+@dataclass(frozen=True)
+class LeaseConfig:
+    """Client-ID leasing."""
+
+    default_ttl: float = 30.0
+    """Lease time-to-live in seconds when a request sets none."""
+    min_ttl: float = 5.0
+    """Shortest TTL a request may ask for, in seconds."""
+    max_ttl: float = 300.0
+    """Longest TTL a request may ask for, in seconds."""
+    quarantine_cooldown: float = 5.0
+    """Seconds a released or expired client ID rests before it is probed and handed out again."""
+    sweep_interval: float = 0.5
+    """Seconds between sweeps that expire leases and free quarantined IDs."""
+    probe_timeout: float = 3.0
+    """Seconds a probe connect (proving a DIRECT lease's ID free) may take."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """One TWS or IB Gateway the broker connects to (`[gateways.NAME]`)."""
+
+    name: str = "paper"
+    """The gateway's name, used in requests, logs and metrics."""
+    host: str = "127.0.0.1"
+    """Host of TWS / IB Gateway."""
+    port: int = GATEWAY_PAPER_PORT
+    """API port; default from use_gateway and paper_trading (4002/4001 Gateway, 7497/7496 TWS)."""
+    paper_trading: bool = True
+    """True for a paper account (DU...); the broker refuses a session whose accounts do not match."""
+    allow_live: bool = False
+    """Must be true to connect to a live (non-paper) account."""
+    use_gateway: bool = True
+    """True for IB Gateway, false for TWS (only changes the default port)."""
+    timeout: float = 10.0
+    """Seconds each connect phase (TCP, handshake, start-up sync) may take."""
+    max_retries: int = 0
+    """Reconnect attempts before giving up with state ERROR; 0 means unlimited."""
+    retry_delay: float = 0.5
+    """Initial reconnect backoff in seconds (doubles each attempt, full jitter)."""
+    backoff_cap: float = 30.0
+    """Largest reconnect backoff in seconds."""
+    heartbeat_interval: float = 1.0
+    """Seconds between heartbeats (reqCurrentTime) on each session."""
+    heartbeat_timeout: float = 2.0
+    """Seconds without a heartbeat answer before the session is declared stale and replaced."""
+    heartbeat_warn: float = 0.5
+    """Heartbeat round trip in seconds above which the session is DEGRADED (HEARTBEAT_SLOW)."""
+    readonly: bool = False
+    """Connect read-only (no order traffic, no open-order sync)."""
+    account: str = ""
+    """Account to use when IB reports several; empty means the first."""
+    client_id_min: int = 100
+    """First client ID of the range leased to strategies."""
+    client_id_max: int = 130
+    """Last client ID of the range leased to strategies."""
+    monitor_client_id: int = 99
+    """Client ID of the broker's always-on monitor session (never leased)."""
+    ib_library: str = "ib_insync"
+    """Client library for the sessions: ib_insync or ib_async."""
+    breaker_failures: int = 5
+    """Consecutive connection failures that open the circuit breaker."""
+    breaker_open: float = 5.0
+    """Seconds the breaker first stays open (doubles on each failed trial)."""
+    breaker_open_max: float = 60.0
+    """Longest time in seconds the breaker stays open."""
+
+    @property
+    def address(self) -> str:
+        """host:port."""
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SimConfigSection:
+    """The built-in gateway simulator started by `serve --sim`."""
+
+    host: str = "127.0.0.1"
+    """Address the simulator listens on."""
+    port: int = 0
+    """Port of the simulator; 0 picks a free port."""
+    seed: int = 1
+    """Seed of the simulated market's random walk."""
+    accounts: tuple[str, ...] = ("DU1234567",)
+    """Managed accounts the simulator reports."""
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """The whole broker configuration."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    """The gRPC server."""
+    store: StoreConfig = field(default_factory=StoreConfig)
+    """The durable store."""
+    leases: LeaseConfig = field(default_factory=LeaseConfig)
+    """Client-ID leasing."""
+    gateways: tuple[GatewayConfig, ...] = (GatewayConfig(),)
+    """The gateways, in file order; the first is the default unless server.default_gateway says."""
+    sim: SimConfigSection = field(default_factory=SimConfigSection)
+    """The built-in simulator."""
+
+    @property
+    def default_gateway(self) -> GatewayConfig:
+        """The gateway used when a request names none."""
+        name = self.server.default_gateway or self.gateways[0].name
+        return self.gateway(name)
+
+    def gateway(self, name: str) -> GatewayConfig:
+        """The gateway called ``name`` (KeyError when unknown)."""
+        for gateway in self.gateways:
+            if gateway.name == name:
+                return gateway
+        raise KeyError(name)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+_SECTIONS: dict[str, type[Any]] = {
+    "server": ServerConfig,
+    "store": StoreConfig,
+    "leases": LeaseConfig,
+    "sim": SimConfigSection,
+}
+
+
+def _type_name(tp: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+
+
+def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
+    """Check ``raw`` against the field type ``tp``; TOML gives native types, env gives strings."""
+    if tp is Secret:
+        if not isinstance(raw, str):
+            problems.append(f"{key}: must be a string, got {type(raw).__name__}")
+            return Secret("")
+        return Secret(raw)
+    if tp == tuple[str, ...]:
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            problems.append(f"{key}: must be a list of strings")
+            return ()
+        return tuple(raw)
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "0", "false", "no"}:
+            return raw.lower() in {"1", "true", "yes"}
+    elif tp is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str):
+            try:
+                return int(raw)
+            except ValueError:
+                pass
+    elif tp is float:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                return float(raw)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(raw, str):
+            return raw
+    shown = raw if isinstance(raw, str | int | float | bool) else type(raw).__name__
+    problems.append(f"{key}: must be {_type_name(tp)}, got {shown!r}")
+    return None
+
+
+def _field_types(cls: type[Any]) -> dict[str, Any]:
+    hints = {
+        "str": str, "int": int, "float": float, "bool": bool, "Secret": Secret,
+        "tuple[str, ...]": tuple[str, ...],
+    }
+    return {f.name: hints[str(f.type)] for f in dataclasses.fields(cls)}
+
+
+def _build(cls: type[Any], prefix: str, table: Mapping[str, Any], problems: list[str]) -> Any:
+    types = _field_types(cls)
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in types:
+            problems.append(f"{prefix}.{key}: unknown key")
+            continue
+        value = _coerce(f"{prefix}.{key}", raw, types[key], problems)
+        if value is not None:
+            values[key] = value
+    return values
+
+
+def _gateway(name: str, table: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        problems.append(f"gateways.{name}: must be a table")
+        return {"name": name}
+    values = _build(GatewayConfig, f"gateways.{name}", table, problems)
+    values["name"] = name
+    return values
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Fold environment overrides into the raw TOML data (strings are coerced later)."""
+    simple = {
+        "IBBROKER_LISTEN": ("server", "listen"),
+        "IBBROKER_STORE": ("store", "path"),
+        "IBBROKER_LOG_LEVEL": ("server", "log_level"),
+        "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
+    }
+    for var, (section, key) in simple.items():
+        if var in env:
+            data.setdefault(section, {})[key] = env[var]
+    gateway_vars = {
+        "IB_HOST": "host",
+        "IB_PORT": "port",
+        "IB_CLIENT_ID": "monitor_client_id",
+        "IB_PAPER_TRADING": "paper_trading",
+        "IB_ALLOW_LIVE": "allow_live",
+    }
+    if any(var in env for var in gateway_vars):
+        gateways = data.setdefault("gateways", {})
+        if not isinstance(gateways, dict):
+            return
+        name = data.get("server", {}).get("default_gateway") or next(iter(gateways), "paper")
+        target = gateways.setdefault(name, {})
+        if isinstance(target, dict):
+            for var, key in gateway_vars.items():
+                if var in env:
+                    target[key] = env[var]
+
+
+def _validate_listen(listen: str, problems: list[str]) -> None:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        problems.append(f"server.listen: must be HOST:PORT with a port 0-65535, got {listen!r}")
+
+
+def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
+    key = f"gateways.{gw.name}"
+    if not 1 <= gw.port <= 65535:
+        problems.append(f"{key}.port: must be 1-65535, got {gw.port}")
+    if gw.paper_trading and gw.port in LIVE_PORTS:
+        problems.append(
+            f"{key}.port: {gw.port} is a live-trading port but paper_trading = true"
+        )
+    if not gw.paper_trading and not gw.allow_live:
+        problems.append(f"{key}.allow_live: live trading (paper_trading = false) needs allow_live = true")
+    if gw.ib_library not in IB_LIBRARIES:
+        problems.append(f"{key}.ib_library: must be one of {', '.join(IB_LIBRARIES)}, got {gw.ib_library!r}")
+    if not 1 <= gw.client_id_min <= gw.client_id_max:
+        problems.append(
+            f"{key}.client_id_min: must be >= 1 and <= client_id_max ({gw.client_id_min} > {gw.client_id_max})"
+            if gw.client_id_min >= 1
+            else f"{key}.client_id_min: must be >= 1 (client ID 0 is TWS's manual-order client)"
+        )
+    if gw.monitor_client_id < 1:
+        problems.append(f"{key}.monitor_client_id: must be >= 1, got {gw.monitor_client_id}")
+    elif gw.client_id_min <= gw.monitor_client_id <= gw.client_id_max:
+        problems.append(
+            f"{key}.monitor_client_id: {gw.monitor_client_id} overlaps the leased range "
+            f"{gw.client_id_min}-{gw.client_id_max}"
+        )
+    for name in ("timeout", "retry_delay", "backoff_cap", "heartbeat_interval", "heartbeat_timeout",
+                 "heartbeat_warn", "breaker_open", "breaker_open_max"):
+        if getattr(gw, name) <= 0:
+            problems.append(f"{key}.{name}: must be > 0, got {getattr(gw, name)}")
+    if gw.retry_delay > gw.backoff_cap:
+        problems.append(f"{key}.retry_delay: must be <= backoff_cap ({gw.retry_delay} > {gw.backoff_cap})")
+    if gw.breaker_open > gw.breaker_open_max:
+        problems.append(f"{key}.breaker_open: must be <= breaker_open_max")
+    if gw.max_retries < 0:
+        problems.append(f"{key}.max_retries: must be >= 0 (0 = unlimited), got {gw.max_retries}")
+    if gw.breaker_failures < 1:
+        problems.append(f"{key}.breaker_failures: must be >= 1, got {gw.breaker_failures}")
+
+
+def _validate_overlaps(gateways: tuple[GatewayConfig, ...], problems: list[str]) -> None:
+    """Two gateways on the same host:port share one TWS, so their client IDs must not overlap."""
+    for i, a in enumerate(gateways):
+        for b in gateways[i + 1:]:
+            if (a.host, a.port) != (b.host, b.port):
+                continue
+            ids_a = set(range(a.client_id_min, a.client_id_max + 1)) | {a.monitor_client_id}
+            ids_b = set(range(b.client_id_min, b.client_id_max + 1)) | {b.monitor_client_id}
+            if ids_a & ids_b:
+                problems.append(
+                    f"gateways.{b.name}.client_id_min: client IDs overlap gateway {a.name!r} "
+                    f"on the same {a.address}"
+                )
+
+
+def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
+    _validate_listen(cfg.server.listen, problems)
+    if cfg.server.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(f"server.log_level: must be DEBUG, INFO, WARNING or ERROR, got {cfg.server.log_level!r}")
+    if cfg.server.grace_period < 0:
+        problems.append("server.grace_period: must be >= 0")
+    if cfg.server.max_message_bytes < 1024:
+        problems.append("server.max_message_bytes: must be >= 1024")
+    if cfg.server.watcher_queue_size < 1:
+        problems.append("server.watcher_queue_size: must be >= 1")
+    for name in ("keepalive_time", "keepalive_timeout", "min_client_ping_interval"):
+        if getattr(cfg.server, name) <= 0:
+            problems.append(f"server.{name}: must be > 0")
+    names = [g.name for g in cfg.gateways]
+    if cfg.server.default_gateway and cfg.server.default_gateway not in names:
+        problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
+    if not cfg.store.path:
+        problems.append("store.path: must not be empty")
+    lc = cfg.leases
+    if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
+        problems.append(
+            f"leases.default_ttl: must lie within min_ttl..max_ttl ({lc.min_ttl}..{lc.max_ttl}), got {lc.default_ttl}"
+        )
+    for name in ("quarantine_cooldown", "sweep_interval", "probe_timeout"):
+        if getattr(lc, name) < 0 or (name != "quarantine_cooldown" and getattr(lc, name) == 0):
+            problems.append(f"leases.{name}: must be > 0")
+    for gw in cfg.gateways:
+        _validate_gateway(gw, problems)
+    _validate_overlaps(cfg.gateways, problems)
+    if not 0 <= cfg.sim.port <= 65535:
+        problems.append(f"sim.port: must be 0-65535, got {cfg.sim.port}")
+    if not cfg.sim.accounts:
+        problems.append("sim.accounts: must list at least one account")
+
+
+def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> BrokerConfig:
+    """Validate parsed TOML ``data`` with ``env`` overrides into a :class:`BrokerConfig`."""
+    raw: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    if isinstance(raw.get("gateways"), dict):
+        raw["gateways"] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw["gateways"].items()}
+    _apply_env(raw, env or {})
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            if not isinstance(value, Mapping):
+                problems.append(f"{key}: must be a table")
+                continue
+            sections[key] = _SECTIONS[key](**_build(_SECTIONS[key], key, value, problems))
+        elif key != "gateways":
+            problems.append(f"{key}: unknown key")
+    gateway_tables = raw.get("gateways", {"paper": {}})
+    if not isinstance(gateway_tables, Mapping) or not gateway_tables:
+        problems.append("gateways: must be a table with at least one [gateways.NAME]")
+        gateway_tables = {"paper": {}}
+    gateways = []
+    for name, table in gateway_tables.items():
+        values = _gateway(name, table, problems)
+        if "port" not in values:
+            values["port"] = default_port(
+                use_gateway=values.get("use_gateway", True),
+                paper_trading=values.get("paper_trading", True),
+            )
+        gateways.append(GatewayConfig(**values))
+    cfg = BrokerConfig(gateways=tuple(gateways), **sections)
+    _validate(cfg, problems)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> BrokerConfig:
+    """Read the TOML file at ``path`` (None: defaults only) and apply ``env`` (default os.environ)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text())
+        except FileNotFoundError:
+            raise ConfigError([f"{file}: config file not found"]) from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError([f"{file}: not valid TOML: {err}"]) from None
+    return config_from_mapping(data, os.environ if env is None else env)
+
+
+def with_overrides(cfg: BrokerConfig, **sections: Any) -> BrokerConfig:
+    """Return ``cfg`` with whole sections replaced (used by the CLI flags and tests)."""
+    return dataclasses.replace(cfg, **sections)
