@@ -23,6 +23,7 @@ class ErrorKind(enum.Enum):
     ABORTED = "ABORTED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     ALREADY_EXISTS = "ALREADY_EXISTS"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ _CODES: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.ABORTED: grpc.StatusCode.ABORTED,
     ErrorKind.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
     ErrorKind.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    ErrorKind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
 }
 
 

@@ -68,6 +68,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """IB pacing limits would be exceeded."""
     ERROR_REASON_IDEMPOTENCY_CONFLICT: _ErrorReason.ValueType  # 22
     """A request with this idempotency key was already made with other parameters."""
+    ERROR_REASON_ADMIN_TOKEN_REQUIRED: _ErrorReason.ValueType  # 23
+    """An admin RPC was called without the configured admin bearer token."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -121,4 +123,6 @@ ERROR_REASON_PACING: ErrorReason.ValueType  # 21
 """IB pacing limits would be exceeded."""
 ERROR_REASON_IDEMPOTENCY_CONFLICT: ErrorReason.ValueType  # 22
 """A request with this idempotency key was already made with other parameters."""
+ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
+"""An admin RPC was called without the configured admin bearer token."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
