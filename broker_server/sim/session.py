@@ -1,0 +1,386 @@
+"""One API client connection: handshake, framing, limits, stalls and delays.
+
+A Session is an asyncio Protocol. Incoming frames are handled inline (the fast path) unless
+a per-message delay is configured or earlier frames are still queued, in which case a worker
+task drains them in order. While a session is stalled nothing is read or written: incoming
+bytes and outgoing messages are held (and reading is paused so the kernel buffers fill, as
+with a frozen gateway) until it resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from broker_server.logs import log_event
+from broker_server.sim import messages as msg
+from broker_server.sim.codec import (
+    API_PREFIX,
+    FrameDecoder,
+    MalformedMessage,
+    ProtocolError,
+    parse_hello,
+    split_fields,
+)
+from broker_server.sim.market import Bar, Instrument
+from broker_server.sim.versions import MIN_SERVER_VERSION
+
+if TYPE_CHECKING:
+    from broker_server.sim.server import SimServer
+
+logger = logging.getLogger("ibbroker.sim.session")
+
+ERR_RATE = 100
+ERR_DUPLICATE_CLIENT_ID = 326
+ERR_MAX_CLIENTS = 502
+"""Real TWS refuses a 33rd client; the simulator reports it as 502 with reqId -1."""
+MAX_HELD_MESSAGES = 100_000
+"""Outgoing messages kept for a stalled client before the oldest are discarded."""
+
+
+class Phase(Enum):
+    """Where a connection is in its life."""
+
+    HELLO = "hello"
+    AWAIT_START = "await_start"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+@dataclass
+class MktDataSub:
+    """A streaming reqMktData subscription."""
+
+    instrument: Instrument
+    data_type: int
+
+
+@dataclass
+class HistSub:
+    """A keepUpToDate reqHistoricalData subscription."""
+
+    instrument: Instrument
+    bar_s: int
+    format_date: int
+    bar: Bar
+
+
+@dataclass
+class Subscriptions:
+    """Everything a client asked to be kept updated about."""
+
+    mkt_data: dict[int, MktDataSub] = field(default_factory=dict)
+    hist: dict[int, HistSub] = field(default_factory=dict)
+    positions: bool = False
+    account_updates: str | None = None
+    summary: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    multi: dict[int, tuple[str, bool]] = field(default_factory=dict)
+
+
+class Session(asyncio.Protocol):
+    """The server side of one API client connection."""
+
+    def __init__(self, server: SimServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.phase = Phase.HELLO
+        self.version = 0
+        self.client_id: int | None = None
+        self.peer = ""
+        self.subs = Subscriptions()
+        self.market_data_type = 1
+        self._decoder = FrameDecoder()
+        self._prefix_seen = False
+        self._queue: deque[list[str]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._stalled = False
+        self._running = asyncio.Event()
+        self._running.set()
+        self._held_in = bytearray()
+        self._held_out: deque[bytes] = deque()
+        self._msg_times: deque[float] = deque()
+        self._last_current_time = -1e18
+        self.connected_at = time.monotonic()
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Register the connection; honour close-before-handshake."""
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        self.server._register(self)
+        if self.server.faults.closing_before_handshake:
+            log_event(logger, logging.INFO, "sim_close_before_handshake", peer=self.peer)
+            self.close()
+            return
+        self.set_stalled(self.server.faults.is_stalled(None))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the connection."""
+        was_ready = self.phase is Phase.READY
+        self.phase = Phase.CLOSED
+        if self._worker is not None:
+            self._worker.cancel()
+        self.server._unregister(self)
+        if was_ready:
+            log_event(
+                logger,
+                logging.INFO,
+                "sim_client_disconnected",
+                client_id=self.client_id,
+                peer=self.peer,
+                error=str(exc) if exc else None,
+            )
+
+    def data_received(self, data: bytes) -> None:
+        """Split frames and handle them (or hold them while stalled)."""
+        if self.phase is Phase.CLOSED:
+            return
+        if self._stalled:
+            self._held_in += data
+            return
+        self._consume(data)
+
+    # I/O helpers
+
+    def send(self, data: bytes) -> None:
+        """Write one framed message (held while stalled)."""
+        if self.transport is None or self.phase is Phase.CLOSED:
+            return
+        if self._stalled:
+            if len(self._held_out) >= MAX_HELD_MESSAGES:
+                self._held_out.popleft()
+            self._held_out.append(data)
+            return
+        self.transport.write(data)
+
+    def send_error(self, req_id: int, code: int, text: str) -> None:
+        """Send an error message in this session's protocol version."""
+        self.send(msg.error(self.version, req_id, code, text))
+
+    def close(self) -> None:
+        """Close with FIN after flushing what is already written."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+        self.phase = Phase.CLOSED
+        self.server._unregister(self)
+
+    def abort(self, rst: bool) -> None:
+        """Close now: RST (SO_LINGER 0) or FIN without flushing held data."""
+        if self.transport is None:
+            return
+        if rst:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            self.transport.abort()
+        else:
+            self._held_out.clear()
+            self.transport.close()
+        self.phase = Phase.CLOSED
+        self.server._unregister(self)
+
+    def set_stalled(self, stalled: bool) -> None:
+        """Stall or resume this session."""
+        if stalled == self._stalled or self.transport is None or self.phase is Phase.CLOSED:
+            return
+        self._stalled = stalled
+        if stalled:
+            self._running.clear()
+            self.transport.pause_reading()
+            return
+        self._running.set()
+        self.transport.resume_reading()
+        while self._held_out and not self._stalled:
+            self.transport.write(self._held_out.popleft())
+        if self._held_in:
+            held, self._held_in = bytes(self._held_in), bytearray()
+            self._consume(held)
+
+    @property
+    def stalled(self) -> bool:
+        """Whether the session is stalled now."""
+        return self._stalled
+
+    # incoming
+
+    def _consume(self, data: bytes) -> None:
+        try:
+            if not self._prefix_seen:
+                frames = self._read_prefix(data)
+                if frames is None:
+                    return
+            else:
+                frames = self._decoder.feed(data)
+        except ProtocolError as exc:
+            log_event(logger, logging.WARNING, "sim_protocol_error", peer=self.peer, error=str(exc))
+            self.send_error(-1, 320, f"Error reading request: {exc}")
+            self.close()
+            return
+        for body in frames:
+            if self.phase is Phase.CLOSED:
+                return
+            self._on_frame(body)
+
+    def _read_prefix(self, data: bytes) -> list[bytes] | None:
+        # The handshake starts with raw "API\0"; everything after it is framed.
+        self._decoder.push(data)
+        raw = self._decoder.take_raw(len(API_PREFIX))
+        if raw is None:
+            return None
+        if raw != API_PREFIX:
+            log_event(logger, logging.WARNING, "sim_bad_handshake", peer=self.peer, got=repr(raw))
+            self.close()
+            return None
+        self._prefix_seen = True
+        return self._decoder.feed(b"")
+
+    def _on_frame(self, body: bytes) -> None:
+        if self.phase is Phase.HELLO:
+            self._on_hello(body)
+            return
+        fields = split_fields(body)
+        if self.phase is Phase.READY and self._rate_exceeded():
+            return
+        if self._queue or self._worker is not None or self.server.faults.delay > 0:
+            self._queue.append(fields)
+            if self._worker is None:
+                self._worker = asyncio.get_running_loop().create_task(self._drain())
+            return
+        self._dispatch(fields)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue and self.phase is not Phase.CLOSED:
+                delay = self.server.faults.delay
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                # A stall freezes processing too: wait for the resume.
+                await self._running.wait()
+                if self.phase is Phase.CLOSED:
+                    return
+                self._dispatch(self._queue.popleft())
+        finally:
+            self._worker = None
+
+    def _on_hello(self, body: bytes) -> None:
+        try:
+            lo, hi, options = parse_hello(body)
+        except MalformedMessage as exc:
+            log_event(logger, logging.WARNING, "sim_bad_handshake", peer=self.peer, error=str(exc))
+            self.close()
+            return
+        version = min(hi, self.server.config.max_server_version)
+        if version < lo or version < MIN_SERVER_VERSION:
+            log_event(
+                logger,
+                logging.INFO,
+                "sim_version_mismatch",
+                peer=self.peer,
+                client_min=lo,
+                client_max=hi,
+                server_max=self.server.config.max_server_version,
+            )
+            self.close()
+            return
+        self.version = version
+        self.phase = Phase.AWAIT_START
+        log_event(
+            logger,
+            logging.DEBUG,
+            "sim_handshake",
+            peer=self.peer,
+            version=version,
+            options=options,
+        )
+        self.send(msg.handshake_reply(version, dt.datetime.now(dt.UTC)))
+
+    def _rate_exceeded(self) -> bool:
+        limit = self.server.config.max_msgs_per_sec
+        if limit <= 0:
+            return False
+        now = time.monotonic()
+        times = self._msg_times
+        times.append(now)
+        while times and now - times[0] > 1.0:
+            times.popleft()
+        if len(times) <= limit:
+            return False
+        log_event(
+            logger,
+            logging.WARNING,
+            "sim_rate_exceeded",
+            client_id=self.client_id,
+            received=len(times),
+            limit=limit,
+        )
+        self.send_error(
+            -1,
+            ERR_RATE,
+            f"Max rate of messages per second has been exceeded:max={limit} rec={len(times)} (1)",
+        )
+        self.close()
+        return True
+
+    def _dispatch(self, fields: list[str]) -> None:
+        if not fields:
+            self.send_error(-1, 320, "Error reading request: empty message")
+            return
+        try:
+            msg_id = int(fields[0])
+        except ValueError:
+            self.send_error(-1, 505, "Fatal Error: Unknown message id.")
+            return
+        if self.phase is Phase.AWAIT_START:
+            if msg_id != 71:
+                log_event(
+                    logger,
+                    logging.WARNING,
+                    "sim_request_before_start_api",
+                    peer=self.peer,
+                    msg_id=msg_id,
+                )
+                return
+            self.server.handlers.start_api(self, fields)
+            return
+        if msg_id in self.server.faults.ignored:
+            log_event(logger, logging.DEBUG, "sim_ignored", client_id=self.client_id, msg_id=msg_id)
+            return
+        self.server.handlers.dispatch(self, msg_id, fields)
+
+    # startApi outcome
+
+    def become_ready(self, client_id: int) -> None:
+        """startApi accepted for ``client_id``."""
+        self.client_id = client_id
+        self.phase = Phase.READY
+        self._msg_times.clear()
+        self.set_stalled(self.server.faults.is_stalled(client_id))
+
+    def current_time_allowed(self) -> bool:
+        """Whether reqCurrentTime may be answered now (TWS answers about once a second)."""
+        interval = self.server.config.current_time_min_interval
+        now = time.monotonic()
+        if interval > 0 and now - self._last_current_time < interval:
+            return False
+        self._last_current_time = now
+        return True
