@@ -98,6 +98,8 @@ class ServerConfig:
     """Bearer token required by admin RPCs (Reconnect); empty means admin RPCs are open."""
     watcher_queue_size: int = 256
     """Events buffered per watch stream before a slow watcher is coalesced to the latest snapshot."""
+    metrics_log_interval: float = 60.0
+    """Seconds between JSON `metrics` log lines with every counter; 0 turns them off."""
 
 
 @dataclass(frozen=True)
@@ -409,6 +411,8 @@ def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append("server.grace_period: must be >= 0")
     if cfg.server.max_message_bytes < 1024:
         problems.append("server.max_message_bytes: must be >= 1024")
+    if cfg.server.metrics_log_interval < 0:
+        problems.append("server.metrics_log_interval: must be >= 0 (0 = off)")
     if cfg.server.watcher_queue_size < 1:
         problems.append("server.watcher_queue_size: must be >= 1")
     for name in ("keepalive_time", "keepalive_timeout", "min_client_ping_interval"):

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build stage: build the wheel (with the generated client code) using the full toolchain.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY broker_server ./broker_server
+COPY broker_client ./broker_client
+RUN pip install --no-cache-dir --upgrade pip \
+ && pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# Runtime stage: no build tools, no sources, a non-root user.
+FROM python:3.11-slim AS runtime
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin ibbroker
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER ibbroker
+WORKDIR /home/ibbroker
+ENV IBBROKER_LISTEN=0.0.0.0:50051 \
+    IBBROKER_STORE=/home/ibbroker/var/ibbroker.sqlite3 \
+    PYTHONUNBUFFERED=1
+EXPOSE 50051
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["ibbroker", "health", "--target", "127.0.0.1:50051"]
+ENTRYPOINT ["ibbroker"]
+CMD ["serve", "--sim"]

@@ -1,0 +1,55 @@
+# ibbroker: `make run` starts the broker on the built-in simulator; `make test` runs every check.
+# Both create or update .venv first, so they work on a fresh machine with only python3 and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LISTEN ?= 127.0.0.1:50051
+
+.PHONY: install run test lint typecheck proto proto-check breaking bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml broker_client/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# ib_insync's `eventkit` and ib_async's `aeventkit` install the same module; both
+	@# libraries run on aeventkit's copy, so install it last, deliberately.
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall 'aeventkit==2.1.0'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ibbroker serve --sim --listen $(LISTEN)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+proto: $(STAMP)
+	$(BIN)/python tools/gen_protos.py
+
+proto-check: $(STAMP)
+	$(BIN)/python tools/gen_protos.py --check
+
+# Compare the protos with those on the main branch (fails on a breaking change).
+breaking: $(STAMP)
+	cd protos && ../$(BIN)/buf breaking --against '../.git#branch=main,subdir=protos'
+
+docs: $(STAMP)
+	$(BIN)/python tools/config_table.py --write
+
+test: lint typecheck proto-check
+	$(BIN)/python tools/config_table.py --check
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var

@@ -1,0 +1,175 @@
+"""The composition root: builds the broker from its configuration, runs it, shuts it down.
+
+Start order: store -> (simulator) -> connection manager -> lease manager -> gRPC server.
+Shutdown order (SIGTERM/SIGINT): health NOT_SERVING, refuse new work, end every watch stream
+with a final event, ``stop(grace)``, close IB sessions, stop the lease sweeper, flush the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2
+from broker_client.ibbroker.v1 import connection_service_pb2_grpc as conn_grpc
+from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_server.config import BrokerConfig, GatewayConfig
+from broker_server.domain.clock import Clock, SystemClock
+from broker_server.logs import log_event
+from broker_server.runtime.connections import ConnectionManager
+from broker_server.runtime.leases import LeaseManager
+from broker_server.server import GrpcServer
+from broker_server.services.connection_service import ConnectionServicer
+from broker_server.services.lease_service import LeaseServicer
+from broker_server.sim.server import SimConfig, SimServer
+from broker_server.store.sqlite import SqliteStore
+from broker_server.telemetry import log_metrics_every, setup_metrics
+
+log = logging.getLogger("ibbroker.app")
+
+SERVICE_NAMES = (
+    lease_service_pb2.DESCRIPTOR.services_by_name["LeaseService"].full_name,
+    connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+)
+
+
+def point_default_gateway_at(cfg: BrokerConfig, host: str, port: int) -> BrokerConfig:
+    """Return ``cfg`` with its default gateway aimed at ``host:port`` (used by ``--sim``)."""
+    default = cfg.default_gateway
+    gateways = tuple(
+        dataclasses.replace(g, host=host, port=port) if g.name == default.name else g
+        for g in cfg.gateways
+    )
+    return dataclasses.replace(cfg, gateways=gateways)
+
+
+@dataclass
+class Broker:
+    """A running broker: every component, for tests and the CLI."""
+
+    config: BrokerConfig
+    """The effective configuration (after ``--sim`` re-pointed the default gateway)."""
+    grpc: GrpcServer
+    """The gRPC server."""
+    address: str
+    """host:port the gRPC server listens on."""
+    connections: ConnectionManager
+    """The IB session pool."""
+    leases: LeaseManager
+    """The client-ID allocator."""
+    store: SqliteStore
+    """The durable store."""
+    sim: SimServer | None
+    """The embedded simulator, when started with ``--sim``."""
+    _background: list[asyncio.Task[None]]
+
+    @property
+    def gateway(self) -> GatewayConfig:
+        """The default gateway's configuration."""
+        return self.config.default_gateway
+
+
+async def start_broker(
+    config: BrokerConfig, *, with_sim: bool = False, clock: Clock | None = None
+) -> Broker:
+    """Start every component; on failure, stop what was started and re-raise."""
+    clock = clock or SystemClock()
+    setup_metrics()
+    async with contextlib.AsyncExitStack() as unwind:
+        sim = None
+        if with_sim:
+            sim = SimServer(
+                SimConfig(
+                    host=config.sim.host,
+                    port=config.sim.port,
+                    seed=config.sim.seed,
+                    accounts=config.sim.accounts,
+                )
+            )
+            await sim.start()
+            unwind.push_async_callback(sim.stop)
+            config = point_default_gateway_at(config, config.sim.host, sim.port)
+            log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
+        store = SqliteStore(config.store.path)
+        await store.open()
+        unwind.push_async_callback(store.close)
+        connections = ConnectionManager(config, clock=clock)
+        server = GrpcServer(config.server, SERVICE_NAMES)
+        connections.on_gateway_health(
+            lambda gateway, serving: _publish_health(server, config, connections)
+        )
+        await connections.start()
+        unwind.push_async_callback(connections.close)
+        leases = LeaseManager(config, store, clock, prober=connections, sessions=connections)
+        await leases.start()
+        unwind.push_async_callback(leases.stop)
+        server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases))
+        server.add(
+            conn_grpc.add_ConnectionServiceServicer_to_server,
+            ConnectionServicer(connections, config.server.admin_token),
+        )
+        address = await server.start(config.server.listen)
+        await _publish_health(server, config, connections)
+        background = []
+        if config.server.metrics_log_interval > 0:
+            background.append(asyncio.create_task(log_metrics_every(config.server.metrics_log_interval)))
+        unwind.pop_all()
+        return Broker(config, server, address, connections, leases, store, sim, background)
+    raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
+
+
+async def _publish_health(server: GrpcServer, config: BrokerConfig, connections: ConnectionManager) -> None:
+    """The process is SERVING; each service is SERVING while its default gateway is usable."""
+    if server.drain.draining:
+        return
+    usable = connections.is_healthy(config.default_gateway.name)
+    await server.set_health([("", True), *((name, usable) for name in SERVICE_NAMES)])
+
+
+async def stop_broker(broker: Broker) -> None:
+    """Shut down in the documented order; safe to call once."""
+    log_event(log, logging.INFO, "shutdown_started", address=broker.address)
+    await broker.grpc.enter_shutdown()
+    broker.connections.end_streams("broker shutting down")
+    # Give the streams a moment to send their final event before stop() cancels them.
+    await broker.connections.wait_streams_drained(timeout=min(1.0, broker.config.server.grace_period))
+    await broker.grpc.stop(broker.config.server.grace_period)
+    for task in broker._background:
+        task.cancel()
+    await broker.connections.close()
+    await broker.leases.stop()
+    await broker.store.close()
+    if broker.sim is not None:
+        await broker.sim.stop()
+    log_event(log, logging.INFO, "shutdown_complete")
+
+
+@contextlib.asynccontextmanager
+async def running_broker(
+    config: BrokerConfig, *, with_sim: bool = False, clock: Clock | None = None
+) -> AsyncIterator[Broker]:
+    """``async with running_broker(cfg) as broker:`` for tests and embedding."""
+    broker = await start_broker(config, with_sim=with_sim, clock=clock)
+    try:
+        yield broker
+    finally:
+        await stop_broker(broker)
+
+
+async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
+    """Run until SIGTERM or SIGINT, then shut down gracefully; return the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    broker = await start_broker(config, with_sim=with_sim)
+    try:
+        await stop.wait()
+    finally:
+        await stop_broker(broker)
+    return 0

@@ -1,0 +1,99 @@
+"""The ``ibbroker`` command line: serve, sim, sim-ctl, health."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from broker_server import __version__
+from broker_server.config import BrokerConfig, ConfigError, load_config
+from broker_server.logs import configure_logging
+
+EXIT_CONFIG = 2
+"""Exit code for invalid configuration or usage (like argparse)."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"ibbroker: config: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    cfg = _apply_flags(cfg, args)
+    configure_logging(cfg.server.log_level)
+    from broker_server.app import serve  # imported late: `ibbroker health` stays light
+
+    return asyncio.run(serve(cfg, with_sim=args.sim))
+
+
+def _apply_flags(cfg: BrokerConfig, args: argparse.Namespace) -> BrokerConfig:
+    if args.listen:
+        cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, listen=args.listen))
+    if args.store:
+        cfg = dataclasses.replace(cfg, store=dataclasses.replace(cfg.store, path=args.store))
+    return cfg
+
+
+def _health(args: argparse.Namespace) -> int:
+    """Exit 0 when the broker's health service answers SERVING (the Docker HEALTHCHECK)."""
+    try:
+        with grpc.insecure_channel(args.target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout)
+    except grpc.RpcError as err:
+        print(f"ibbroker health: {args.target}: {err.code().name}: {err.details()}", file=sys.stderr)
+        return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(f"{args.target} {args.service or '(process)'}: {status}")
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (one ``--help`` each)."""
+    parser = argparse.ArgumentParser(
+        prog="ibbroker",
+        description="A gRPC connection broker for Interactive Brokers TWS / IB Gateway.",
+    )
+    parser.add_argument("--version", action="version", version=f"ibbroker {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the broker", description="Run the broker until SIGTERM/SIGINT.")
+    serve.add_argument("--config", metavar="FILE", help="TOML configuration file (default: none, built-in defaults)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="gRPC listen address (overrides server.listen)")
+    serve.add_argument("--store", metavar="PATH", help="SQLite store file (overrides store.path)")
+    serve.add_argument(
+        "--sim",
+        action="store_true",
+        help="run the built-in IB Gateway simulator in-process and point the default gateway at it",
+    )
+    serve.set_defaults(func=_serve)
+
+    health = commands.add_parser(
+        "health", help="check a broker's health (exit 0 when SERVING)", description=_health.__doc__
+    )
+    health.add_argument("--target", default="127.0.0.1:50051", metavar="HOST:PORT", help="broker address")
+    health.add_argument("--service", default="", help="service name to check (default: the whole process)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    health.set_defaults(func=_health)
+
+    from broker_server.sim.cli import add_parsers
+
+    add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ibbroker`` console script and ``python -m broker_server``."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

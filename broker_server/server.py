@@ -1,0 +1,136 @@
+"""The gRPC edge: builds the ``grpc.aio`` server with health, reflection, keepalive and limits.
+
+The server refuses new work while draining (an interceptor answers UNAVAILABLE with reason
+SHUTTING_DOWN), so the shutdown sequence in :mod:`broker_server.app` can end watch streams
+with a final event before ``stop(grace)`` cancels whatever is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from broker_server.config import ServerConfig
+from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.logs import log_event
+from broker_server.services.errors import to_status
+
+log = logging.getLogger("ibbroker.server")
+
+HEALTH_SERVICE = "grpc.health.v1.Health"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
+    """Channel arguments of the server; the client's keepalive (broker_client) must fit them."""
+    return [
+        ("grpc.max_receive_message_length", cfg.max_message_bytes),
+        ("grpc.max_send_message_length", cfg.max_message_bytes),
+        ("grpc.keepalive_time_ms", int(cfg.keepalive_time * 1000)),
+        ("grpc.keepalive_timeout_ms", int(cfg.keepalive_timeout * 1000)),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Without this the server answers client pings more frequent than 5 minutes with
+        # GOAWAY "too many pings"; clients ping every 20 s (broker_client.channel_options).
+        ("grpc.http2.min_ping_interval_without_data_ms", int(cfg.min_client_ping_interval * 1000)),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Refuses every call but health checks once :meth:`start_draining` was called."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    def start_draining(self) -> None:
+        """From now on, new calls get UNAVAILABLE / SHUTTING_DOWN."""
+        self.draining = True
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method or ""
+        if not self.draining or handler is None or method.startswith(f"/{HEALTH_SERVICE}/"):
+            return handler
+        status = to_status(
+            DomainError(
+                ErrorKind.UNAVAILABLE, "SHUTTING_DOWN", "the broker is shutting down", retry_after=1.0
+            )
+        )
+
+        async def refuse(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort_with_status(status)
+
+        async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort_with_status(status)
+            yield  # pragma: no cover - makes this an async generator
+
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                refuse, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                refuse_stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
+
+
+class GrpcServer:
+    """The ``grpc.aio`` server plus the standard health service and reflection."""
+
+    def __init__(self, cfg: ServerConfig, service_names: Sequence[str]) -> None:
+        self.cfg = cfg
+        self.service_names = tuple(service_names)
+        self.drain = DrainInterceptor()
+        self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
+        self.server = grpc.aio.server(interceptors=[self.drain], options=server_options(cfg))
+        self.port = 0
+
+    def add(self, register: Callable[[Any, grpc.aio.Server], None], servicer: Any) -> None:
+        """Register a servicer with its generated ``add_XServicer_to_server`` function."""
+        register(servicer, self.server)
+
+    async def start(self, listen: str) -> str:
+        """Bind ``listen`` (port 0 picks one), start serving and return the bound host:port."""
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (*self.service_names, HEALTH_SERVICE, reflection.SERVICE_NAME), self.server
+        )
+        host = listen.rpartition(":")[0]
+        self.port = self.server.add_insecure_port(listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {listen}")
+        await self.server.start()
+        address = f"{host}:{self.port}"
+        log_event(log, logging.INFO, "grpc_listening", address=address)
+        return address
+
+    async def set_health(self, statuses: Iterable[tuple[str, bool]]) -> None:
+        """Set SERVING / NOT_SERVING per service name (``""`` is the whole process)."""
+        for name, serving in statuses:
+            await _maybe_await(self.health.set(name, SERVING if serving else NOT_SERVING))
+
+    async def enter_shutdown(self) -> None:
+        """Health NOT_SERVING for every service, then refuse new work."""
+        await _maybe_await(self.health.enter_graceful_shutdown())
+        self.drain.start_draining()
+
+    async def stop(self, grace: float) -> None:
+        """Stop accepting connections; cancel calls still running after ``grace`` seconds."""
+        await self.server.stop(grace)
+
+
+async def _maybe_await(result: Any) -> None:
+    if isinstance(result, Awaitable):
+        await result

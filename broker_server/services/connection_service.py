@@ -1,0 +1,117 @@
+"""ConnectionService: the gRPC face of the connection manager (state, health, sessions)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import grpc
+
+from broker_client.ibbroker.v1 import connection_service_pb2 as svc
+from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
+from broker_server.config import Secret
+from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.events import (
+    ConnectionEvent,
+    GatewaySnapshot,
+    HealthEvent,
+    SessionSnapshot,
+)
+from broker_server.runtime.events import EventHub
+from broker_server.services import convert
+from broker_server.services.errors import stream_errors, unary_errors
+
+
+class ConnectionView(Protocol):
+    """What the service needs from the connection manager."""
+
+    state_events: EventHub[ConnectionEvent]
+    health_events: EventHub[HealthEvent]
+
+    def gateways(self, name: str = "") -> list[GatewaySnapshot]:
+        """Snapshots of every gateway, or the one named (DomainError when unknown)."""
+        ...
+
+    def sessions(self, gateway: str = "") -> list[SessionSnapshot]:
+        """Snapshots of every session, or those of one gateway."""
+        ...
+
+    async def reconnect(self, gateway: str, session: str, reason: str) -> tuple[list[str], float]:
+        """Reconnect sessions; returns their names and the time they are expected back within."""
+        ...
+
+
+def _matches(event: ConnectionEvent | HealthEvent, gateway: str) -> bool:
+    return not gateway or event.gateway == gateway
+
+
+class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
+    """Implements ``ibbroker.v1.ConnectionService`` over a :class:`ConnectionView`."""
+
+    def __init__(self, view: ConnectionView, admin_token: Secret | None = None) -> None:
+        self._view = view
+        self._admin_token = admin_token or Secret("")
+
+    @unary_errors
+    async def GetConnectionState(
+        self, request: svc.GetConnectionStateRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetConnectionStateResponse:
+        return svc.GetConnectionStateResponse(
+            gateways=[convert.gateway(g) for g in self._view.gateways(request.gateway)]
+        )
+
+    @stream_errors
+    async def WatchConnectionState(
+        self, request: svc.WatchConnectionStateRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[svc.WatchConnectionStateResponse]:
+        self._view.gateways(request.gateway)  # validates the name before streaming
+        async for event in self._view.state_events.subscribe(request.resume_after_sequence):
+            if _matches(event, request.gateway):
+                yield svc.WatchConnectionStateResponse(event=convert.connection_event(event))
+
+    @unary_errors
+    async def GetHealth(
+        self, request: svc.GetHealthRequest, context: grpc.aio.ServicerContext
+    ) -> svc.GetHealthResponse:
+        return svc.GetHealthResponse(
+            gateways=[convert.gateway(g) for g in self._view.gateways(request.gateway)]
+        )
+
+    @stream_errors
+    async def WatchHealth(
+        self, request: svc.WatchHealthRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[svc.WatchHealthResponse]:
+        self._view.gateways(request.gateway)
+        async for event in self._view.health_events.subscribe(request.resume_after_sequence):
+            if _matches(event, request.gateway):
+                yield svc.WatchHealthResponse(event=convert.health_event(event))
+
+    @unary_errors
+    async def ListSessions(
+        self, request: svc.ListSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ListSessionsResponse:
+        self._view.gateways(request.gateway)
+        return svc.ListSessionsResponse(
+            sessions=[convert.session(s) for s in self._view.sessions(request.gateway)]
+        )
+
+    @unary_errors
+    async def Reconnect(
+        self, request: svc.ReconnectRequest, context: grpc.aio.ServicerContext
+    ) -> svc.ReconnectResponse:
+        self._check_admin(context)
+        names, within = await self._view.reconnect(
+            request.gateway, request.session, request.reason or "admin request"
+        )
+        return svc.ReconnectResponse(sessions=names, expected_within=convert.duration(within))
+
+    def _check_admin(self, context: grpc.aio.ServicerContext) -> None:
+        if not self._admin_token:
+            return
+        metadata = dict(context.invocation_metadata() or ())
+        if metadata.get("authorization") != f"Bearer {self._admin_token.reveal()}":
+            raise DomainError(
+                ErrorKind.UNAUTHENTICATED,
+                "ADMIN_TOKEN_REQUIRED",
+                "Reconnect is an admin RPC: send `authorization: Bearer <admin_token>`",
+            )

@@ -1,0 +1,163 @@
+"""Domain records -> ``ibbroker.v1`` protos (the one place that knows both)."""
+
+from __future__ import annotations
+
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from broker_client.ibbroker.v1 import connection_pb2 as pb
+from broker_server.domain.breaker import BreakerState
+from broker_server.domain.connection_state import ConnectionState
+from broker_server.domain.events import (
+    ConnectionEvent,
+    EventKind,
+    GatewaySnapshot,
+    HealthEvent,
+    MetricsSnapshot,
+    SessionRole,
+    SessionSnapshot,
+)
+from broker_server.domain.health import HealthReason, HealthStatus
+
+
+def timestamp(epoch_seconds: float | None) -> timestamp_pb2.Timestamp | None:
+    """Epoch seconds -> Timestamp (None stays None)."""
+    if epoch_seconds is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(round(epoch_seconds * 1e9))
+    return ts
+
+
+def duration(seconds: float | None) -> duration_pb2.Duration | None:
+    """Seconds -> Duration (None stays None)."""
+    if seconds is None:
+        return None
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(round(seconds * 1e9))
+    return d
+
+
+def state(value: ConnectionState) -> pb.ConnectionState.ValueType:
+    """Domain state -> proto enum."""
+    return pb.ConnectionState.Value(f"CONNECTION_STATE_{value.name}")
+
+
+def health(value: HealthStatus) -> pb.HealthStatus.ValueType:
+    """Domain health -> proto enum."""
+    return pb.HealthStatus.Value(f"HEALTH_STATUS_{value.name}")
+
+
+def breaker(value: BreakerState) -> pb.BreakerState.ValueType:
+    """Domain breaker state -> proto enum."""
+    return pb.BreakerState.Value(f"BREAKER_STATE_{value.name}")
+
+
+def kind(value: EventKind) -> pb.EventKind.ValueType:
+    """Domain event kind -> proto enum."""
+    return pb.EventKind.Value(f"EVENT_KIND_{value.name}")
+
+
+def role(value: SessionRole) -> pb.SessionRole.ValueType:
+    """Domain session role -> proto enum."""
+    return pb.SessionRole.Value(f"SESSION_ROLE_{value.name}")
+
+
+def reason(value: HealthReason) -> pb.HealthReason:
+    """Domain health reason -> proto."""
+    return pb.HealthReason(
+        component=value.component,
+        code=value.code,
+        message=value.message,
+        ib_error_code=value.ib_error_code or 0,
+    )
+
+
+def metrics(value: MetricsSnapshot) -> pb.HealthMetrics:
+    """Domain metrics -> proto."""
+    return pb.HealthMetrics(
+        heartbeat_rtt_last=duration(value.rtt_last),
+        heartbeat_rtt_p50=duration(value.rtt_p50),
+        heartbeat_rtt_p99=duration(value.rtt_p99),
+        messages_in_per_second=value.messages_in_per_second,
+        messages_out_per_second=value.messages_out_per_second,
+        reconnect_count=value.reconnect_count,
+        uptime=duration(value.uptime),
+        last_error=value.last_error,
+        last_error_time=timestamp(value.last_error_time),
+    )
+
+
+def session(value: SessionSnapshot) -> pb.SessionInfo:
+    """Domain session snapshot -> proto."""
+    return pb.SessionInfo(
+        gateway=value.gateway,
+        session=value.session,
+        client_id=value.client_id,
+        role=role(value.role),
+        state=state(value.state),
+        health=health(value.health),
+        health_reasons=[reason(r) for r in value.reasons],
+        breaker=breaker(value.breaker),
+        metrics=metrics(value.metrics),
+        lease_id=value.lease_id,
+        generation=value.generation,
+        server_version=value.server_version,
+        accounts=list(value.accounts),
+    )
+
+
+def gateway(value: GatewaySnapshot) -> pb.GatewayStatus:
+    """Domain gateway snapshot -> proto."""
+    return pb.GatewayStatus(
+        gateway=value.gateway,
+        state=state(value.state),
+        health=health(value.health),
+        breaker=breaker(value.breaker),
+        reason=value.reason,
+        address=value.address,
+        paper_trading=value.paper_trading,
+        sessions=[session(s) for s in value.sessions],
+    )
+
+
+def connection_event(value: ConnectionEvent) -> pb.ConnectionEvent:
+    """Domain connection event -> proto."""
+    restored = None
+    if value.restored is not None:
+        restored = pb.RestoredSummary(
+            positions=value.restored.positions,
+            open_orders=value.restored.open_orders,
+            executions=value.restored.executions,
+            market_data_subscriptions=value.restored.market_data_subscriptions,
+        )
+    return pb.ConnectionEvent(
+        sequence=value.sequence,
+        event_time=timestamp(value.event_time),
+        gateway=value.gateway,
+        session=value.session,
+        client_id=value.client_id,
+        state=state(value.state),
+        previous_state=state(value.previous_state),
+        reason=value.reason,
+        attempt=value.attempt,
+        kind=kind(value.kind),
+        restored=restored,
+        gap_start=timestamp(value.gap_start),
+        gap_end=timestamp(value.gap_end),
+    )
+
+
+def health_event(value: HealthEvent) -> pb.HealthEvent:
+    """Domain health event -> proto."""
+    return pb.HealthEvent(
+        sequence=value.sequence,
+        event_time=timestamp(value.event_time),
+        gateway=value.gateway,
+        session=value.session,
+        client_id=value.client_id,
+        status=health(value.status),
+        previous_status=health(value.previous_status),
+        reasons=[reason(r) for r in value.reasons],
+        metrics=metrics(value.metrics),
+        kind=kind(value.kind),
+    )
