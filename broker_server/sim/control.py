@@ -1,0 +1,207 @@
+"""Control interface: line-delimited JSON over loopback TCP, for scripting a separate process.
+
+Each request is one JSON object per line, ``{"cmd": "drop", "client_id": 3, "rst": true}``;
+each reply is one JSON object per line, ``{"ok": true, ...}`` or ``{"ok": false, "error":
+"..."}``. Commands mirror ``SimServer.faults``: refuse, accept, close_before_handshake, drop,
+stall, resume, delay, ignore, unignore, error, restart, clear, step, status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from broker_server.logs import log_event
+from broker_server.sim.server import SimServer
+
+logger = logging.getLogger("ibbroker.sim.control")
+
+MAX_LINE = 64 * 1024
+
+Command = Callable[[SimServer, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _opt_int(req: dict[str, Any], key: str) -> int | None:
+    value = req.get(key)
+    return None if value is None else int(value)
+
+
+async def _refuse(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    await sim.faults.refuse()
+    return {}
+
+
+async def _accept(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    await sim.faults.accept()
+    return {}
+
+
+async def _close_before_handshake(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.close_before_handshake(bool(req.get("enabled", True)))
+    return {}
+
+
+async def _drop(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    n = await sim.faults.drop(_opt_int(req, "client_id"), mode="rst" if req.get("rst") else "fin")
+    return {"dropped": n}
+
+
+async def _stall(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.stall(_opt_int(req, "client_id"))
+    return {}
+
+
+async def _resume(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.resume(_opt_int(req, "client_id"))
+    return {}
+
+
+async def _delay(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.set_delay(float(req["seconds"]))
+    return {}
+
+
+async def _ignore(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.ignore(int(req["msg_id"]))
+    return {}
+
+
+async def _unignore(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.unignore(int(req["msg_id"]))
+    return {}
+
+
+async def _error(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    n = await sim.faults.broadcast_error(int(req["code"]), req.get("message"))
+    return {"sent": n}
+
+
+async def _restart(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    await sim.faults.restart(float(req["seconds"]))
+    return {}
+
+
+async def _clear(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.clear()
+    await sim.faults.wait_accepting()
+    return {}
+
+
+async def _step(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.market.step(int(req.get("n", 1)))
+    return {"market_steps": sim.market.steps}
+
+
+async def _status(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    return sim.status()
+
+
+COMMANDS: dict[str, Command] = {
+    "refuse": _refuse,
+    "accept": _accept,
+    "close_before_handshake": _close_before_handshake,
+    "drop": _drop,
+    "stall": _stall,
+    "resume": _resume,
+    "delay": _delay,
+    "ignore": _ignore,
+    "unignore": _unignore,
+    "error": _error,
+    "restart": _restart,
+    "clear": _clear,
+    "step": _step,
+    "status": _status,
+}
+
+
+async def execute(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    """Run one control request and build its reply (never raises for bad input)."""
+    cmd = req.get("cmd")
+    command = COMMANDS.get(cmd) if isinstance(cmd, str) else None
+    if command is None:
+        return {"ok": False, "error": f"unknown command {cmd!r}", "commands": sorted(COMMANDS)}
+    try:
+        result = await command(sim, req)
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"ok": False, "error": f"bad arguments for {cmd}: {exc!r}"}
+    log_event(logger, logging.INFO, "sim_control", cmd=cmd)
+    return {"ok": True, **result}
+
+
+class ControlServer:
+    """Serves the control protocol for one SimServer (loopback only by default)."""
+
+    def __init__(self, sim: SimServer, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sim = sim
+        self.host = host
+        self._requested_port = port
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        """Listen for control connections."""
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self._requested_port, limit=MAX_LINE
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except (ValueError, ConnectionError):
+                    break
+                if not line:
+                    break
+                try:
+                    req = json.loads(line)
+                    if not isinstance(req, dict):
+                        raise ValueError("request must be a JSON object")
+                except ValueError as exc:
+                    reply: dict[str, Any] = {"ok": False, "error": f"bad JSON: {exc}"}
+                else:
+                    reply = await execute(self.sim, req)
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+async def send_command(
+    host: str, port: int, req: dict[str, Any], wait_s: float = 10.0
+) -> dict[str, Any]:
+    """Send one control request and return the reply (TimeoutError after ``wait_s``)."""
+
+    async def _roundtrip() -> dict[str, Any]:
+        reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE)
+        try:
+            writer.write(json.dumps(req).encode() + b"\n")
+            await writer.drain()
+            line = await reader.readline()
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        if not line:
+            raise ConnectionError("control server closed the connection without a reply")
+        reply = json.loads(line)
+        if not isinstance(reply, dict):
+            raise ValueError("control reply is not a JSON object")
+        return reply
+
+    return await asyncio.wait_for(_roundtrip(), wait_s)
