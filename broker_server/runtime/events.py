@@ -26,7 +26,7 @@ _CLOSED = object()
 _COALESCED = object()
 
 
-@dataclass
+@dataclass(eq=False)
 class _Watcher(Generic[E]):
     queue: asyncio.Queue[object]
     coalesced: bool = False
