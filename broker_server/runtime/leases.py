@@ -1,0 +1,507 @@
+"""The lease runtime: the pure :class:`~broker_server.domain.leases.LeaseTable` decides, then this
+module persists each decision, does the I/O (probe connects, PROXIED sessions), logs, counts and
+publishes.
+
+Everything runs on the event loop. A mutation of the table and the store call that persists it
+happen in one step with no ``await`` between them, and the store commits in call order, so the
+store always sees the table's history in the table's order. Acknowledgement waits for the commit:
+a lease the caller has seen survives ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from opentelemetry import metrics
+
+from broker_server.config import BrokerConfig
+from broker_server.domain.clock import Clock
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.leases import (
+    FINISHED_RETENTION,
+    AcquireRequest,
+    LeaseMode,
+    LeaseRecord,
+    LeaseState,
+    LeaseTable,
+    Quarantine,
+    QuarantineReason,
+    parse_lease_id,
+    validate_fenced,
+)
+from broker_server.logs import log_event
+from broker_server.store.base import Store, StoreError
+
+log = logging.getLogger("ibbroker.leases")
+
+_meter = metrics.get_meter("ibbroker")
+_events_counter = _meter.create_counter(
+    "ibbroker.lease.events", unit="{event}", description="Lease events, by event and gateway."
+)
+_active_counter = _meter.create_up_down_counter(
+    "ibbroker.lease.active", unit="{lease}", description="Leases currently held, by gateway."
+)
+
+
+class ClientIdProber(Protocol):
+    """Proves a client ID free: implemented by the connection layer."""
+
+    async def probe(self, gateway: str, client_id: int) -> bool:
+        """Connect to ``gateway`` with ``client_id`` and disconnect; True when the ID is free (the
+        connect did not get IB error 326), False when something else uses it. Raising means the
+        probe could not tell (the ID stays quarantined for another cool-down)."""
+        ...
+
+
+class ProxiedSessionPool(Protocol):
+    """Opens and closes the broker's sessions for PROXIED leases: implemented by the connection
+    layer."""
+
+    async def open_session(self, gateway: str, client_id: int, lease_id: str) -> None:
+        """Open a session on ``gateway`` with ``client_id`` for lease ``lease_id``; raise when it
+        cannot be opened (a :class:`DomainError` keeps its reason and retry_after)."""
+        ...
+
+    async def close_session(self, gateway: str, client_id: int) -> None:
+        """Close the session on ``gateway`` with ``client_id`` (no-op when there is none)."""
+        ...
+
+
+class LeaseEventKind(enum.Enum):
+    """What happened to a lease or a client ID."""
+
+    ACQUIRED = "acquired"
+    RENEWED = "renewed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    QUARANTINED = "quarantined"
+    FREED = "freed"
+    RESTORED = "restored"
+    """Reloaded from the store on start and extended by one TTL."""
+
+
+@dataclass(frozen=True)
+class LeaseEvent:
+    """One lease event, as logged, counted and passed to ``on_event``."""
+
+    kind: LeaseEventKind
+    """What happened."""
+    gateway: str
+    """Gateway name."""
+    client_id: int
+    """The client ID concerned."""
+    time: float
+    """Wall-clock epoch seconds."""
+    lease: LeaseRecord | None = None
+    """The lease after the event (None for QUARANTINED and FREED)."""
+    quarantine: Quarantine | None = None
+    """The quarantine (QUARANTINED only)."""
+
+    def __repr__(self) -> str:
+        what = self.lease if self.lease is not None else self.quarantine
+        return f"<LeaseEvent {self.kind.value} {self.gateway}/{self.client_id} {what!r}>"
+
+
+def _unavailable(reason: str, message: str, retry_after: float | None = 1.0) -> DomainError:
+    return DomainError(ErrorKind.UNAVAILABLE, reason, message, retry_after=retry_after)
+
+
+class LeaseManager:
+    """Client-ID leases of every gateway: acquire, renew, release, expiry and quarantine.
+
+    ``prober`` proves a DIRECT lease's ID free after its cool-down; with None, the cool-down
+    alone frees it. ``sessions`` opens and closes the broker's sessions of PROXIED leases; with
+    None, PROXIED leases are granted without a session (tests, or a broker without a pool).
+    ``on_event`` receives every :class:`LeaseEvent` on the loop (it must not block).
+    """
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        store: Store,
+        clock: Clock,
+        prober: ClientIdProber | None = None,
+        sessions: ProxiedSessionPool | None = None,
+        *,
+        on_event: Callable[[LeaseEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._store = store
+        self._clock = clock
+        self._prober = prober
+        self._sessions = sessions
+        self._on_event = on_event
+        self._table = LeaseTable(config)
+        self._pending: dict[tuple[str, str], asyncio.Task[LeaseRecord]] = {}
+        self._session_open: set[tuple[str, int]] = set()
+        self._counted: set[str] = set()
+        self._sweep_lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._running = False
+        self._writes: set[asyncio.Future[Any]] = set()
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "stopped"
+        return f"<LeaseManager {state} {self._table!r}>"
+
+    @property
+    def table(self) -> LeaseTable:
+        """The in-memory state (read it, do not mutate it)."""
+        return self._table
+
+    # --- life-cycle ------------------------------------------------------------------------
+
+    async def start(self, *, sweeper: bool = True) -> None:
+        """Open the store, reload the live leases extended by one TTL, reopen PROXIED sessions
+        and start the sweeper (``sweeper=False``: the caller drives :meth:`sweep`, as tests do).
+
+        Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
+        """
+        now = self._clock.wall()
+        snapshot = await asyncio.wrap_future(self._store.open(since=now - FINISHED_RETENTION))
+        extended, skipped = self._table.restore(snapshot.leases, snapshot.client_ids, now)
+        for lease in skipped:
+            log_event(
+                log,
+                logging.WARNING,
+                "lease_skipped",
+                reason="gateway not configured",
+                gateway=lease.gateway,
+                client_id=lease.client_id,
+                lease_id=lease.lease_id,
+            )
+        if extended:
+            await asyncio.wrap_future(self._store.save_leases(extended))
+        for lease in extended:
+            self._counted.add(lease.lease_id)
+            _active_counter.add(1, {"gateway": lease.gateway})
+            self._emit(LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease)
+            if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
+                try:
+                    await self._sessions.open_session(
+                        lease.gateway, lease.client_id, lease.lease_id
+                    )
+                    self._session_open.add(lease.key)
+                except Exception as err:
+                    log_event(
+                        log,
+                        logging.WARNING,
+                        "lease_session_reopen_failed",
+                        gateway=lease.gateway,
+                        client_id=lease.client_id,
+                        lease_id=lease.lease_id,
+                        error=str(err),
+                    )
+        self._running = True
+        log_event(
+            log,
+            logging.INFO,
+            "leases_started",
+            restored=len(extended),
+            quarantined=len(self._table.quarantined()),
+            schema_version=snapshot.schema_version,
+        )
+        if sweeper:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the sweeper, let in-flight acquires finish, flush and close the store.
+
+        Leases stay in the store: they are restored, extended, on the next start.
+        """
+        self._running = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        pending = list(self._pending.values())
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self._store.close)
+        log_event(log, logging.INFO, "leases_stopped")
+
+    def _check_running(self) -> None:
+        if not self._running:
+            raise _unavailable("SHUTTING_DOWN", "the lease service is not running")
+
+    # --- operations ------------------------------------------------------------------------
+
+    async def acquire(self, request: AcquireRequest) -> LeaseRecord:
+        """Grant a lease (durable before it returns); the same lease for a repeated
+        (owner, request_id), also while the first call is still in flight."""
+        self._check_running()
+        key = (request.owner, request.request_id)
+        if request.request_id and key in self._pending:
+            return await asyncio.shield(self._pending[key])
+        now = self._clock.wall()
+        self._expire_due(now)
+        result = self._table.acquire(request, now)
+        if result.repeated:
+            return result.lease
+        # Shielded: a caller that gives up (deadline) does not cut the write or the session
+        # open in half; a retry with the same request_id joins the same task.
+        task = asyncio.create_task(self._complete_acquire(result.lease))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        if request.request_id:
+            self._pending[key] = task
+            task.add_done_callback(lambda _t: self._pending.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
+        try:
+            await asyncio.wrap_future(self._store.save_acquire(lease))
+        except StoreError as err:
+            self._abort_acquire(lease, persist=False)
+            raise _unavailable("SHUTTING_DOWN", f"the lease could not be stored: {err}") from err
+        if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
+            try:
+                await self._sessions.open_session(lease.gateway, lease.client_id, lease.lease_id)
+            except Exception as err:
+                with contextlib.suppress(Exception):
+                    await self._sessions.close_session(lease.gateway, lease.client_id)
+                write = self._abort_acquire(lease, persist=True)
+                with contextlib.suppress(StoreError):
+                    await write
+                if isinstance(err, DomainError):
+                    raise DomainError(
+                        ErrorKind.UNAVAILABLE,
+                        err.reason,
+                        f"PROXIED session not opened: {err.message}",
+                        retry_after=err.retry_after if err.retry_after is not None else 1.0,
+                        ib_error_code=err.ib_error_code,
+                        metadata=err.metadata,
+                    ) from err
+                raise _unavailable("NOT_CONNECTED", f"PROXIED session not opened: {err}") from err
+            self._session_open.add(lease.key)
+        self._counted.add(lease.lease_id)
+        _active_counter.add(1, {"gateway": lease.gateway})
+        self._emit(
+            LeaseEventKind.ACQUIRED, lease.gateway, lease.client_id, self._clock.wall(), lease=lease
+        )
+        return lease
+
+    def _abort_acquire(self, lease: LeaseRecord, *, persist: bool) -> asyncio.Future[None]:
+        """End an acquire that could not complete; the ID is quarantined, never leaked."""
+        now = self._clock.wall()
+        ended, quarantine = self._table.abort_acquire(lease.lease_id, now)
+        log_event(
+            log,
+            logging.WARNING,
+            "lease_acquire_aborted",
+            gateway=lease.gateway,
+            client_id=lease.client_id,
+            lease_id=lease.lease_id,
+        )
+        self._emit(
+            LeaseEventKind.QUARANTINED, lease.gateway, lease.client_id, now, quarantine=quarantine
+        )
+        if persist:
+            return asyncio.wrap_future(self._store.save_end(ended, quarantine))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def renew(
+        self, lease_id: str, *, owner: str, epoch: int, ttl: float | None = None
+    ) -> LeaseRecord:
+        """Extend a live lease to now + TTL; checks owner (PERMISSION_DENIED) and epoch
+        (ABORTED); an expired lease is LEASE_EXPIRED, a released one LEASE_RELEASED."""
+        lease_id = validate_fenced(
+            self.config, lease_id=lease_id, epoch=epoch, owner=owner, ttl=ttl
+        )
+        self._check_running()
+        now = self._clock.wall()
+        self._expire_due(now)
+        lease = self._table.renew(lease_id, owner, epoch, now, ttl)
+        await self._write(self._store.save_renew(lease))
+        self._emit(LeaseEventKind.RENEWED, lease.gateway, lease.client_id, now, lease=lease)
+        return lease
+
+    async def release(self, lease_id: str, *, owner: str, epoch: int) -> LeaseRecord:
+        """Give a lease back; its ID is quarantined (a PROXIED lease's session is closed first).
+        Releasing an already released lease succeeds again."""
+        lease_id = validate_fenced(self.config, lease_id=lease_id, epoch=epoch, owner=owner)
+        self._check_running()
+        now = self._clock.wall()
+        self._expire_due(now)
+        lease, quarantine = self._table.release(lease_id, owner, epoch, now)
+        if quarantine is None:
+            return lease
+        write = self._store.save_end(lease, quarantine)
+        self._ended(lease, quarantine, now)
+        await self._write(write)
+        await self._close_session(lease.gateway, lease.client_id)
+        return lease
+
+    async def get(self, lease_id: str) -> LeaseRecord:
+        """One lease, active or recently finished; NOT_FOUND when unknown."""
+        lease_id = parse_lease_id(lease_id)
+        self._check_running()
+        self._expire_due(self._clock.wall())
+        return self._table.get(lease_id)
+
+    async def list(self, gateway: str = "", owner: str = "") -> list[LeaseRecord]:
+        """The active leases, optionally of one gateway and/or one owner."""
+        if gateway and gateway not in {g.name for g in self.config.gateways}:
+            raise invalid_argument(FieldViolation("gateway", f"no gateway named {gateway[:64]!r}"))
+        self._check_running()
+        self._expire_due(self._clock.wall())
+        return self._table.active(gateway=gateway, owner=owner)
+
+    # --- time ------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Expire leases that are due, close sessions of ended PROXIED leases and free the
+        quarantined IDs whose cool-down has passed and that are proven free. The sweeper task
+        runs this every ``leases.sweep_interval``; tests call it after moving a ManualClock."""
+        async with self._sweep_lock:
+            now = self._clock.wall()
+            self._expire_due(now)
+            for gateway, client_id in sorted(self._session_open):
+                if self._table.holder(gateway, client_id) is None:
+                    await self._close_session(gateway, client_id)
+            due = [q for q in self._table.due_quarantines(now) if q.key not in self._session_open]
+            await asyncio.gather(*(self._prove_free(q) for q in due))
+            self._table.prune(now)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.leases.sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("lease_sweep_failed")
+
+    def _expire_due(self, now: float) -> None:
+        for lease, quarantine in self._table.expire_due(now):
+            self._track(self._store.save_end(lease, quarantine))
+            self._ended(lease, quarantine, now)
+
+    def _ended(self, lease: LeaseRecord, quarantine: Quarantine, now: float) -> None:
+        kind = (
+            LeaseEventKind.RELEASED
+            if lease.state is LeaseState.RELEASED
+            else LeaseEventKind.EXPIRED
+        )
+        if lease.lease_id in self._counted:
+            self._counted.discard(lease.lease_id)
+            _active_counter.add(-1, {"gateway": lease.gateway})
+        self._emit(kind, lease.gateway, lease.client_id, now, lease=lease)
+        self._emit(
+            LeaseEventKind.QUARANTINED, lease.gateway, lease.client_id, now, quarantine=quarantine
+        )
+
+    async def _close_session(self, gateway: str, client_id: int) -> None:
+        if (gateway, client_id) not in self._session_open or self._sessions is None:
+            return
+        try:
+            await self._sessions.close_session(gateway, client_id)
+        except Exception as err:
+            # The ID stays quarantined; the next sweep tries again.
+            log_event(
+                log,
+                logging.WARNING,
+                "lease_session_close_failed",
+                gateway=gateway,
+                client_id=client_id,
+                error=str(err),
+            )
+            return
+        self._session_open.discard((gateway, client_id))
+
+    async def _prove_free(self, quarantine: Quarantine) -> None:
+        gateway, client_id = quarantine.key
+        free: bool | None = True
+        if quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
+            try:
+                free = await asyncio.wait_for(
+                    self._prober.probe(gateway, client_id), self.config.leases.probe_timeout
+                )
+            except Exception as err:
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "lease_probe_failed",
+                    gateway=gateway,
+                    client_id=client_id,
+                    error=repr(err),
+                )
+                free = None
+        if self._table.holder(gateway, client_id) is not None:
+            return
+        now = self._clock.wall()
+        if free:
+            if self._table.free(gateway, client_id):
+                self._track(self._store.save_free(gateway, client_id))
+                self._emit(LeaseEventKind.FREED, gateway, client_id, now)
+            return
+        reason = QuarantineReason.IN_USE if free is False else QuarantineReason.PROBE_FAILED
+        again = self._table.requarantine(gateway, client_id, now, reason)
+        self._track(self._store.save_quarantine(again))
+        self._emit(LeaseEventKind.QUARANTINED, gateway, client_id, now, quarantine=again)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _write(self, future: Future[None]) -> None:
+        try:
+            await asyncio.wrap_future(future)
+        except StoreError as err:
+            raise _unavailable("SHUTTING_DOWN", f"the lease store failed: {err}") from err
+
+    def _track(self, future: Future[None]) -> None:
+        """Keep a write nobody awaits, so stop() can wait for it and failures are logged."""
+        wrapped = asyncio.wrap_future(future)
+        self._writes.add(wrapped)
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._writes.discard(f)
+            if not f.cancelled() and f.exception() is not None:
+                log_event(log, logging.ERROR, "lease_store_write_failed", error=str(f.exception()))
+
+        wrapped.add_done_callback(done)
+
+    def _emit(
+        self,
+        kind: LeaseEventKind,
+        gateway: str,
+        client_id: int,
+        now: float,
+        *,
+        lease: LeaseRecord | None = None,
+        quarantine: Quarantine | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"gateway": gateway, "client_id": client_id}
+        if lease is not None:
+            fields.update(
+                lease_id=lease.lease_id,
+                epoch=lease.epoch,
+                owner=lease.owner,
+                mode=lease.mode.value,
+                state=lease.state.value,
+                expire_time=lease.expire_time,
+            )
+        if quarantine is not None:
+            fields.update(until=quarantine.until, reason=quarantine.reason.value)
+        level = (
+            logging.WARNING
+            if quarantine is not None
+            and quarantine.reason in (QuarantineReason.IN_USE, QuarantineReason.PROBE_FAILED)
+            else logging.INFO
+        )
+        log_event(log, level, f"lease_{kind.value}", **fields)
+        _events_counter.add(1, {"event": kind.value, "gateway": gateway})
+        if self._on_event is not None:
+            try:
+                self._on_event(LeaseEvent(kind, gateway, client_id, now, lease, quarantine))
+            except Exception:
+                log.exception("lease_event_callback_failed")

@@ -1,0 +1,170 @@
+"""The ``ibbroker.v1.LeaseService`` gRPC edge: proto <-> domain, input checks, error mapping.
+
+Every method is wrapped in :func:`unary_errors`, so a :class:`DomainError` becomes its rich
+status; every field a caller can get wrong is checked here or in the domain validators and
+answered with INVALID_ARGUMENT and field violations, never UNKNOWN or INTERNAL.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
+from broker_server.domain.errors import FieldViolation
+from broker_server.domain.leases import (
+    LeaseMode,
+    LeaseRecord,
+    LeaseState,
+    validate_acquire,
+    validate_fenced,
+)
+from broker_server.runtime.leases import LeaseManager
+from broker_server.services.errors import unary_errors
+
+_MODES = {
+    lease_pb2.LEASE_MODE_UNSPECIFIED: LeaseMode.DIRECT,
+    lease_pb2.LEASE_MODE_DIRECT: LeaseMode.DIRECT,
+    lease_pb2.LEASE_MODE_PROXIED: LeaseMode.PROXIED,
+}
+_MODES_OUT = {
+    LeaseMode.DIRECT: lease_pb2.LEASE_MODE_DIRECT,
+    LeaseMode.PROXIED: lease_pb2.LEASE_MODE_PROXIED,
+}
+_STATES_OUT = {
+    LeaseState.ACTIVE: lease_pb2.LEASE_STATE_ACTIVE,
+    LeaseState.RELEASED: lease_pb2.LEASE_STATE_RELEASED,
+    LeaseState.EXPIRED: lease_pb2.LEASE_STATE_EXPIRED,
+}
+
+
+def caller_identity(request: object, context: grpc.aio.ServicerContext) -> str:
+    """Who is calling. Until authentication lands it is the request's ``owner`` field; this is
+    the one place to swap for the authenticated identity."""
+    return str(getattr(request, "owner", ""))
+
+
+def _split(seconds: float) -> tuple[int, int]:
+    return divmod(round(seconds * 1e9), 1_000_000_000)
+
+
+def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    whole, nanos = _split(seconds)
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=nanos)
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    whole, nanos = _split(seconds)
+    return duration_pb2.Duration(seconds=whole, nanos=nanos)
+
+
+def lease_to_proto(lease: LeaseRecord) -> lease_pb2.Lease:
+    """The wire form of a lease."""
+    return lease_pb2.Lease(
+        lease_id=lease.lease_id,
+        client_id=lease.client_id,
+        epoch=lease.epoch,
+        owner=lease.owner,
+        gateway=lease.gateway,
+        mode=_MODES_OUT[lease.mode],
+        state=_STATES_OUT[lease.state],
+        acquire_time=_timestamp(lease.acquire_time),
+        expire_time=_timestamp(lease.expire_time),
+        ttl=_duration(lease.ttl),
+    )
+
+
+def _ttl(message: object, violations: list[FieldViolation]) -> float | None:
+    """The optional ``ttl`` Duration in seconds; a malformed one is a violation."""
+    if not message.HasField("ttl"):  # type: ignore[attr-defined]
+        return None
+    ttl: duration_pb2.Duration = message.ttl  # type: ignore[attr-defined]
+    if (
+        not -999_999_999 <= ttl.nanos <= 999_999_999
+        or (ttl.seconds > 0 > ttl.nanos)
+        or (ttl.seconds < 0 < ttl.nanos)
+    ):
+        violations.append(
+            FieldViolation("ttl", "is not a valid Duration (nanos out of range or of another sign)")
+        )
+        return None
+    return ttl.seconds + ttl.nanos / 1e9
+
+
+class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
+    """Serves ``ibbroker.v1.LeaseService`` from a :class:`LeaseManager`."""
+
+    def __init__(self, manager: LeaseManager) -> None:
+        self._manager = manager
+
+    @unary_errors
+    async def AcquireLease(
+        self, request: lease_service_pb2.AcquireLeaseRequest, context: grpc.aio.ServicerContext
+    ) -> lease_service_pb2.AcquireLeaseResponse:
+        violations: list[FieldViolation] = []
+        ttl = _ttl(request, violations)
+        mode = _MODES.get(request.mode)
+        if mode is None:
+            violations.append(
+                FieldViolation(
+                    "mode",
+                    f"unknown LeaseMode {request.mode}; use LEASE_MODE_DIRECT or LEASE_MODE_PROXIED",
+                )
+            )
+        acquire = validate_acquire(
+            self._manager.config,
+            owner=caller_identity(request, context),
+            gateway=request.gateway,
+            ttl=ttl,
+            mode=mode or LeaseMode.DIRECT,
+            client_id=request.client_id if request.HasField("client_id") else None,
+            request_id=request.request_id,
+            extra=violations,
+        )
+        lease = await self._manager.acquire(acquire)
+        return lease_service_pb2.AcquireLeaseResponse(lease=lease_to_proto(lease))
+
+    @unary_errors
+    async def RenewLease(
+        self, request: lease_service_pb2.RenewLeaseRequest, context: grpc.aio.ServicerContext
+    ) -> lease_service_pb2.RenewLeaseResponse:
+        violations: list[FieldViolation] = []
+        ttl = _ttl(request, violations)
+        owner = caller_identity(request, context)
+        lease_id = validate_fenced(
+            self._manager.config,
+            lease_id=request.lease_id,
+            epoch=request.epoch,
+            owner=owner,
+            ttl=ttl,
+            extra=violations,
+        )
+        lease = await self._manager.renew(lease_id, owner=owner, epoch=request.epoch, ttl=ttl)
+        return lease_service_pb2.RenewLeaseResponse(lease=lease_to_proto(lease))
+
+    @unary_errors
+    async def ReleaseLease(
+        self, request: lease_service_pb2.ReleaseLeaseRequest, context: grpc.aio.ServicerContext
+    ) -> lease_service_pb2.ReleaseLeaseResponse:
+        owner = caller_identity(request, context)
+        lease_id = validate_fenced(
+            self._manager.config, lease_id=request.lease_id, epoch=request.epoch, owner=owner
+        )
+        await self._manager.release(lease_id, owner=owner, epoch=request.epoch)
+        return lease_service_pb2.ReleaseLeaseResponse()
+
+    @unary_errors
+    async def GetLease(
+        self, request: lease_service_pb2.GetLeaseRequest, context: grpc.aio.ServicerContext
+    ) -> lease_service_pb2.GetLeaseResponse:
+        lease = await self._manager.get(request.lease_id)
+        return lease_service_pb2.GetLeaseResponse(lease=lease_to_proto(lease))
+
+    @unary_errors
+    async def ListLeases(
+        self, request: lease_service_pb2.ListLeasesRequest, context: grpc.aio.ServicerContext
+    ) -> lease_service_pb2.ListLeasesResponse:
+        leases = await self._manager.list(gateway=request.gateway, owner=request.owner)
+        return lease_service_pb2.ListLeasesResponse(
+            leases=[lease_to_proto(lease) for lease in leases]
+        )

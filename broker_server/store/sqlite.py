@@ -1,0 +1,427 @@
+"""The SQLite store: WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE``, one writer thread.
+
+One dedicated thread owns the only connection and runs the queued calls one by one, each in
+its own ``BEGIN IMMEDIATE`` transaction, so a call is durable (fsynced) when its future
+resolves and the commit order is the call order.
+
+The schema is versioned with ``PRAGMA user_version`` and migrated forward by
+:data:`MIGRATIONS`. Opening refuses, with a :class:`StoreError` and without writing a byte, a
+file that is not SQLite, fails ``PRAGMA quick_check``, belongs to another application, or has a
+schema newer than this code knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from broker_server.domain.leases import (
+    ClientIdRow,
+    LeaseMode,
+    LeaseRecord,
+    LeaseState,
+    Quarantine,
+    QuarantineReason,
+)
+from broker_server.logs import log_event
+from broker_server.store.base import StoreError, StoreSnapshot
+
+log = logging.getLogger("ibbroker.store")
+
+T = TypeVar("T")
+
+APPLICATION_ID = 0x49424B52
+"""``PRAGMA application_id`` of an ibbroker store ("IBKR"), so another program's file is refused."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: leases, and per client ID the epoch high-water mark and quarantine.
+    (
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """CREATE TABLE leases (
+            lease_id     TEXT PRIMARY KEY,
+            gateway      TEXT NOT NULL,
+            client_id    INTEGER NOT NULL,
+            epoch        INTEGER NOT NULL,
+            owner        TEXT NOT NULL,
+            mode         TEXT NOT NULL,
+            state        TEXT NOT NULL,
+            ttl          REAL NOT NULL,
+            acquire_time REAL NOT NULL,
+            expire_time  REAL NOT NULL,
+            end_time     REAL,
+            request_id   TEXT
+        )""",
+        # The storage-level guard of the core rule: at most one live holder per client ID.
+        "CREATE UNIQUE INDEX leases_one_holder ON leases (gateway, client_id) WHERE state = 'ACTIVE'",
+        "CREATE UNIQUE INDEX leases_request ON leases (owner, request_id) WHERE request_id IS NOT NULL",
+        "CREATE INDEX leases_end ON leases (end_time)",
+        """CREATE TABLE client_ids (
+            gateway           TEXT NOT NULL,
+            client_id         INTEGER NOT NULL,
+            epoch_high_water  INTEGER NOT NULL,
+            quarantine_until  REAL,
+            quarantine_mode   TEXT,
+            quarantine_reason TEXT,
+            PRIMARY KEY (gateway, client_id)
+        )""",
+    ),
+)
+"""Schema migrations; entry N-1 takes ``user_version`` N-1 to N. Append only."""
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema version this code writes."""
+
+_Job = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
+
+
+def _lease_from_row(row: sqlite3.Row) -> LeaseRecord:
+    return LeaseRecord(
+        lease_id=row["lease_id"],
+        gateway=row["gateway"],
+        client_id=row["client_id"],
+        epoch=row["epoch"],
+        owner=row["owner"],
+        mode=LeaseMode(row["mode"]),
+        state=LeaseState(row["state"]),
+        ttl=row["ttl"],
+        acquire_time=row["acquire_time"],
+        expire_time=row["expire_time"],
+        end_time=row["end_time"],
+        request_id=row["request_id"] or "",
+    )
+
+
+def _client_id_from_row(row: sqlite3.Row) -> ClientIdRow:
+    quarantine = None
+    if row["quarantine_until"] is not None:
+        quarantine = Quarantine(
+            row["gateway"],
+            row["client_id"],
+            row["quarantine_until"],
+            LeaseMode(row["quarantine_mode"]),
+            QuarantineReason(row["quarantine_reason"]),
+        )
+    return ClientIdRow(row["gateway"], row["client_id"], row["epoch_high_water"], quarantine)
+
+
+def _lease_params(lease: LeaseRecord) -> dict[str, Any]:
+    return {
+        "lease_id": lease.lease_id,
+        "gateway": lease.gateway,
+        "client_id": lease.client_id,
+        "epoch": lease.epoch,
+        "owner": lease.owner,
+        "mode": lease.mode.value,
+        "state": lease.state.value,
+        "ttl": lease.ttl,
+        "acquire_time": lease.acquire_time,
+        "expire_time": lease.expire_time,
+        "end_time": lease.end_time,
+        "request_id": lease.request_id or None,
+    }
+
+
+class SqliteStore:
+    """The :class:`~broker_server.store.base.Store` on one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._thread else "new")
+        return f"SqliteStore({str(self.path)!r}, {state})"
+
+    # --- the writer ------------------------------------------------------------------------
+
+    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed or self._thread is None:
+                future.set_exception(StoreError(f"store {self.path} is not open"))
+                return future
+            self._queue.put((fn, future))
+        return future
+
+    def _run(self, ready: Future[StoreSnapshot], since: float) -> None:
+        try:
+            conn = self._connect()
+            ready.set_result(self._load(conn, since))
+        except BaseException as err:  # the thread ends: the store never opened
+            ready.set_exception(
+                err if isinstance(err, StoreError) else StoreError(f"{self.path}: {err}")
+            )
+            with self._lock:
+                self._closed = True
+            self._drain(StoreError(f"store {self.path} failed to open"))
+            return
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    break
+                fn, future = job
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(fn(conn))
+                except sqlite3.Error as err:
+                    log_event(
+                        log,
+                        logging.ERROR,
+                        "store_write_failed",
+                        path=str(self.path),
+                        error=str(err),
+                    )
+                    future.set_exception(StoreError(f"{self.path}: {err}"))
+                except BaseException as err:
+                    future.set_exception(err)
+        finally:
+            conn.close()
+
+    def _drain(self, err: StoreError) -> None:
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and job[1].set_running_or_notify_cancel():
+                job[1].set_exception(err)
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if exists:
+            with self.path.open("rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+            if header != SQLITE_HEADER:
+                raise StoreError(
+                    f"{self.path}: not an SQLite database (corrupt or foreign file); left untouched"
+                )
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"{self.path}: cannot create its folder: {err}") from None
+        mode = "rw" if exists else "rwc"
+        try:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode={mode}",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as err:
+            raise StoreError(f"{self.path}: cannot open: {err}") from None
+        conn.row_factory = sqlite3.Row
+        try:
+            self._check(conn, exists)
+            # Only now, with the file known to be ours and not newer, may anything be written.
+            mode_row = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            if mode_row[0].lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode_row[0]})")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._migrate(conn)
+        except sqlite3.Error as err:
+            conn.close()
+            raise StoreError(
+                f"{self.path}: corrupt or unreadable store ({err}); left untouched"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _check(self, conn: sqlite3.Connection, exists: bool) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if not exists:
+            return
+        check = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        if check != ["ok"]:
+            raise StoreError(f"{self.path}: corrupt store ({'; '.join(check[:3])}); left untouched")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this broker's {SCHEMA_VERSION}; "
+                "upgrade the broker or point --store elsewhere (file left untouched)"
+            )
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()[
+            0
+        ]
+        if (version > 0 and app != APPLICATION_ID) or (version == 0 and tables > 0):
+            raise StoreError(f"{self.path}: an SQLite file of another application; left untouched")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            log_event(
+                log, logging.INFO, "store_migrated", path=str(self.path), schema_version=target
+            )
+
+    def _load(self, conn: sqlite3.Connection, since: float) -> StoreSnapshot:
+        leases = tuple(
+            _lease_from_row(row)
+            for row in conn.execute(
+                "SELECT * FROM leases WHERE state = 'ACTIVE' OR end_time >= ? ORDER BY acquire_time",
+                (since,),
+            )
+        )
+        rows = tuple(_client_id_from_row(row) for row in conn.execute("SELECT * FROM client_ids"))
+        return StoreSnapshot(leases, rows, conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def open(self, since: float) -> Future[StoreSnapshot]:
+        """Start the writer thread, open and migrate the file, load the state."""
+        ready: Future[StoreSnapshot] = Future()
+        with self._lock:
+            if self._thread is not None or self._closed:
+                ready.set_exception(StoreError(f"store {self.path} was already opened"))
+                return ready
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(ready, since),
+                name=f"store-writer:{self.path.name}",
+                daemon=True,
+            )
+            self._thread.start()
+        return ready
+
+    def close(self) -> None:
+        """Commit everything queued, stop the writer thread and close the file."""
+        with self._lock:
+            if self._closed or self._thread is None:
+                self._closed = True
+                return
+            self._closed = True
+            self._queue.put(None)
+            thread = self._thread
+        thread.join()
+
+    # --- transactions ----------------------------------------------------------------------
+
+    @staticmethod
+    def _tx(conn: sqlite3.Connection, statements: Sequence[tuple[str, Any]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                conn.execute(sql, params)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def save_acquire(self, lease: LeaseRecord) -> Future[None]:
+        """Insert a new lease and raise its ID's epoch high-water mark."""
+        insert = (
+            "INSERT INTO leases VALUES (:lease_id, :gateway, :client_id, :epoch, :owner, :mode, "
+            ":state, :ttl, :acquire_time, :expire_time, :end_time, :request_id)"
+        )
+        upsert = (
+            "INSERT INTO client_ids (gateway, client_id, epoch_high_water) VALUES (?, ?, ?) "
+            "ON CONFLICT (gateway, client_id) DO UPDATE SET "
+            "epoch_high_water = max(epoch_high_water, excluded.epoch_high_water), "
+            "quarantine_until = NULL, quarantine_mode = NULL, quarantine_reason = NULL"
+        )
+        # A request_id reused after the old lease was forgotten (FINISHED_RETENTION) is a new key.
+        forget = "UPDATE leases SET request_id = NULL WHERE owner = ? AND request_id = ? AND state != 'ACTIVE'"
+        statements: list[tuple[str, Any]] = []
+        if lease.request_id:
+            statements.append((forget, (lease.owner, lease.request_id)))
+        statements += [
+            (insert, _lease_params(lease)),
+            (upsert, (lease.gateway, lease.client_id, lease.epoch)),
+        ]
+        return self._submit(lambda conn: self._tx(conn, statements))
+
+    def save_renew(self, lease: LeaseRecord) -> Future[None]:
+        """Store a renewed lease's ttl and expire_time."""
+        sql = "UPDATE leases SET ttl = ?, expire_time = ? WHERE lease_id = ?"
+        return self._submit(
+            lambda conn: self._tx(conn, [(sql, (lease.ttl, lease.expire_time, lease.lease_id))])
+        )
+
+    def save_end(self, lease: LeaseRecord, quarantine: Quarantine) -> Future[None]:
+        """Store a released or expired lease and quarantine its ID."""
+        update = (
+            "UPDATE leases SET state = ?, end_time = ?, expire_time = ?, request_id = ? "
+            "WHERE lease_id = ?"
+        )
+        params = (
+            lease.state.value,
+            lease.end_time,
+            lease.expire_time,
+            lease.request_id or None,
+            lease.lease_id,
+        )
+        return self._submit(
+            lambda conn: self._tx(conn, [(update, params), *self._quarantine_sql(quarantine)])
+        )
+
+    @staticmethod
+    def _quarantine_sql(q: Quarantine) -> list[tuple[str, Any]]:
+        sql = (
+            "INSERT INTO client_ids VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (gateway, client_id) DO UPDATE "
+            "SET quarantine_until = excluded.quarantine_until, "
+            "quarantine_mode = excluded.quarantine_mode, quarantine_reason = excluded.quarantine_reason"
+        )
+        return [(sql, (q.gateway, q.client_id, q.until, q.mode.value, q.reason.value))]
+
+    def save_quarantine(self, quarantine: Quarantine) -> Future[None]:
+        """Store a (re-)quarantined ID."""
+        return self._submit(lambda conn: self._tx(conn, self._quarantine_sql(quarantine)))
+
+    def save_free(self, gateway: str, client_id: int) -> Future[None]:
+        """Clear an ID's quarantine."""
+        sql = (
+            "UPDATE client_ids SET quarantine_until = NULL, quarantine_mode = NULL, "
+            "quarantine_reason = NULL WHERE gateway = ? AND client_id = ?"
+        )
+        return self._submit(lambda conn: self._tx(conn, [(sql, (gateway, client_id))]))
+
+    def save_leases(self, leases: Sequence[LeaseRecord]) -> Future[None]:
+        """Store several leases' ttl and expire_time in one transaction."""
+        sql = "UPDATE leases SET ttl = ?, expire_time = ? WHERE lease_id = ?"
+        statements = [(sql, (lease.ttl, lease.expire_time, lease.lease_id)) for lease in leases]
+        return self._submit(lambda conn: self._tx(conn, statements))
+
+    def load_live_leases(self) -> Future[tuple[LeaseRecord, ...]]:
+        """The active leases as stored, by gateway and client ID."""
+
+        def load(conn: sqlite3.Connection) -> tuple[LeaseRecord, ...]:
+            rows = conn.execute(
+                "SELECT * FROM leases WHERE state = 'ACTIVE' ORDER BY gateway, client_id"
+            )
+            return tuple(_lease_from_row(row) for row in rows)
+
+        return self._submit(load)
+
+    def epoch_high_water(self, gateway: str, client_id: int) -> Future[int]:
+        """The largest epoch given out for (gateway, client_id); 0 when never leased."""
+
+        def load(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT epoch_high_water FROM client_ids WHERE gateway = ? AND client_id = ?",
+                (gateway, client_id),
+            ).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return self._submit(load)
