@@ -1,0 +1,1 @@
+"""Tests of the IB Gateway simulator (broker_server.sim)."""
