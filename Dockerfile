@@ -21,6 +21,6 @@ ENV IBBROKER_LISTEN=0.0.0.0:50051 \
 EXPOSE 50051
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["ibbroker", "health", "--target", "127.0.0.1:50051"]
+  CMD ["ibbroker", "health"]
 ENTRYPOINT ["ibbroker"]
 CMD ["serve", "--sim"]

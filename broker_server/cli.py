@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -55,6 +56,15 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
+def default_health_target(env: Mapping[str, str]) -> str:
+    """Where `ibbroker health` looks by default: the address the broker was told to listen on."""
+    listen = env.get("IBBROKER_LISTEN", "127.0.0.1:50051")
+    host, _, port = listen.rpartition(":")
+    if host in {"0.0.0.0", "[::]", "::", ""}:
+        host = "127.0.0.1"
+    return f"{host}:{port}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (one ``--help`` each)."""
     parser = argparse.ArgumentParser(
@@ -78,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser(
         "health", help="check a broker's health (exit 0 when SERVING)", description=_health.__doc__
     )
-    health.add_argument("--target", default="127.0.0.1:50051", metavar="HOST:PORT", help="broker address")
+    health.add_argument(
+        "--target",
+        default=default_health_target(os.environ),
+        metavar="HOST:PORT",
+        help="broker address (default: IBBROKER_LISTEN with a wildcard host made 127.0.0.1, else 127.0.0.1:50051)",
+    )
     health.add_argument("--service", default="", help="service name to check (default: the whole process)")
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
     health.set_defaults(func=_health)

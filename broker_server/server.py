@@ -43,7 +43,7 @@ def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
     ]
 
 
-class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class DrainInterceptor(grpc.aio.ServerInterceptor):
     """Refuses every call but health checks once :meth:`start_draining` was called."""
 
     def __init__(self) -> None:

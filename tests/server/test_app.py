@@ -1,0 +1,115 @@
+"""The whole broker in-process on 127.0.0.1:0 with the embedded simulator and the real client."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from broker_client import BrokerError
+from broker_client.channel import aio_channel
+from broker_client.ibbroker.v1 import connection_pb2 as pb
+from broker_client.ibbroker.v1 import connection_service_pb2 as svc
+from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
+from broker_server.app import SERVICE_NAMES, Broker, running_broker, stop_broker, start_broker
+from tests.server.helpers import fast_config
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
+    async with running_broker(fast_config(tmp_path / "store.sqlite3"), with_sim=True) as b:
+        yield b
+
+
+async def wait_connected(stub: svc_grpc.ConnectionServiceStub, timeout: float = 10.0) -> None:
+    async def watch() -> None:
+        async for reply in stub.WatchConnectionState(svc.WatchConnectionStateRequest()):
+            if reply.event.state == pb.CONNECTION_STATE_CONNECTED:
+                return
+
+    await asyncio.wait_for(watch(), timeout)
+
+
+async def test_health_and_state_through_real_calls(broker: Broker) -> None:
+    async with aio_channel(broker.address) as channel:
+        stub = svc_grpc.ConnectionServiceStub(channel)
+        await wait_connected(stub)
+        health = health_pb2_grpc.HealthStub(channel)
+        for name in ("", *SERVICE_NAMES):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
+        state = await stub.GetConnectionState(svc.GetConnectionStateRequest(), timeout=5)
+        [gateway] = state.gateways
+        assert gateway.gateway == "paper"
+        assert gateway.state == pb.CONNECTION_STATE_CONNECTED
+        assert gateway.paper_trading
+        assert gateway.address == f"127.0.0.1:{broker.sim.port}"  # type: ignore[union-attr]
+
+
+async def test_reflection_lists_every_service_with_grpcurl(broker: Broker) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "grpcurl"), "-plaintext", broker.address, "list",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    listed = set(out.decode().split())
+    assert {"ibbroker.v1.LeaseService", "ibbroker.v1.ConnectionService", "grpc.health.v1.Health"} <= listed
+
+
+async def test_unknown_gateway_is_a_clear_error(broker: Broker) -> None:
+    async with aio_channel(broker.address) as channel:
+        stub = svc_grpc.ConnectionServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.GetConnectionState(svc.GetConnectionStateRequest(gateway="nope"), timeout=5)
+        err = BrokerError.from_rpc_error(info.value)
+        assert err.code == grpc.StatusCode.NOT_FOUND
+        assert err.reason == "GATEWAY_UNKNOWN"
+
+
+async def test_shutdown_ends_watchers_with_a_final_event_and_refuses_new_work(tmp_path: Path) -> None:
+    broker = await start_broker(fast_config(tmp_path / "store.sqlite3"), with_sim=True)
+    stopped = False
+    try:
+        async with aio_channel(broker.address) as channel:
+            stub = svc_grpc.ConnectionServiceStub(channel)
+            await wait_connected(stub)
+            stream = stub.WatchConnectionState(svc.WatchConnectionStateRequest())
+            first = await asyncio.wait_for(stream.read(), 5)
+            assert first.event.kind == pb.EVENT_KIND_SNAPSHOT
+
+            await broker.grpc.enter_shutdown()
+            health = health_pb2_grpc.HealthStub(channel)
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetConnectionState(svc.GetConnectionStateRequest(), timeout=5)
+            err = BrokerError.from_rpc_error(info.value)
+            assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
+            assert err.retry_after is not None
+
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            stopping = asyncio.create_task(stop_broker(broker))
+            events = []
+            while True:
+                reply = await asyncio.wait_for(stream.read(), 5)
+                if reply is grpc.aio.EOF:
+                    break
+                events.append(reply.event)
+            assert events[-1].kind == pb.EVENT_KIND_FINAL
+            assert await stream.code() == grpc.StatusCode.OK
+            await asyncio.wait_for(stopping, broker.config.server.grace_period + 5)
+            stopped = True
+            assert loop.time() - started < broker.config.server.grace_period + 5
+    finally:
+        if not stopped:
+            await stop_broker(broker)
