@@ -117,13 +117,17 @@ async def start_broker(
         await _publish_health(server, config, connections)
         background = []
         if config.server.metrics_log_interval > 0:
-            background.append(asyncio.create_task(log_metrics_every(config.server.metrics_log_interval)))
+            background.append(
+                asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
+            )
         unwind.pop_all()
         return Broker(config, server, address, connections, leases, store, sim, background)
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
 
-async def _publish_health(server: GrpcServer, config: BrokerConfig, connections: ConnectionManager) -> None:
+async def _publish_health(
+    server: GrpcServer, config: BrokerConfig, connections: ConnectionManager
+) -> None:
     """The process is SERVING; each service is SERVING while its default gateway is usable."""
     if server.drain.draining:
         return
@@ -137,7 +141,9 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
-    await broker.connections.wait_streams_drained(timeout=min(1.0, broker.config.server.grace_period))
+    await broker.connections.wait_streams_drained(
+        timeout=min(1.0, broker.config.server.grace_period)
+    )
     await broker.grpc.stop(broker.config.server.grace_period)
     for task in broker._background:
         task.cancel()

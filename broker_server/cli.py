@@ -47,9 +47,13 @@ def _health(args: argparse.Namespace) -> int:
     try:
         with grpc.insecure_channel(args.target) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout)
+            reply = stub.Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
     except grpc.RpcError as err:
-        print(f"ibbroker health: {args.target}: {err.code().name}: {err.details()}", file=sys.stderr)
+        print(
+            f"ibbroker health: {args.target}: {err.code().name}: {err.details()}", file=sys.stderr
+        )
         return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     print(f"{args.target} {args.service or '(process)'}: {status}")
@@ -74,9 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ibbroker {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the broker", description="Run the broker until SIGTERM/SIGINT.")
-    serve.add_argument("--config", metavar="FILE", help="TOML configuration file (default: none, built-in defaults)")
-    serve.add_argument("--listen", metavar="HOST:PORT", help="gRPC listen address (overrides server.listen)")
+    serve = commands.add_parser(
+        "serve", help="run the broker", description="Run the broker until SIGTERM/SIGINT."
+    )
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML configuration file (default: none, built-in defaults)",
+    )
+    serve.add_argument(
+        "--listen", metavar="HOST:PORT", help="gRPC listen address (overrides server.listen)"
+    )
     serve.add_argument("--store", metavar="PATH", help="SQLite store file (overrides store.path)")
     serve.add_argument(
         "--sim",
@@ -94,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="broker address (default: IBBROKER_LISTEN with a wildcard host made 127.0.0.1, else 127.0.0.1:50051)",
     )
-    health.add_argument("--service", default="", help="service name to check (default: the whole process)")
+    health.add_argument(
+        "--service", default="", help="service name to check (default: the whole process)"
+    )
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
     health.set_defaults(func=_health)
 

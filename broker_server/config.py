@@ -237,7 +237,9 @@ _SECTIONS: dict[str, type[Any]] = {
 
 
 def _type_name(tp: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
+        tp, str(tp)
+    )
 
 
 def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
@@ -285,7 +287,11 @@ def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
 
 def _field_types(cls: type[Any]) -> dict[str, Any]:
     hints = {
-        "str": str, "int": int, "float": float, "bool": bool, "Secret": Secret,
+        "str": str,
+        "int": int,
+        "float": float,
+        "bool": bool,
+        "Secret": Secret,
         "tuple[str, ...]": tuple[str, ...],
     }
     return {f.name: hints[str(f.type)] for f in dataclasses.fields(cls)}
@@ -354,13 +360,15 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
     if not 1 <= gw.port <= 65535:
         problems.append(f"{key}.port: must be 1-65535, got {gw.port}")
     if gw.paper_trading and gw.port in LIVE_PORTS:
-        problems.append(
-            f"{key}.port: {gw.port} is a live-trading port but paper_trading = true"
-        )
+        problems.append(f"{key}.port: {gw.port} is a live-trading port but paper_trading = true")
     if not gw.paper_trading and not gw.allow_live:
-        problems.append(f"{key}.allow_live: live trading (paper_trading = false) needs allow_live = true")
+        problems.append(
+            f"{key}.allow_live: live trading (paper_trading = false) needs allow_live = true"
+        )
     if gw.ib_library not in IB_LIBRARIES:
-        problems.append(f"{key}.ib_library: must be one of {', '.join(IB_LIBRARIES)}, got {gw.ib_library!r}")
+        problems.append(
+            f"{key}.ib_library: must be one of {', '.join(IB_LIBRARIES)}, got {gw.ib_library!r}"
+        )
     if not 1 <= gw.client_id_min <= gw.client_id_max:
         problems.append(
             f"{key}.client_id_min: must be >= 1 and <= client_id_max ({gw.client_id_min} > {gw.client_id_max})"
@@ -374,12 +382,22 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
             f"{key}.monitor_client_id: {gw.monitor_client_id} overlaps the leased range "
             f"{gw.client_id_min}-{gw.client_id_max}"
         )
-    for name in ("timeout", "retry_delay", "backoff_cap", "heartbeat_interval", "heartbeat_timeout",
-                 "heartbeat_warn", "breaker_open", "breaker_open_max"):
+    for name in (
+        "timeout",
+        "retry_delay",
+        "backoff_cap",
+        "heartbeat_interval",
+        "heartbeat_timeout",
+        "heartbeat_warn",
+        "breaker_open",
+        "breaker_open_max",
+    ):
         if getattr(gw, name) <= 0:
             problems.append(f"{key}.{name}: must be > 0, got {getattr(gw, name)}")
     if gw.retry_delay > gw.backoff_cap:
-        problems.append(f"{key}.retry_delay: must be <= backoff_cap ({gw.retry_delay} > {gw.backoff_cap})")
+        problems.append(
+            f"{key}.retry_delay: must be <= backoff_cap ({gw.retry_delay} > {gw.backoff_cap})"
+        )
     if gw.breaker_open > gw.breaker_open_max:
         problems.append(f"{key}.breaker_open: must be <= breaker_open_max")
     if gw.max_retries < 0:
@@ -391,7 +409,7 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
 def _validate_overlaps(gateways: tuple[GatewayConfig, ...], problems: list[str]) -> None:
     """Two gateways on the same host:port share one TWS, so their client IDs must not overlap."""
     for i, a in enumerate(gateways):
-        for b in gateways[i + 1:]:
+        for b in gateways[i + 1 :]:
             if (a.host, a.port) != (b.host, b.port):
                 continue
             ids_a = set(range(a.client_id_min, a.client_id_max + 1)) | {a.monitor_client_id}
@@ -406,7 +424,9 @@ def _validate_overlaps(gateways: tuple[GatewayConfig, ...], problems: list[str])
 def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
     _validate_listen(cfg.server.listen, problems)
     if cfg.server.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        problems.append(f"server.log_level: must be DEBUG, INFO, WARNING or ERROR, got {cfg.server.log_level!r}")
+        problems.append(
+            f"server.log_level: must be DEBUG, INFO, WARNING or ERROR, got {cfg.server.log_level!r}"
+        )
     if cfg.server.grace_period < 0:
         problems.append("server.grace_period: must be >= 0")
     if cfg.server.max_message_bytes < 1024:
@@ -440,11 +460,15 @@ def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append("sim.accounts: must list at least one account")
 
 
-def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> BrokerConfig:
+def config_from_mapping(
+    data: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> BrokerConfig:
     """Validate parsed TOML ``data`` with ``env`` overrides into a :class:`BrokerConfig`."""
     raw: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
     if isinstance(raw.get("gateways"), dict):
-        raw["gateways"] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw["gateways"].items()}
+        raw["gateways"] = {
+            k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw["gateways"].items()
+        }
     _apply_env(raw, env or {})
     problems: list[str] = []
     sections: dict[str, Any] = {}
@@ -476,7 +500,9 @@ def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None =
     return cfg
 
 
-def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> BrokerConfig:
+def load_config(
+    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> BrokerConfig:
     """Read the TOML file at ``path`` (None: defaults only) and apply ``env`` (default os.environ)."""
     data: dict[str, Any] = {}
     if path is not None:

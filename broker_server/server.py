@@ -64,7 +64,10 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):
             return handler
         status = to_status(
             DomainError(
-                ErrorKind.UNAVAILABLE, "SHUTTING_DOWN", "the broker is shutting down", retry_after=1.0
+                ErrorKind.UNAVAILABLE,
+                "SHUTTING_DOWN",
+                "the broker is shutting down",
+                retry_after=1.0,
             )
         )
 
@@ -93,7 +96,9 @@ class GrpcServer:
         self.cfg = cfg
         self.service_names = tuple(service_names)
         self.drain = DrainInterceptor()
-        self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
+        self.health = (
+            health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
+        )
         self.server = grpc.aio.server(interceptors=[self.drain], options=server_options(cfg))
         self.port = 0
 

@@ -42,7 +42,10 @@ def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
                 for point in metric.data.data_points:
                     value = getattr(point, "value", None)
                     if value is None:
-                        value = {"count": getattr(point, "count", 0), "sum": getattr(point, "sum", 0)}
+                        value = {
+                            "count": getattr(point, "count", 0),
+                            "sum": getattr(point, "sum", 0),
+                        }
                     points.setdefault(metric.name, []).append((dict(point.attributes or {}), value))
     return points
 

@@ -63,7 +63,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail when checked-in code drifts")
     args = parser.parse_args()
     wanted = generate()
-    existing = {p.name: p.read_text() for p in OUT_DIR.glob("*") if p.name.endswith(_GENERATED_SUFFIXES)}
+    existing = {
+        p.name: p.read_text() for p in OUT_DIR.glob("*") if p.name.endswith(_GENERATED_SUFFIXES)
+    }
     if args.check:
         drift = sorted(
             name for name in set(wanted) | set(existing) if wanted.get(name) != existing.get(name)

@@ -67,6 +67,8 @@ def invalid_argument(*violations: FieldViolation) -> DomainError:
     """Bad input: one or more field violations."""
     text = "; ".join(f"{v.field}: {v.description}" for v in violations)
     return DomainError(
-        ErrorKind.INVALID_ARGUMENT, "INVALID_ARGUMENT", text or "invalid argument",
+        ErrorKind.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        text or "invalid argument",
         violations=violations,
     )

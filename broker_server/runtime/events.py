@@ -139,4 +139,3 @@ class EventHub(Generic[E]):
             if after_sequence <= self._sequence:
                 return [event for seq, event in self._retained if seq > after_sequence]
         return self._snapshot(self._sequence)
-

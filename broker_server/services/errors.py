@@ -48,7 +48,11 @@ def to_status(err: DomainError) -> grpc.Status:
     metadata = dict(err.metadata)
     if err.ib_error_code is not None:
         metadata["ib_error_code"] = str(err.ib_error_code)
-    details = [_pack(error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=metadata))]
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=metadata)
+        )
+    ]
     if err.retry_after is not None:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(max(0, round(err.retry_after * 1000)))
@@ -56,12 +60,16 @@ def to_status(err: DomainError) -> grpc.Status:
     if err.violations:
         bad = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in err.violations
             ]
         )
         details.append(_pack(bad))
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=err.message, details=details)
+    status = status_pb2.Status(
+        code=getattr(code_pb2, code.name), message=err.message, details=details
+    )
     return rpc_status.to_status(status)
 
 
@@ -82,7 +90,12 @@ def unary_errors(func: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R
         try:
             return await func(self, request, context)
         except DomainError as err:
-            log.info("rpc_error", extra={"fields": {"rpc": func.__name__, "reason": err.reason, "error": err.message}})
+            log.info(
+                "rpc_error",
+                extra={
+                    "fields": {"rpc": func.__name__, "reason": err.reason, "error": err.message}
+                },
+            )
             await abort_with(context, err)
             raise  # unreachable: abort raises
 
@@ -93,12 +106,19 @@ def stream_errors(func: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncI
     """Decorate a server-streaming servicer method written as an async generator."""
 
     @functools.wraps(func)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[R]:
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[R]:
         try:
             async for item in func(self, request, context):
                 yield item
         except DomainError as err:
-            log.info("rpc_error", extra={"fields": {"rpc": func.__name__, "reason": err.reason, "error": err.message}})
+            log.info(
+                "rpc_error",
+                extra={
+                    "fields": {"rpc": func.__name__, "reason": err.reason, "error": err.message}
+                },
+            )
             await abort_with(context, err)
 
     return wrapper

@@ -74,7 +74,9 @@ class LogTail:
         with self._cond:
             found = self._cond.wait_for(find, timeout)
         if not found:
-            raise AssertionError(f"no {event!r} log line within {timeout} s; got:\n" + "".join(self.lines[-20:]))
+            raise AssertionError(
+                f"no {event!r} log line within {timeout} s; got:\n" + "".join(self.lines[-20:])
+            )
         return found
 
 
@@ -86,7 +88,10 @@ def broker_process(
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "broker_server", *args],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=full_env,
     )
     try:
         assert proc.stderr is not None

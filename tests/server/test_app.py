@@ -17,7 +17,7 @@ from broker_client.channel import aio_channel
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
-from broker_server.app import SERVICE_NAMES, Broker, running_broker, stop_broker, start_broker
+from broker_server.app import SERVICE_NAMES, Broker, running_broker, start_broker, stop_broker
 from tests.server.helpers import fast_config
 
 BIN = Path(sys.executable).parent
@@ -29,13 +29,13 @@ async def broker(tmp_path: Path) -> AsyncIterator[Broker]:
         yield b
 
 
-async def wait_connected(stub: svc_grpc.ConnectionServiceStub, timeout: float = 10.0) -> None:
+async def wait_connected(stub: svc_grpc.ConnectionServiceStub, within: float = 10.0) -> None:
     async def watch() -> None:
         async for reply in stub.WatchConnectionState(svc.WatchConnectionStateRequest()):
             if reply.event.state == pb.CONNECTION_STATE_CONNECTED:
                 return
 
-    await asyncio.wait_for(watch(), timeout)
+    await asyncio.wait_for(watch(), within)
 
 
 async def test_health_and_state_through_real_calls(broker: Broker) -> None:
@@ -56,13 +56,21 @@ async def test_health_and_state_through_real_calls(broker: Broker) -> None:
 
 async def test_reflection_lists_every_service_with_grpcurl(broker: Broker) -> None:
     proc = await asyncio.create_subprocess_exec(
-        str(BIN / "grpcurl"), "-plaintext", broker.address, "list",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        str(BIN / "grpcurl"),
+        "-plaintext",
+        broker.address,
+        "list",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err
     listed = set(out.decode().split())
-    assert {"ibbroker.v1.LeaseService", "ibbroker.v1.ConnectionService", "grpc.health.v1.Health"} <= listed
+    assert {
+        "ibbroker.v1.LeaseService",
+        "ibbroker.v1.ConnectionService",
+        "grpc.health.v1.Health",
+    } <= listed
 
 
 async def test_unknown_gateway_is_a_clear_error(broker: Broker) -> None:
@@ -75,7 +83,9 @@ async def test_unknown_gateway_is_a_clear_error(broker: Broker) -> None:
         assert err.reason == "GATEWAY_UNKNOWN"
 
 
-async def test_shutdown_ends_watchers_with_a_final_event_and_refuses_new_work(tmp_path: Path) -> None:
+async def test_shutdown_ends_watchers_with_a_final_event_and_refuses_new_work(
+    tmp_path: Path,
+) -> None:
     broker = await start_broker(fast_config(tmp_path / "store.sqlite3"), with_sim=True)
     stopped = False
     try:

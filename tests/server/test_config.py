@@ -29,7 +29,12 @@ def test_defaults_are_a_paper_gateway_on_4002() -> None:
     gw = cfg.default_gateway
     assert (gw.name, gw.host, gw.port, gw.paper_trading) == ("paper", "127.0.0.1", 4002, True)
     assert (gw.client_id_min, gw.client_id_max, gw.monitor_client_id) == (100, 130, 99)
-    assert (gw.heartbeat_interval, gw.heartbeat_timeout, gw.retry_delay, gw.backoff_cap) == (1.0, 2.0, 0.5, 30.0)
+    assert (gw.heartbeat_interval, gw.heartbeat_timeout, gw.retry_delay, gw.backoff_cap) == (
+        1.0,
+        2.0,
+        0.5,
+        30.0,
+    )
     assert cfg.server.listen == "127.0.0.1:50051"
     assert cfg.leases.default_ttl == 30.0
     assert cfg == BrokerConfig()
@@ -85,26 +90,76 @@ def test_env_overrides_without_file() -> None:
         ({"gateways": {"paper": {"port": "x"}}}, {}, "gateways.paper.port: must be an integer"),
         ({"gateways": {"paper": {"port": 70000}}}, {}, "gateways.paper.port: must be 1-65535"),
         ({}, {"IB_PORT": "abc"}, "gateways.paper.port: must be an integer, got 'abc'"),
-        ({"gateways": {"paper": {"paper_trading": "yes please"}}}, {}, "gateways.paper.paper_trading: must be a boolean"),
-        ({"gateways": {"paper": {"port": 7496}}}, {}, "gateways.paper.port: 7496 is a live-trading port but paper_trading = true"),
-        ({"gateways": {"paper": {"port": 4001}}}, {}, "gateways.paper.port: 4001 is a live-trading port"),
-        ({"gateways": {"live": {"paper_trading": False}}}, {}, "gateways.live.allow_live: live trading"),
-        ({"gateways": {"paper": {"monitor_client_id": 110}}}, {}, "gateways.paper.monitor_client_id: 110 overlaps"),
-        ({"gateways": {"paper": {"client_id_min": 0}}}, {}, "gateways.paper.client_id_min: must be >= 1"),
-        ({"gateways": {"paper": {"client_id_min": 140}}}, {}, "gateways.paper.client_id_min: must be >= 1 and <= client_id_max"),
-        ({"gateways": {"paper": {"heartbeat_timeout": 0}}}, {}, "gateways.paper.heartbeat_timeout: must be > 0"),
-        ({"gateways": {"paper": {"retry_delay": 60}}}, {}, "gateways.paper.retry_delay: must be <= backoff_cap"),
-        ({"gateways": {"paper": {"ib_library": "ibapi"}}}, {}, "gateways.paper.ib_library: must be one of"),
-        ({"gateways": {"paper": {"max_retries": -1}}}, {}, "gateways.paper.max_retries: must be >= 0"),
+        (
+            {"gateways": {"paper": {"paper_trading": "yes please"}}},
+            {},
+            "gateways.paper.paper_trading: must be a boolean",
+        ),
+        (
+            {"gateways": {"paper": {"port": 7496}}},
+            {},
+            "gateways.paper.port: 7496 is a live-trading port but paper_trading = true",
+        ),
+        (
+            {"gateways": {"paper": {"port": 4001}}},
+            {},
+            "gateways.paper.port: 4001 is a live-trading port",
+        ),
+        (
+            {"gateways": {"live": {"paper_trading": False}}},
+            {},
+            "gateways.live.allow_live: live trading",
+        ),
+        (
+            {"gateways": {"paper": {"monitor_client_id": 110}}},
+            {},
+            "gateways.paper.monitor_client_id: 110 overlaps",
+        ),
+        (
+            {"gateways": {"paper": {"client_id_min": 0}}},
+            {},
+            "gateways.paper.client_id_min: must be >= 1",
+        ),
+        (
+            {"gateways": {"paper": {"client_id_min": 140}}},
+            {},
+            "gateways.paper.client_id_min: must be >= 1 and <= client_id_max",
+        ),
+        (
+            {"gateways": {"paper": {"heartbeat_timeout": 0}}},
+            {},
+            "gateways.paper.heartbeat_timeout: must be > 0",
+        ),
+        (
+            {"gateways": {"paper": {"retry_delay": 60}}},
+            {},
+            "gateways.paper.retry_delay: must be <= backoff_cap",
+        ),
+        (
+            {"gateways": {"paper": {"ib_library": "ibapi"}}},
+            {},
+            "gateways.paper.ib_library: must be one of",
+        ),
+        (
+            {"gateways": {"paper": {"max_retries": -1}}},
+            {},
+            "gateways.paper.max_retries: must be >= 0",
+        ),
         ({"leases": {"default_ttl": 1}}, {}, "leases.default_ttl: must lie within"),
         ({"server": {"log_level": "LOUD"}}, {}, "server.log_level: must be"),
-        ({"server": {"default_gateway": "nope"}}, {}, "server.default_gateway: no gateway named 'nope'"),
+        (
+            {"server": {"default_gateway": "nope"}},
+            {},
+            "server.default_gateway: no gateway named 'nope'",
+        ),
         ({"gateways": {}}, {}, "gateways: must be a table with at least one"),
         ({"sim": {"accounts": []}}, {}, "sim.accounts: must list at least one account"),
         ({"server": "x"}, {}, "server: must be a table"),
     ],
 )
-def test_each_validation_error_names_its_key(data: dict, env: dict[str, str], expected: str) -> None:
+def test_each_validation_error_names_its_key(
+    data: dict, env: dict[str, str], expected: str
+) -> None:
     problems = problems_of(data, env)
     assert any(p.startswith(expected) for p in problems), problems
 
@@ -113,14 +168,23 @@ def test_overlapping_client_id_ranges_on_one_gateway_address() -> None:
     data = {
         "gateways": {
             "a": {"port": 4002},
-            "b": {"port": 4002, "client_id_min": 120, "client_id_max": 140, "monitor_client_id": 98},
+            "b": {
+                "port": 4002,
+                "client_id_min": 120,
+                "client_id_max": 140,
+                "monitor_client_id": 98,
+            },
         }
     }
-    assert any("gateways.b.client_id_min: client IDs overlap gateway 'a'" in p for p in problems_of(data))
+    assert any(
+        "gateways.b.client_id_min: client IDs overlap gateway 'a'" in p for p in problems_of(data)
+    )
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    problems = problems_of({"server": {"listen": 5, "bogus": 1}, "gateways": {"paper": {"port": "x"}}})
+    problems = problems_of(
+        {"server": {"listen": 5, "bogus": 1}, "gateways": {"paper": {"port": "x"}}}
+    )
     assert len(problems) == 3
 
 
@@ -145,7 +209,9 @@ def test_cli_exits_2_naming_the_keys(tmp_path: Path) -> None:
     path.write_text('[server]\nlisten = 5\nlistn = "x"\n')
     proc = subprocess.run(
         [sys.executable, "-m", "broker_server", "serve", "--config", str(path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "server.listen: must be a string" in proc.stderr
@@ -155,6 +221,9 @@ def test_cli_exits_2_naming_the_keys(tmp_path: Path) -> None:
 def test_readme_config_table_matches_dataclasses() -> None:
     proc = subprocess.run(
         [sys.executable, "tools/config_table.py", "--check"],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

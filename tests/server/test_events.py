@@ -19,7 +19,9 @@ class State:
 
     def __init__(self) -> None:
         self.value = "A"
-        self.hub: EventHub[Ev] = EventHub(lambda seq: [Ev(seq, f"snapshot:{self.value}")], queue_size=4)
+        self.hub: EventHub[Ev] = EventHub(
+            lambda seq: [Ev(seq, f"snapshot:{self.value}")], queue_size=4
+        )
 
     def set(self, value: str) -> Ev:
         self.value = value

@@ -27,7 +27,14 @@ BIN = Path(sys.executable).parent
 
 def test_sigterm_ends_open_watch_stream_cleanly_and_exits_0(tmp_path: Path) -> None:
     port = free_port()
-    args = ["serve", "--sim", "--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "s.sqlite3")]
+    args = [
+        "serve",
+        "--sim",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--store",
+        str(tmp_path / "s.sqlite3"),
+    ]
     with broker_process(args) as (proc, address, tail):
         assert address == f"127.0.0.1:{port}"
         with sync_channel(address) as channel:
@@ -58,16 +65,26 @@ def test_docker_entrypoint_and_healthcheck_run_as_written(tmp_path: Path) -> Non
     text = (ROOT / "Dockerfile").read_text()
     assert "STOPSIGNAL SIGTERM" in text and re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     entrypoint, cmd, check = (_dockerfile_json(i) for i in ("ENTRYPOINT", "CMD", "HEALTHCHECK"))
-    check = check[check.index("ibbroker"):] if "ibbroker" in check else check
+    check = check[check.index("ibbroker") :] if "ibbroker" in check else check
     port = free_port()
     # The image listens on 0.0.0.0; tests stay on loopback.
-    env = {**os.environ, "IBBROKER_LISTEN": f"127.0.0.1:{port}", "IBBROKER_STORE": str(tmp_path / "s.sqlite3")}
+    env = {
+        **os.environ,
+        "IBBROKER_LISTEN": f"127.0.0.1:{port}",
+        "IBBROKER_STORE": str(tmp_path / "s.sqlite3"),
+    }
     argv = [str(BIN / entrypoint[0]), *entrypoint[1:], *cmd]
     proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while True:
-            probe = subprocess.run([str(BIN / check[0]), *check[1:]], env=env, capture_output=True, text=True, timeout=30)
+            probe = subprocess.run(
+                [str(BIN / check[0]), *check[1:]],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             if probe.returncode == 0:
                 break
             assert time.monotonic() < deadline, probe.stderr
@@ -80,5 +97,7 @@ def test_docker_entrypoint_and_healthcheck_run_as_written(tmp_path: Path) -> Non
         if proc.poll() is None:
             proc.kill()
     # With nothing listening, the probe fails (Docker marks the container unhealthy).
-    probe = subprocess.run([str(BIN / check[0]), *check[1:]], env=env, capture_output=True, text=True, timeout=30)
+    probe = subprocess.run(
+        [str(BIN / check[0]), *check[1:]], env=env, capture_output=True, text=True, timeout=30
+    )
     assert probe.returncode == 1
