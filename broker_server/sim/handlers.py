@@ -149,6 +149,11 @@ class Handlers:
                 ERR_READING_REQUEST,
                 f"Error reading request. Message id {msg_id}.  {exc}",
             )
+        except Exception:
+            # A simulator bug must cost one request, not the connection: log it loudly and
+            # answer like a gateway that could not process the request.
+            logger.exception("sim_handler_failed msg_id=%s client_id=%s", msg_id, s.client_id)
+            s.send_error(-1, ERR_READING_REQUEST, f"Error processing request. Message id {msg_id}.")
 
     # connection setup
 
