@@ -71,6 +71,7 @@ class LeaseMachine(RuleBasedStateMachine):
             self.config, owner=owner, ttl=ttl, client_id=preferred, request_id=request_id
         )
         before = {lease.client_id: lease for lease in self.manager.table.active()}
+        free_before = self.manager.table.free_ids("paper")
         try:
             lease = self._run(self.manager.acquire(request))
         except DomainError as err:
@@ -86,9 +87,7 @@ class LeaseMachine(RuleBasedStateMachine):
             }
             return
         assert lease.client_id not in before
-        if preferred is not None and preferred in self.manager.table.free_ids("paper") + [
-            lease.client_id
-        ]:
+        if preferred is not None and preferred in free_before:
             assert lease.client_id == preferred
         assert lease.epoch > self.max_epoch.get(lease.client_id, 0)
         self.max_epoch[lease.client_id] = lease.epoch
