@@ -115,233 +115,229 @@ def _contract_with_primary(ins: Instrument) -> list[Field]:
     return fields
 
 
+def _values(named: list[tuple[str, Field]]) -> list[Field]:
+    # The names document the decoder's unpacking order; only the values go on the wire.
+    return [value for _, value in named]
+
+
+def _order_common(o: SimOrder, v: int) -> list[tuple[str, Field]]:
+    return [
+        ("action", o.action),
+        ("totalQuantity", versions.size(v, o.total_qty)),
+        ("orderType", o.order_type),
+        ("lmtPrice", price(o.lmt_price)),
+        ("auxPrice", price(o.aux_price)),
+        ("tif", o.tif),
+        ("ocaGroup", ""),
+        ("account", o.account),
+        ("openClose", "O"),
+        ("origin", 0),
+        ("orderRef", o.order_ref),
+    ]
+
+
 def open_order(version: int, o: SimOrder) -> bytes:
-    """openOrder (5): no version field; order follows ``Decoder.openOrder``."""
+    """openOrder (5): no version field; field order of ``Decoder.openOrder``."""
     v = version
-    f: list[Field] = [OPEN_ORDER, o.order_id, *_contract_with_exchange(o.instrument)]
-    f += [
-        o.action,
-        versions.size(v, o.total_qty),
-        o.order_type,
-        price(o.lmt_price),
-        price(o.aux_price),
-        o.tif,
-        "",
-        o.account,
-        "O",
-        0,
-        o.order_ref,
-        o.client_id,
-        o.perm_id,
-        o.outside_rth,
-        False,
-        0.0,
-        "",
-        "",  # sharesAllocation (deprecated)
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",  # faGroup, faMethod, faPct, faProfile, modelCode, GTD,
-        # rule80A, percentOffset
-        "",
-        0,
-        "",
-        "",
-        0,  # settlingFirm, shortSaleSlot, designatedLocation, exemptCode,
-        # auctionStrategy
-        "",
-        "",
-        "",
-        "",
-        "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
-        "",
-        False,
-        False,
-        False,
-        "",
-        3,  # displaySize, blockOrder, sweepToFill, allOrNone,
-        # minQty, ocaType
-        False,
-        False,
-        "",
-        o.parent_id,
-        0,  # eTradeOnly, firmQuoteOnly, nbboPriceCap,
-        # parentId, triggerMethod
-        "",
-        0,
-        "",
-        "",  # volatility, volatilityType, deltaNeutralOrderType (empty: no
-        # extra fields), deltaNeutralAuxPrice
-        False,
-        0,
-        "",
-        "",
-        "",
-        "",  # continuousUpdate, referencePriceType, trailStopPrice,
-        # trailingPercent, basisPoints, basisPointsType
-        "",  # comboLegsDescrip
-        0,
-        0,
-        0,  # comboLegs, orderComboLegs, smartComboRoutingParams counts
-        "",
-        "",
-        "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (unset)
-        "",  # hedgeType (empty: no hedgeParam)
-        False,
-        "",
-        "",
-        False,
-        False,  # optOutSmartRouting, clearingAccount, clearingIntent,
-        # notHeld, deltaNeutralContract present
-        "",  # algoStrategy (empty: no params)
-        False,
-        False,
-        o.status,  # solicited, whatIf, orderState.status
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",  # margin before/change/after
-        UNSET_DOUBLE,
-        UNSET_DOUBLE,
-        UNSET_DOUBLE,
-        "",
-        "",  # commission, min, max, currency,
-        # warningText
-        False,
-        False,  # randomizeSize, randomizePrice
-        0,  # conditions count
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        0,  # adjustedOrderType .. adjustableTrailingUnit
-        "",
-        "",
-        "",  # softDollarTier name, value, displayName
-        "",
-        False,
-        False,
-        "",
-        False,  # cashQty, dontUseAutoPriceForHedge, isOmsContainer,
-        # discretionaryUpToLimitPrice, usePriceMgmtAlgo
+    named: list[tuple[str, Field]] = [
+        *_order_common(o, v),
+        ("clientId", o.client_id),
+        ("permId", o.perm_id),
+        ("outsideRth", o.outside_rth),
+        ("hidden", False),
+        ("discretionaryAmt", 0.0),
+        ("goodAfterTime", ""),
+        ("sharesAllocation (deprecated)", ""),
+        ("faGroup", ""),
+        ("faMethod", ""),
+        ("faPercentage", ""),
+        ("faProfile", ""),
+        ("modelCode", ""),
+        ("goodTillDate", ""),
+        ("rule80A", ""),
+        ("percentOffset", ""),
+        ("settlingFirm", ""),
+        ("shortSaleSlot", 0),
+        ("designatedLocation", ""),
+        ("exemptCode", ""),
+        ("auctionStrategy", 0),
+        ("startingPrice", ""),
+        ("stockRefPrice", ""),
+        ("delta", ""),
+        ("stockRangeLower", ""),
+        ("stockRangeUpper", ""),
+        ("displaySize", ""),
+        ("blockOrder", False),
+        ("sweepToFill", False),
+        ("allOrNone", False),
+        ("minQty", ""),
+        ("ocaType", 3),
+        ("eTradeOnly", False),
+        ("firmQuoteOnly", False),
+        ("nbboPriceCap", ""),
+        ("parentId", o.parent_id),
+        ("triggerMethod", 0),
+        ("volatility", ""),
+        ("volatilityType", 0),
+        ("deltaNeutralOrderType", ""),  # empty: no deltaNeutral block follows
+        ("deltaNeutralAuxPrice", ""),
+        ("continuousUpdate", False),
+        ("referencePriceType", 0),
+        ("trailStopPrice", ""),
+        ("trailingPercent", ""),
+        ("basisPoints", ""),
+        ("basisPointsType", ""),
+        ("comboLegsDescrip", ""),
+        ("comboLegs count", 0),
+        ("orderComboLegs count", 0),
+        ("smartComboRoutingParams count", 0),
+        ("scaleInitLevelSize", ""),
+        ("scaleSubsLevelSize", ""),
+        ("scalePriceIncrement", ""),  # unset: no scale block follows
+        ("hedgeType", ""),  # empty: no hedgeParam
+        ("optOutSmartRouting", False),
+        ("clearingAccount", ""),
+        ("clearingIntent", ""),
+        ("notHeld", False),
+        ("deltaNeutralContract present", False),
+        ("algoStrategy", ""),  # empty: no algoParams
+        ("solicited", False),
+        ("whatIf", False),
+        ("orderState.status", o.status),
+        ("initMarginBefore", ""),
+        ("maintMarginBefore", ""),
+        ("equityWithLoanBefore", ""),
+        ("initMarginChange", ""),
+        ("maintMarginChange", ""),
+        ("equityWithLoanChange", ""),
+        ("initMarginAfter", ""),
+        ("maintMarginAfter", ""),
+        ("equityWithLoanAfter", ""),
+        ("commission", UNSET_DOUBLE),
+        ("minCommission", UNSET_DOUBLE),
+        ("maxCommission", UNSET_DOUBLE),
+        ("commissionCurrency", ""),
+        ("warningText", ""),
+        ("randomizeSize", False),
+        ("randomizePrice", False),
+        ("conditions count", 0),
+        ("adjustedOrderType", ""),
+        ("triggerPrice", ""),
+        ("trailStopPrice", ""),
+        ("lmtPriceOffset", ""),
+        ("adjustedStopPrice", ""),
+        ("adjustedStopLimitPrice", ""),
+        ("adjustedTrailingAmount", ""),
+        ("adjustableTrailingUnit", 0),
+        ("softDollarTier.name", ""),
+        ("softDollarTier.val", ""),
+        ("softDollarTier.displayName", ""),
+        ("cashQty", ""),
+        ("dontUseAutoPriceForHedge", False),
+        ("isOmsContainer", False),
+        ("discretionaryUpToLimitPrice", False),
+        ("usePriceMgmtAlgo", ""),
     ]
     if versions.has(v, F.OPEN_ORDER_DURATION):
-        f.append("")
+        named.append(("duration", ""))
     if versions.has(v, F.OPEN_ORDER_POST_TO_ATS):
-        f.append("")
+        named.append(("postToAts", ""))
     if versions.has(v, F.OPEN_ORDER_AUTO_CANCEL_PARENT):
-        f.append(False)
+        named.append(("autoCancelParent", False))
     if versions.has(v, F.ORDER_PEG_BEST_MID_FIELDS):
-        f += ["", "", "", "", ""]
-    return encode_msg(*f)
+        named += _PEG_FIELDS
+    contract = _contract_with_exchange(o.instrument)
+    return encode_msg(OPEN_ORDER, o.order_id, *contract, *_values(named))
+
+
+_PEG_FIELDS: list[tuple[str, Field]] = [
+    ("minTradeQty", ""),
+    ("minCompeteSize", ""),
+    ("competeAgainstBestOffset", ""),
+    ("midOffsetAtWhole", ""),
+    ("midOffsetAtHalf", ""),
+]
 
 
 def completed_order(version: int, o: SimOrder) -> bytes:
-    """completedOrder (101): no version field, no orderId; follows ``Decoder.completedOrder``."""
+    """completedOrder (101): no version field, no orderId; order of ``Decoder.completedOrder``."""
     v = version
-    f: list[Field] = [COMPLETED_ORDER, *_contract_with_exchange(o.instrument)]
-    f += [
-        o.action,
-        versions.size(v, o.total_qty),
-        o.order_type,
-        price(o.lmt_price),
-        price(o.aux_price),
-        o.tif,
-        "",
-        o.account,
-        "O",
-        0,
-        o.order_ref,
-        o.perm_id,
-        o.outside_rth,
-        False,
-        0.0,
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",  # faGroup .. percentOffset
-        "",
-        0,
-        "",
-        "",  # settlingFirm, shortSaleSlot, designatedLocation, exemptCode
-        "",
-        "",
-        "",
-        "",
-        "",  # startingPrice, stockRefPrice, delta, stockRange lower/upper
-        "",
-        False,
-        False,
-        "",
-        3,
-        0,  # displaySize, sweepToFill, allOrNone, minQty, ocaType,
-        # triggerMethod
-        "",
-        0,
-        "",
-        "",  # volatility, volatilityType, deltaNeutralOrderType, dnAuxPrice
-        False,
-        0,
-        "",
-        "",
-        "",  # continuousUpdate, referencePriceType, trailStopPrice,
-        # trailingPercent, comboLegsDescrip
-        0,
-        0,
-        0,  # combo legs, order combo legs, smart routing params
-        "",
-        "",
-        "",  # scale init/subs level size, price increment (unset)
-        "",  # hedgeType
-        "",
-        "",
-        False,
-        False,  # clearingAccount, clearingIntent, notHeld, dnc present
-        "",  # algoStrategy
-        False,
-        o.status,
-        False,
-        False,  # solicited, status, randomizeSize, randomizePrice
-        0,  # conditions
-        "",
-        "",
-        "",
-        False,
-        False,
-        "",  # trailStopPrice, lmtPriceOffset, cashQty,
-        # dontUseAutoPriceForHedge, isOmsContainer, autoCancelDate
-        versions.size(v, o.filled),
-        0,
-        False,
-        "",
-        False,
-        False,
-        0,  # filledQuantity,
-        # refFuturesConId, autoCancelParent, shareholder, imbalanceOnly,
-        # routeMarketableToBbo, parentPermId
-        o.completed_time,
-        o.completed_status,
+    named: list[tuple[str, Field]] = [
+        *_order_common(o, v),
+        ("permId", o.perm_id),
+        ("outsideRth", o.outside_rth),
+        ("hidden", False),
+        ("discretionaryAmt", 0.0),
+        ("goodAfterTime", ""),
+        ("faGroup", ""),
+        ("faMethod", ""),
+        ("faPercentage", ""),
+        ("faProfile", ""),
+        ("modelCode", ""),
+        ("goodTillDate", ""),
+        ("rule80A", ""),
+        ("percentOffset", ""),
+        ("settlingFirm", ""),
+        ("shortSaleSlot", 0),
+        ("designatedLocation", ""),
+        ("exemptCode", ""),
+        ("startingPrice", ""),
+        ("stockRefPrice", ""),
+        ("delta", ""),
+        ("stockRangeLower", ""),
+        ("stockRangeUpper", ""),
+        ("displaySize", ""),
+        ("sweepToFill", False),
+        ("allOrNone", False),
+        ("minQty", ""),
+        ("ocaType", 3),
+        ("triggerMethod", 0),
+        ("volatility", ""),
+        ("volatilityType", 0),
+        ("deltaNeutralOrderType", ""),
+        ("deltaNeutralAuxPrice", ""),
+        ("continuousUpdate", False),
+        ("referencePriceType", 0),
+        ("trailStopPrice", ""),
+        ("trailingPercent", ""),
+        ("comboLegsDescrip", ""),
+        ("comboLegs count", 0),
+        ("orderComboLegs count", 0),
+        ("smartComboRoutingParams count", 0),
+        ("scaleInitLevelSize", ""),
+        ("scaleSubsLevelSize", ""),
+        ("scalePriceIncrement", ""),
+        ("hedgeType", ""),
+        ("clearingAccount", ""),
+        ("clearingIntent", ""),
+        ("notHeld", False),
+        ("deltaNeutralContract present", False),
+        ("algoStrategy", ""),
+        ("solicited", False),
+        ("orderState.status", o.status),
+        ("randomizeSize", False),
+        ("randomizePrice", False),
+        ("conditions count", 0),
+        ("trailStopPrice", ""),
+        ("lmtPriceOffset", ""),
+        ("cashQty", ""),
+        ("dontUseAutoPriceForHedge", False),
+        ("isOmsContainer", False),
+        ("autoCancelDate", ""),
+        ("filledQuantity", versions.size(v, o.filled)),
+        ("refFuturesConId", 0),
+        ("autoCancelParent", False),
+        ("shareholder", ""),
+        ("imbalanceOnly", False),
+        ("routeMarketableToBbo", False),
+        ("parentPermId", 0),
+        ("completedTime", o.completed_time),
+        ("completedStatus", o.completed_status),
     ]
     if versions.has(v, F.ORDER_PEG_BEST_MID_FIELDS):
-        f += ["", "", "", "", ""]
-    return encode_msg(*f)
+        named += _PEG_FIELDS
+    contract = _contract_with_exchange(o.instrument)
+    return encode_msg(COMPLETED_ORDER, *contract, *_values(named))
 
 
 def contract_details(version: int, req_id: int, ins: Instrument) -> bytes:
