@@ -457,7 +457,7 @@ class Handlers:
                 aux=aux,
             )
         s.send(msg.open_order(s.version, order))
-        s.send(msg.order_status(order))
+        s.send(msg.order_status(s.version, order))
         server.try_fill(order)
 
     def cancel_order(self, s: Session, r: FieldReader) -> None:
@@ -499,7 +499,7 @@ class Handlers:
     def _send_open_orders(self, s: Session, orders: list[SimOrder]) -> None:
         for order in orders:
             s.send(msg.open_order(s.version, order))
-            s.send(msg.order_status(order))
+            s.send(msg.order_status(s.version, order))
         s.send(msg.open_order_end())
 
     def req_completed_orders(self, s: Session, r: FieldReader) -> None:

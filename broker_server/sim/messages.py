@@ -83,14 +83,14 @@ def current_time(epoch: int) -> bytes:
     return encode_msg(CURRENT_TIME, 1, epoch)
 
 
-def order_status(o: SimOrder) -> bytes:
+def order_status(version: int, o: SimOrder) -> bytes:
     """orderStatus: no version field, 12 fields."""
     return encode_msg(
         ORDER_STATUS,
         o.order_id,
         o.status,
-        o.filled,
-        o.remaining,
+        versions.size(version, o.filled),
+        versions.size(version, o.remaining),
         o.avg_fill_price,
         o.perm_id,
         o.parent_id,

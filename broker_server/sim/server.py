@@ -313,7 +313,7 @@ class SimServer:
         owner = self.sessions.get(order.client_id)
         if owner is not None:
             owner.send(msg.exec_details(owner.version, -1, ex))
-            owner.send(msg.order_status(order))
+            owner.send(msg.order_status(owner.version, order))
             owner.send(msg.open_order(owner.version, order))
             owner.send(msg.commission_report(ex))
         self._after_fill(ex)
@@ -330,7 +330,7 @@ class SimServer:
         )
         owner = self.sessions.get(order.client_id)
         if owner is not None:
-            owner.send(msg.order_status(order))
+            owner.send(msg.order_status(owner.version, order))
             owner.send_error(order.order_id, ERR_ORDER_CANCELLED, "Order Canceled - reason:")
 
     def _after_fill(self, ex: Execution) -> None:

@@ -126,6 +126,9 @@ def test_fill_messages(lib: str, version: int, book: Book) -> None:
     assert (execution.execId, execution.shares, execution.price) == (ex.exec_id, 2, 5100.0)
     assert (execution.clientId, execution.orderId, execution.side) == (7, 42, "BOT")
     assert execution.time == NOW
+    [(name, args)] = decode(lib, version, msg.order_status(version, ex.order))
+    assert name == "orderStatus"
+    assert args[:4] == (42, "Filled", 2.0, 0.0) and args[8] == 7
     [(name, (report,))] = decode(lib, version, msg.commission_report(ex))
     assert name == "commissionReport" and report.commission == 4.5
     pos = book.positions[("DU1", 495512563)]
