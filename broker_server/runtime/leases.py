@@ -164,8 +164,9 @@ class LeaseManager:
 
         Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
         """
+        await self._store.open()  # a no-op when the composition root opened it already
         now = self._clock.wall()
-        snapshot = await asyncio.wrap_future(self._store.open(since=now - FINISHED_RETENTION))
+        snapshot = await asyncio.wrap_future(self._store.load(since=now - FINISHED_RETENTION))
         extended, skipped = self._table.restore(snapshot.leases, snapshot.client_ids, now)
         for lease in skipped:
             log_event(
@@ -212,7 +213,8 @@ class LeaseManager:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
 
     async def stop(self) -> None:
-        """Stop the sweeper, let in-flight acquires finish, flush and close the store.
+        """Stop the sweeper, let in-flight acquires finish, flush and close the store (closing
+        it again afterwards is a no-op).
 
         Leases stay in the store: they are restored, extended, on the next start.
         """
@@ -227,7 +229,7 @@ class LeaseManager:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
-        await asyncio.get_running_loop().run_in_executor(None, self._store.close)
+        await self._store.close()
         log_event(log, logging.INFO, "leases_stopped")
 
     def _check_running(self) -> None:

@@ -1,6 +1,6 @@
 """The durable store interface: each method is one transaction, queued in call order.
 
-Every method returns a :class:`concurrent.futures.Future` at once and runs on the store's own
+Besides ``open`` and ``close``, every method returns a :class:`concurrent.futures.Future` at once and runs on the store's own
 writer, in the order the calls were made. Async callers ``await asyncio.wrap_future(...)``;
 plain code calls ``.result()``. Because the call order is the commit order, the runtime can
 mutate its in-memory table and enqueue the write in one step on the event loop, with no await in
@@ -42,9 +42,14 @@ class StoreSnapshot:
 class Store(Protocol):
     """Durable lease state. Each method is one transaction; calls commit in call order."""
 
-    def open(self, since: float) -> Future[StoreSnapshot]:
-        """Open (creating and migrating when needed) and load the state; finished leases that
-        ended before ``since`` are left out. Fails with :class:`StoreError`."""
+    async def open(self) -> None:
+        """Open (creating and migrating when needed); idempotent. Raises :class:`StoreError`
+        when the file is corrupt, foreign or of a newer schema, leaving it untouched."""
+        ...
+
+    def load(self, since: float) -> Future[StoreSnapshot]:
+        """The state: every active lease, finished leases that ended at or after ``since``,
+        every client ID's epoch high-water mark and quarantine."""
         ...
 
     def save_acquire(self, lease: LeaseRecord) -> Future[None]:
@@ -79,6 +84,6 @@ class Store(Protocol):
         """The largest epoch given out for (gateway, client_id); 0 when never leased."""
         ...
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Commit everything queued, stop the writer and close the file. Idempotent."""
         ...

@@ -12,6 +12,7 @@ schema newer than this code knows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import sqlite3
@@ -134,6 +135,7 @@ class SqliteStore:
         self.path = Path(path)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._opened: Future[None] | None = None
         self._closed = False
         self._lock = threading.Lock()
 
@@ -152,10 +154,9 @@ class SqliteStore:
             self._queue.put((fn, future))
         return future
 
-    def _run(self, ready: Future[StoreSnapshot], since: float) -> None:
+    def _run(self, ready: Future[None]) -> None:
         try:
             conn = self._connect()
-            ready.set_result(self._load(conn, since))
         except BaseException as err:  # the thread ends: the store never opened
             ready.set_exception(
                 err if isinstance(err, StoreError) else StoreError(f"{self.path}: {err}")
@@ -164,6 +165,7 @@ class SqliteStore:
                 self._closed = True
             self._drain(StoreError(f"store {self.path} failed to open"))
             return
+        ready.set_result(None)
         try:
             while True:
                 job = self._queue.get()
@@ -289,24 +291,40 @@ class SqliteStore:
         rows = tuple(_client_id_from_row(row) for row in conn.execute("SELECT * FROM client_ids"))
         return StoreSnapshot(leases, rows, conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def open(self, since: float) -> Future[StoreSnapshot]:
-        """Start the writer thread, open and migrate the file, load the state."""
-        ready: Future[StoreSnapshot] = Future()
+    def open_future(self) -> Future[None]:
+        """Start the writer thread, which opens, checks and migrates the file. Idempotent: a
+        second call returns the first call's future."""
         with self._lock:
-            if self._thread is not None or self._closed:
-                ready.set_exception(StoreError(f"store {self.path} was already opened"))
-                return ready
+            if self._opened is not None:
+                return self._opened
+            self._opened = Future()
+            if self._closed:
+                self._opened.set_exception(StoreError(f"store {self.path} is closed"))
+                return self._opened
             self._thread = threading.Thread(
                 target=self._run,
-                args=(ready, since),
+                args=(self._opened,),
                 name=f"store-writer:{self.path.name}",
                 daemon=True,
             )
             self._thread.start()
-        return ready
+            return self._opened
 
-    def close(self) -> None:
-        """Commit everything queued, stop the writer thread and close the file."""
+    async def open(self) -> None:
+        """Open the store (see :meth:`open_future`); raises :class:`StoreError`."""
+        await asyncio.wrap_future(self.open_future())
+
+    def open_blocking(self) -> None:
+        """Open the store from plain code (tests, benchmarks, tools)."""
+        self.open_future().result()
+
+    def load(self, since: float) -> Future[StoreSnapshot]:
+        """Every active lease, finished leases that ended at or after ``since``, and every
+        client ID's epoch high-water mark and quarantine."""
+        return self._submit(lambda conn: self._load(conn, since))
+
+    def close_blocking(self) -> None:
+        """Commit everything queued, stop the writer thread and close the file. Idempotent."""
         with self._lock:
             if self._closed or self._thread is None:
                 self._closed = True
@@ -315,6 +333,10 @@ class SqliteStore:
             self._queue.put(None)
             thread = self._thread
         thread.join()
+
+    async def close(self) -> None:
+        """:meth:`close_blocking` without blocking the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close_blocking)
 
     # --- transactions ----------------------------------------------------------------------
 

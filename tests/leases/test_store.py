@@ -108,8 +108,8 @@ def test_a_corrupt_file_stops_the_start_and_is_left_untouched(tmp_path: Path) ->
 def test_a_damaged_sqlite_file_stops_the_start_and_is_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "leases.sqlite3"
     store = SqliteStore(path)
-    store.open(since=0).result()
-    store.close()
+    store.open_blocking()
+    store.close_blocking()
     data = bytearray(path.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)  # the schema page's b-tree
     path.write_bytes(bytes(data))
@@ -138,7 +138,9 @@ def test_another_applications_sqlite_file_is_refused(tmp_path: Path) -> None:
 def test_a_new_store_is_created_in_wal_mode_at_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "var" / "nested" / "leases.sqlite3"
     store = SqliteStore(path)
-    snapshot = store.open(since=0).result()
+    store.open_blocking()
+    store.open_blocking()  # idempotent: the composition root and the LeaseManager both open it
+    snapshot = store.load(since=0).result()
     assert snapshot.schema_version == SCHEMA_VERSION and snapshot.leases == ()
     lease = LeaseRecord(
         "6f1d0f3e-8a53-4d43-a3c5-7f6f0b9e7a11",
@@ -172,8 +174,8 @@ def test_a_new_store_is_created_in_wal_mode_at_the_current_schema(tmp_path: Path
     )
     with pytest.raises(StoreError, match="UNIQUE"):
         store.save_acquire(twin).result()
-    store.close()
-    store.close()
+    store.close_blocking()
+    store.close_blocking()
     with pytest.raises(StoreError, match="not open"):
         store.save_free("paper", 100).result()
     conn = sqlite3.connect(path)
