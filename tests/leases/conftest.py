@@ -3,6 +3,7 @@ store in ``tmp_path``, a ManualClock the tests move, and the generated client st
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc
 from broker_server.config import BrokerConfig, GatewayConfig, LeaseConfig, StoreConfig
-from broker_server.domain.clock import ManualClock
+from broker_server.domain.clock import Clock, ManualClock
 from broker_server.runtime.leases import (
     ClientIdProber,
     LeaseEvent,
@@ -31,12 +32,15 @@ def make_config(
     client_id_min: int = 100,
     client_id_max: int = 103,
     cooldown: float = 5.0,
+    min_ttl: float = 5.0,
     gateways: tuple[GatewayConfig, ...] | None = None,
 ) -> BrokerConfig:
     """A config with a small range so exhaustion is quick to reach."""
     return BrokerConfig(
         store=StoreConfig(path=str(store)),
-        leases=LeaseConfig(quarantine_cooldown=cooldown, sweep_interval=0.1, probe_timeout=1.0),
+        leases=LeaseConfig(
+            quarantine_cooldown=cooldown, sweep_interval=0.1, probe_timeout=1.0, min_ttl=min_ttl
+        ),
         gateways=gateways
         or (GatewayConfig(name="paper", client_id_min=client_id_min, client_id_max=client_id_max),),
     )
@@ -47,10 +51,11 @@ class Broker:
     """One in-process broker serving only the LeaseService."""
 
     config: BrokerConfig
-    clock: ManualClock
+    clock: Any  # ManualClock in most tests; SystemClock where a real client renews
     prober: ClientIdProber | None = None
     sessions: ProxiedSessionPool | None = None
     events: list[LeaseEvent] = field(default_factory=list)
+    new_event: asyncio.Event = field(default_factory=asyncio.Event)
     manager: LeaseManager | None = None
     server: grpc.aio.Server | None = None
     channel: grpc.aio.Channel | None = None
@@ -60,7 +65,7 @@ class Broker:
     async def start(self) -> Broker:
         store = SqliteStore(self.config.store.path)
         self.manager = LeaseManager(
-            self.config, store, self.clock, self.prober, self.sessions, on_event=self.events.append
+            self.config, store, self.clock, self.prober, self.sessions, on_event=self._record
         )
         await self.manager.start(sweeper=False)
         self.server = grpc.aio.server()
@@ -73,6 +78,19 @@ class Broker:
         self.channel = grpc.aio.insecure_channel(self.address)
         self.stub = lease_service_pb2_grpc.LeaseServiceStub(self.channel)
         return self
+
+    def _record(self, event: LeaseEvent) -> None:
+        self.events.append(event)
+        self.new_event.set()
+
+    async def wait_for_events(
+        self, predicate: Callable[[list[LeaseEvent]], bool], within: float = 5.0
+    ) -> None:
+        """Wait until ``predicate(events)`` holds, woken by each new event; fail after ``within`` s."""
+        async with asyncio.timeout(within):
+            while not predicate(self.events):
+                self.new_event.clear()
+                await self.new_event.wait()
 
     async def stop(self) -> None:
         if self.channel is not None:
@@ -101,10 +119,11 @@ async def make_broker(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[B
         *,
         prober: ClientIdProber | None = None,
         sessions: ProxiedSessionPool | None = None,
+        clock: Clock | None = None,
         **kwargs: Any,
     ) -> Broker:
         cfg = config or make_config(tmp_path / "leases.sqlite3", **kwargs)
-        broker = Broker(cfg, ManualClock(), prober=prober, sessions=sessions)
+        broker = Broker(cfg, clock or ManualClock(), prober=prober, sessions=sessions)
         brokers.append(broker)
         return await broker.start()
 
