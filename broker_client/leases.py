@@ -63,13 +63,18 @@ def _duration(seconds: float) -> duration_pb2.Duration:
 
 
 def _acquire_request(
-    owner: str, ttl: float | None, gateway: str, mode: int, client_id: int | None, request_id: str
+    owner: str,
+    ttl: float | None,
+    gateway: str,
+    mode: lease_pb2.LeaseMode.ValueType,
+    client_id: int | None,
+    request_id: str,
 ) -> lease_service_pb2.AcquireLeaseRequest:
     request = lease_service_pb2.AcquireLeaseRequest(
         owner=owner,
         gateway=gateway,
         mode=mode,
-        request_id=request_id,  # type: ignore[arg-type]
+        request_id=request_id,
     )
     if ttl is not None:
         request.ttl.CopyFrom(_duration(ttl))
@@ -178,7 +183,7 @@ async def lease(
     owner: str,
     ttl: float | None = None,
     gateway: str = "",
-    mode: int = DIRECT,
+    mode: lease_pb2.LeaseMode.ValueType = DIRECT,
     client_id: int | None = None,
     request_id: str | None = None,
 ) -> AsyncIterator[HeldLease]:
@@ -305,7 +310,7 @@ def lease_sync(
     owner: str,
     ttl: float | None = None,
     gateway: str = "",
-    mode: int = DIRECT,
+    mode: lease_pb2.LeaseMode.ValueType = DIRECT,
     client_id: int | None = None,
     request_id: str | None = None,
 ) -> Iterator[SyncLease]:

@@ -334,12 +334,14 @@ BAD_ACQUIRES = [
     (pb.AcquireLeaseRequest(owner="a", client_id=0), ["client_id"]),
     (pb.AcquireLeaseRequest(owner="a", client_id=-1), ["client_id"]),
     (pb.AcquireLeaseRequest(owner="a", client_id=104), ["client_id"]),
-    (pb.AcquireLeaseRequest(owner="a", mode=7), ["mode"]),  # type: ignore[arg-type]
+    (pb.AcquireLeaseRequest(owner="a", mode=lease_pb2.LeaseMode.ValueType(7)), ["mode"]),
     (pb.AcquireLeaseRequest(owner="a", request_id="r" * 257), ["request_id"]),
     (
-        pb.AcquireLeaseRequest(owner="", gateway="nope", ttl=_seconds(1), mode=9),
+        pb.AcquireLeaseRequest(
+            owner="", gateway="nope", ttl=_seconds(1), mode=lease_pb2.LeaseMode.ValueType(9)
+        ),
         ["mode", "owner", "ttl", "gateway"],
-    ),  # type: ignore[arg-type]
+    ),
 ]
 
 
