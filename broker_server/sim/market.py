@@ -254,6 +254,8 @@ _BAR_UNITS = {
 _DURATION_UNITS = {"S": 1, "D": 86400, "W": 604800, "M": 2592000, "Y": 31536000}
 MAX_BARS = 5000
 """Upper bound on bars per request (real TWS refuses oversize requests too)."""
+MAX_SKIP = 20000
+"""How many bars back from now a past window is still chained to the live price."""
 
 
 def parse_duration(text: str) -> int:
@@ -388,36 +390,50 @@ class Market:
     def bars(
         self, ins: Instrument, end: dt.datetime | None, duration_s: int, bar_s: int
     ) -> list[Bar]:
-        """Bars ending at ``end`` (now when None); the latest closes at the live price."""
-        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
-        end = min(end or now, now)
+        """Bars ending at ``end`` (now when None), anchored so the current bar closes at the
+        live price.
+
+        Each bar's return and range come from an RNG keyed on the bar's absolute index, and
+        prices are chained backwards from the live price: the shape of the history is stable
+        across requests, and as the walk moves the whole history shifts with it. Bars that
+        end in the past are chained from now too (up to MAX_SKIP bars back); beyond that the
+        window is anchored at the live price directly.
+        """
+        now_s = int(self.clock())
+        end_s = min(int(end.timestamp()), now_s) if end is not None else now_s
         count = max(1, min(MAX_BARS, duration_s // bar_s))
-        last_start = int(end.timestamp()) // bar_s * bar_s
-        # Per-bar volatility scales with sqrt(bar length / tick interval of ~1 s).
+        current = now_s // bar_s
+        # An explicit end excludes the bar that starts exactly at it, as IB does.
+        last = (end_s - 1) // bar_s if end_s < now_s else current
+        far = current - last > MAX_SKIP
+        top = last if far else current
+        skip = 0 if far else current - last
+        # Per-bar volatility grows with the square root of the bar length.
         sigma = ins.volatility * math.sqrt(max(1.0, bar_s / 5.0))
-        rng = random.Random(f"{self.seed}:{ins.con_id}:{last_start}:{bar_s}:{self.steps}")
         close = self.quotes[ins.con_id].last
         out: list[Bar] = []
-        for i in range(count):
-            start = last_start - i * bar_s
-            open_ = self._round(ins, close * math.exp(-rng.gauss(0.0, sigma)))
-            hi = self._round(ins, max(open_, close) * (1 + abs(rng.gauss(0.0, sigma / 2))))
-            lo = self._round(ins, min(open_, close) * (1 - abs(rng.gauss(0.0, sigma / 2))))
-            hi, lo = max(hi, open_, close), min(lo, open_, close)
-            volume = float(rng.randint(10, 500) * 100) if ins.sec_type != "CASH" else -1.0
-            wap = self._round(ins, (hi + lo + close) / 3)
-            out.append(
-                Bar(
-                    dt.datetime.fromtimestamp(start, dt.UTC),
-                    open_,
-                    hi,
-                    lo,
-                    close,
-                    volume,
-                    wap,
-                    rng.randint(5, 200),
+        for k in range(skip + count):
+            index = top - k
+            rng = random.Random(f"{self.seed}:{ins.con_id}:{bar_s}:{index}")
+            ret = rng.gauss(0.0, sigma)
+            up, down = abs(rng.gauss(0.0, sigma / 2)), abs(rng.gauss(0.0, sigma / 2))
+            open_ = self._round(ins, close * math.exp(-ret))
+            if k >= skip:
+                hi = max(self._round(ins, max(open_, close) * (1 + up)), open_, close)
+                lo = min(self._round(ins, min(open_, close) * (1 - down)), open_, close)
+                volume = float(rng.randint(10, 500) * 100) if ins.sec_type != "CASH" else -1.0
+                out.append(
+                    Bar(
+                        dt.datetime.fromtimestamp(index * bar_s, dt.UTC),
+                        open_,
+                        hi,
+                        lo,
+                        close,
+                        volume,
+                        self._round(ins, (hi + lo + close) / 3),
+                        rng.randint(5, 200),
+                    )
                 )
-            )
             close = open_
         out.reverse()
         return out

@@ -87,6 +87,29 @@ def test_bars_are_valid_and_chain_to_the_walk(
     assert bars == m.bars(ins, None, parse_duration(duration), parse_bar_size(bar))
 
 
+def test_past_windows_are_slices_of_one_history() -> None:
+    m = Market(seed=5, clock=NOW.timestamp)
+    ins = m.by_con_id(AAPL)
+    assert ins is not None
+    full = m.bars(ins, None, 4 * 3600, 60)
+    past = m.bars(ins, NOW - dt.timedelta(hours=1), 2 * 3600, 60)
+    assert past[-1].time == NOW - dt.timedelta(hours=1, minutes=1)
+    first = [b.time for b in full].index(past[0].time)
+    assert past == full[first : first + len(past)]
+
+
+def test_history_keeps_its_shape_as_the_walk_moves() -> None:
+    m = Market(seed=5, clock=NOW.timestamp)
+    ins = m.by_con_id(AAPL)
+    assert ins is not None
+    before = m.bars(ins, None, 3600, 60)
+    m.set_price(AAPL, m.quotes[AAPL].last * 1.01)
+    after = m.bars(ins, None, 3600, 60)
+    assert after[-1].close == m.quotes[AAPL].last
+    ratios = [a.close / b.close for a, b in zip(after, before, strict=True)]
+    assert max(ratios) - min(ratios) < 0.001
+
+
 @pytest.mark.parametrize("bad", ["", "5", "5 fortnights", "x mins"])
 def test_bad_bar_size(bad: str) -> None:
     with pytest.raises(ValueError):
