@@ -165,3 +165,31 @@ async def test_error_carries_advanced_reject_json_only_from_166() -> None:
             c.send_raw(encode_msg(9999, 1))
             assert len(await c.read_until("4")) == n_fields
             c.close()
+
+
+async def test_drop_modes_on_the_wire(raw_sim: SimServer) -> None:
+    fin = await RawClient.open(raw_sim.port)
+    await fin.start(client_id=1)
+    rst = await RawClient.open(raw_sim.port)
+    await rst.start(client_id=2)
+    await raw_sim.faults.drop(client_id=1, mode="fin")
+    assert await fin.reader.read(65536) == b""
+    await raw_sim.faults.drop(client_id=2, mode="rst")
+    with pytest.raises(ConnectionResetError):
+        while await rst.reader.read(65536):
+            pass
+    fin.close()
+    rst.close()
+
+
+async def test_stalled_client_gets_no_bytes_until_resume(raw_sim: SimServer) -> None:
+    c = await RawClient.open(raw_sim.port)
+    await c.start(client_id=5)
+    raw_sim.faults.stall(client_id=5)
+    c.send_raw(encode_msg(49, 1))
+    raw_sim.market.step()
+    with pytest.raises(TimeoutError):
+        await c.read_msg(within=0.2)
+    raw_sim.faults.resume(client_id=5)
+    assert (await c.read_until("49"))[1] == "1"
+    c.close()
