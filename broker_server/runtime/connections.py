@@ -228,10 +228,12 @@ class ConnectionManager:
     ) -> tuple[list[str], float]:
         """Replace the sockets of a gateway's sessions (or one named session) now.
 
+        ``gateway`` empty means the default gateway; ``session`` empty means all its sessions.
+
         Returns the session names and the seconds they are expected back within.
         """
         self._bind_loop()
-        targets = [self._gateway(gateway)] if gateway else list(self._gateways.values())
+        targets = [self._gateway(gateway)]  # empty: the default gateway (as the proto says)
         names: list[str] = []
         within = 0.0
         for g in targets:
