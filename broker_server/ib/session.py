@@ -336,12 +336,27 @@ class IBSession:
     async def disconnect(self) -> None:
         """Close the socket (no callback fires for a close asked for here)."""
         ib, self._ib = self._ib, None
-        if ib is not None:
-            self.message_totals()
-            ib.disconnect()
         self._server_version = 0
-        # Let the transport run its close callbacks before a reconnect starts.
-        await asyncio.sleep(0)
+        if ib is None:
+            return
+        self.message_totals()
+        conn = ib.client.conn
+        if not conn.isConnected():
+            ib.disconnect()
+            return
+        closed = asyncio.get_running_loop().create_future()
+
+        def on_closed(*_: Any) -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        conn.disconnected += on_closed
+        ib.disconnect()
+        # Return once the socket is really closed, so a probe's client ID is free when we
+        # say so. A peer that never acknowledges cannot hold us longer than a moment.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closed, 0.5)
+        conn.disconnected -= on_closed
 
     # --- heartbeat ----------------------------------------------------------------------
 
