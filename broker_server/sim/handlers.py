@@ -22,6 +22,8 @@ from broker_server.sim.market import ContractQuery, Instrument, parse_bar_size, 
 from broker_server.sim.session import (
     ERR_DUPLICATE_CLIENT_ID,
     ERR_MAX_CLIENTS,
+    ERR_READING_REQUEST,
+    ERR_UNKNOWN_ID,
     HistSub,
     MktDataSub,
     Session,
@@ -35,10 +37,8 @@ logger = logging.getLogger("ibbroker.sim.handlers")
 ERR_NO_SECURITY = 200
 ERR_ORDER_CANCELLED = 202
 ERR_CANT_FIND_TICKER = 300
-ERR_READING_REQUEST = 320
 ERR_VALIDATING = 321
 ERR_HMDS = 162
-ERR_UNKNOWN_ID = 505
 ERR_DUPLICATE_TICKER = 322
 ERR_ORDER_TYPE = 387
 ERR_CANT_MODIFY_FILLED = 104

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from broker_server.sim import versions
 from broker_server.sim.book import Book, Execution, SimOrder
 from broker_server.sim.faults import SimFaults
 from broker_server.sim.handlers import ERR_ORDER_CANCELLED, SUMMARY_EXTRA, Handlers, fmt_value
-from broker_server.sim.market import Instrument, Market
+from broker_server.sim.market import Bar, Instrument, Market
 from broker_server.sim.session import Phase, Session
 
 logger = logging.getLogger("ibbroker.sim")
@@ -246,23 +247,26 @@ class SimServer:
             for req_id, sub in list(s.subs.mkt_data.items()):
                 self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=False)
             for req_id, hist in s.subs.hist.items():
-                q = self.market.quotes[hist.instrument.con_id]
-                bar = hist.bar
-                hist.bar = type(bar)(
-                    bar.time,
-                    bar.open,
-                    max(bar.high, q.last),
-                    min(bar.low, q.last),
-                    q.last,
-                    bar.volume,
-                    bar.wap,
-                    bar.count,
-                )
+                hist.bar = self._roll_bar(hist.bar, hist.bar_s, hist.instrument)
                 s.send(
                     msg.historical_data_update(
                         s.version, req_id, hist.bar, hist.bar_s, hist.format_date
                     )
                 )
+
+    def _roll_bar(self, bar: Bar, bar_s: int, ins: Instrument) -> Bar:
+        # The live bar of a keepUpToDate subscription: extend it, or open the next one once
+        # the clock has crossed into a new bar period.
+        last = self.market.quotes[ins.con_id].last
+        start = int(self.now().timestamp()) // bar_s * bar_s
+        if start > bar.time.timestamp():
+            when = dt.datetime.fromtimestamp(start, dt.UTC)
+            return Bar(
+                when, bar.close, max(bar.close, last), min(bar.close, last), last, 0.0, last, 1
+            )
+        return dataclasses.replace(
+            bar, high=max(bar.high, last), low=min(bar.low, last), close=last, count=bar.count + 1
+        )
 
     def send_ticks(
         self, s: Session, req_id: int, ins: Instrument, data_type: int, full: bool

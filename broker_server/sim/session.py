@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ibbroker.sim.session")
 
 ERR_RATE = 100
+ERR_READING_REQUEST = 320
+ERR_UNKNOWN_ID = 505
 ERR_DUPLICATE_CLIENT_ID = 326
 ERR_MAX_CLIENTS = 502
 """Real TWS refuses a 33rd client; the simulator reports it as 502 with reqId -1."""
@@ -108,7 +110,6 @@ class Session(asyncio.Protocol):
         self._held_out: deque[bytes] = deque()
         self._msg_times: deque[float] = deque()
         self._last_current_time = -1e18
-        self.connected_at = time.monotonic()
 
     # asyncio.Protocol
 
@@ -133,12 +134,11 @@ class Session(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection."""
-        was_ready = self.phase is Phase.READY
         self.phase = Phase.CLOSED
         if self._worker is not None:
             self._worker.cancel()
         self.server._unregister(self)
-        if was_ready:
+        if self.client_id is not None:
             log_event(
                 logger,
                 logging.INFO,
@@ -233,7 +233,7 @@ class Session(asyncio.Protocol):
                 frames = self._decoder.feed(data)
         except ProtocolError as exc:
             log_event(logger, logging.WARNING, "sim_protocol_error", peer=self.peer, error=str(exc))
-            self.send_error(-1, 320, f"Error reading request: {exc}")
+            self.send_error(-1, ERR_READING_REQUEST, f"Error reading request: {exc}")
             self.close()
             return
         for body in frames:
@@ -343,12 +343,12 @@ class Session(asyncio.Protocol):
 
     def _dispatch(self, fields: list[str]) -> None:
         if not fields:
-            self.send_error(-1, 320, "Error reading request: empty message")
+            self.send_error(-1, ERR_READING_REQUEST, "Error reading request: empty message")
             return
         try:
             msg_id = int(fields[0])
         except ValueError:
-            self.send_error(-1, 505, "Fatal Error: Unknown message id.")
+            self.send_error(-1, ERR_UNKNOWN_ID, "Fatal Error: Unknown message id.")
             return
         if self.phase is Phase.AWAIT_START:
             if msg_id != 71:

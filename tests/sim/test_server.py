@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from types import ModuleType
 
 import pytest
@@ -82,6 +83,12 @@ async def test_historical_keep_up_to_date_streams_the_walk(
     sim.market.set_price(AAPL, 200.0)
     await wait_for(lambda: bars[-1].close == 200.0)
     assert bars[-1].high >= 200.0
+    n = len(bars)
+    later = sim.now() + dt.timedelta(minutes=2)
+    sim.now = lambda: later  # type: ignore[method-assign]
+    sim.market.set_price(AAPL, 201.0)
+    await wait_for(lambda: len(bars) == n + 1)
+    assert (bars[-1].open, bars[-1].close) == (200.0, 201.0)
     ib.cancelHistoricalData(bars)
 
 
