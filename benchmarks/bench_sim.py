@@ -17,6 +17,7 @@ import statistics
 import struct
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -119,7 +120,9 @@ async def bench(
     return echo_out, sim_out
 
 
-def _spawn(target: object) -> tuple[mp.process.BaseProcess, Connection, int]:
+def _spawn(
+    target: Callable[[Connection], None],
+) -> tuple[mp.process.BaseProcess, Connection, int]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=target, args=(child,), daemon=True)

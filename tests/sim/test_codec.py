@@ -29,7 +29,7 @@ from broker_server.sim.codec import (
 from broker_server.sim.versions import F
 
 text_field = st.text(
-    alphabet=st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=40
+    alphabet=st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=40
 )
 
 

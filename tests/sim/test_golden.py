@@ -175,8 +175,12 @@ async def test_streaming_ticks_follow_the_walk(
     await wait_for(lambda: ticker.bid == sim.market.quotes[12087792].bid)
     for _ in range(3):
         sim.market.step(5)
-        quote = sim.market.quotes[12087792]
-        await wait_for(lambda q=quote: (ticker.bid, ticker.ask) == (q.bid, q.ask))
+        expected = (sim.market.quotes[12087792].bid, sim.market.quotes[12087792].ask)
+
+        def caught_up(e: tuple[float, float] = expected) -> bool:
+            return (ticker.bid, ticker.ask) == e
+
+        await wait_for(caught_up)
     ib.cancelMktData(ticker.contract)
 
 
