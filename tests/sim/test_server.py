@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 
+from broker_server.sim.handlers import parse_ib_datetime
 from broker_server.sim.server import SimConfig, SimServer
 from tests.sim.conftest import ClientErrorGuard, Connect, make_config, wait_for
 
@@ -160,3 +161,35 @@ def test_config_is_frozen_and_validated() -> None:
         SimConfig(accounts=())
     with pytest.raises(RuntimeError):
         _ = SimServer().port
+
+
+async def test_execution_filter(sim: SimServer, connect: Connect, lib: ModuleType) -> None:
+    a = await connect(sim, client_id=1)
+    b = await connect(sim, client_id=2)
+    aapl = lib.Stock("AAPL", "SMART", "USD", conId=AAPL)
+    spy = lib.Stock("SPY", "SMART", "USD", conId=756733)
+    ta = a.placeOrder(aapl, lib.MarketOrder("BUY", 1))
+    tb = b.placeOrder(spy, lib.MarketOrder("SELL", 2))
+    await wait_for(lambda: ta.isDone() and tb.isDone())
+
+    async def execs(**kw: object) -> list[tuple[int, str, str]]:
+        fills = await asyncio.wait_for(a.reqExecutionsAsync(lib.ExecutionFilter(**kw)), 1)
+        return sorted((f.execution.clientId, f.contract.symbol, f.execution.side) for f in fills)
+
+    assert await execs() == [(1, "AAPL", "BOT"), (2, "SPY", "SLD")]
+    assert await execs(clientId=2) == [(2, "SPY", "SLD")]
+    assert await execs(symbol="AAPL") == [(1, "AAPL", "BOT")]
+    assert await execs(side="SELL") == [(2, "SPY", "SLD")]
+    assert await execs(acctCode="DU999") == []
+    assert await execs(time="20990101 00:00:00") == []
+    assert len(await execs(time="20000101-00:00:00")) == 2
+
+
+def test_parse_ib_datetime() -> None:
+    assert parse_ib_datetime("") is None
+    assert parse_ib_datetime("20261125") == dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    assert parse_ib_datetime("20261125-10:00:00") == dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC)
+    eastern = parse_ib_datetime("20261125 10:00:00 US/Eastern")
+    assert eastern is not None and eastern.utcoffset() == dt.timedelta(hours=-5)
+    with pytest.raises(ValueError):
+        parse_ib_datetime("yesterday")
