@@ -400,3 +400,21 @@ async def test_lease_id_is_accepted_in_any_uuid_spelling(broker: Broker) -> None
     upper = lease.lease_id.upper()
     got = (await broker.stub.GetLease(pb.GetLeaseRequest(lease_id=upper))).lease
     assert got.lease_id == lease.lease_id
+
+
+async def test_proxied_sessions_are_reopened_after_a_restart(make_broker: MakeBroker) -> None:
+    sessions = Sessions()
+    broker = await make_broker(sessions=sessions)
+    lease = (await broker.stub.AcquireLease(acquire(mode=lease_pb2.LEASE_MODE_PROXIED))).lease
+    await broker.restart()
+    assert sessions.log == [f"open {lease.client_id}", f"open {lease.client_id}"]
+    await broker.stub.ReleaseLease(
+        pb.ReleaseLeaseRequest(lease_id=lease.lease_id, epoch=1, owner="alice")
+    )
+    assert sessions.log[-1] == f"close {lease.client_id}"
+    assert [e.kind for e in broker.events] == [
+        LeaseEventKind.ACQUIRED,
+        LeaseEventKind.RESTORED,
+        LeaseEventKind.RELEASED,
+        LeaseEventKind.QUARANTINED,
+    ]
