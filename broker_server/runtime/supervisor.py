@@ -42,6 +42,10 @@ log = logging.getLogger("ibbroker.connection")
 
 S = ConnectionState
 
+_OWN_GHOST_STRIKES = 2
+"""326 answers tolerated right after the session itself held the ID (its old socket may still
+be closing on the TWS side) before the ID is quarantined."""
+
 
 class SessionObserver(Protocol):
     """Where a supervisor reports (implemented by the connection manager)."""
@@ -122,6 +126,7 @@ class SessionSupervisor:
         self._task: asyncio.Task[None] | None = None
         self._gap_start: float | None = None
         self._hold: _Hold | None = None
+        self._id_in_use = 0
         self._state_changed = asyncio.Event()
 
     # --- reading -------------------------------------------------------------------------
@@ -312,10 +317,18 @@ class SessionSupervisor:
             attempt=attempt,
         )
         if failure.reason is ConnectFailureReason.CLIENT_ID_IN_USE:
-            # The gateway answered, so it is healthy; the ID is the problem. Quarantine it for
-            # the longest breaker interval instead of retrying in a loop.
+            # The gateway answered, so it is healthy; the ID is the problem.
             self._breaker.record_success()
             self._observer.on_breaker(self)
+            self._id_in_use += 1
+            if self.generation > 0 and self._id_in_use <= _OWN_GHOST_STRIKES:
+                # We held this ID a moment ago: TWS may not have processed our old socket's
+                # close yet (a frozen gateway resuming sees both at once). Retry with backoff.
+                if self.state is S.CONNECTING:
+                    self._transition(S.RECONNECTING, reason, attempt)
+                return
+            # Someone else holds it: quarantine for the longest breaker interval instead of
+            # retrying in a loop.
             self._hold = _Hold(reason, self.config.breaker_open_max)
             self._transition(S.ERROR, reason, attempt)
             return
@@ -356,6 +369,7 @@ class SessionSupervisor:
         return await self.session.restore(self._gap_start)
 
     def _up(self, restored: Restored | None, attempt: int) -> None:
+        self._id_in_use = 0
         self._breaker.record_success()
         self._observer.on_breaker(self)
         self.generation += 1

@@ -23,7 +23,11 @@ async def test_refused_opens_breaker_fails_fast_half_open_trial_then_closes(
     cfg = fast_config(sim.port, breaker_failures=3, breaker_open=0.6, breaker_open_max=0.6)
     manager = make_manager(cfg)
     events = Recorder(manager)
+    serving: list[tuple[str, bool]] = []
+    manager.on_gateway_health(lambda name, ok: serving.append((name, ok)))
     await manager.connect(timeout=5)
+    assert serving[-1] == ("paper", True)
+    seen = len(serving)
     mark = events.mark()
 
     await sim.faults.refuse()
@@ -59,6 +63,8 @@ async def test_refused_opens_breaker_fails_fast_half_open_trial_then_closes(
     assert back.previous_state is S.CONNECTING  # through a half-open trial
     assert manager.get_connection_state().gateway().breaker is BreakerState.CLOSED
     assert manager.is_healthy()
+    # The gRPC health hook saw the gateway go and come back, once each.
+    assert serving[seen:] == [("paper", False), ("paper", True)]
 
 
 async def test_max_retries_ends_in_error(
