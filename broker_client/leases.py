@@ -87,16 +87,15 @@ def _ttl_seconds(lease: lease_pb2.Lease) -> float:
     return lease.ttl.seconds + lease.ttl.nanos / 1e9
 
 
-def _expire_seconds(lease: lease_pb2.Lease) -> float:
-    return lease.expire_time.seconds + lease.expire_time.nanos / 1e9
-
-
 class HeldLease:
     """A lease held by :func:`lease`: its current proto, and whether it has been lost."""
 
-    def __init__(self, lease: lease_pb2.Lease) -> None:
+    def __init__(self, lease: lease_pb2.Lease, sent: float) -> None:
         self.lease = lease
         """The lease as last acquired or renewed."""
+        self.deadline = sent + _ttl_seconds(lease)
+        """Local ``time.monotonic()`` by which the lease surely ends unless renewed: counted from
+        when the granting call was sent, so neither clock skew nor latency makes it late."""
         self.lost = asyncio.Event()
         """Set when the lease is lost."""
         self.error: LeaseLostError | None = None
@@ -139,13 +138,17 @@ def _stub(target: Any) -> Any:
     return lease_service_pb2_grpc.LeaseServiceStub(target)
 
 
-async def _acquire(stub: Any, request: lease_service_pb2.AcquireLeaseRequest) -> lease_pb2.Lease:
-    """AcquireLease, retried with the same request_id while the broker is unavailable."""
+async def _acquire(
+    stub: Any, request: lease_service_pb2.AcquireLeaseRequest
+) -> tuple[lease_pb2.Lease, float]:
+    """AcquireLease, retried with the same request_id while the broker is unavailable; returns
+    the lease and the monotonic time the successful call was sent."""
     delay = 0.2
     for attempt in range(_ACQUIRE_ATTEMPTS):
+        sent = time.monotonic()
         try:
             response = await stub.AcquireLease(request, timeout=_CALL_TIMEOUT)
-            return response.lease
+            return response.lease, sent
         except grpc.RpcError as err:
             error = BrokerError.from_rpc_error(err)
             if error.code not in _TRANSIENT or attempt == _ACQUIRE_ATTEMPTS - 1:
@@ -163,13 +166,15 @@ async def _renew_forever(stub: Any, held: HeldLease, owner: str) -> None:
             request = lease_service_pb2.RenewLeaseRequest(
                 lease_id=held.lease_id, epoch=held.epoch, owner=owner
             )
+            sent = time.monotonic()
             try:
                 response = await stub.RenewLease(request, timeout=_CALL_TIMEOUT)
                 held.lease = response.lease
+                held.deadline = sent + _ttl_seconds(response.lease)
                 break
             except grpc.RpcError as err:
                 error = BrokerError.from_rpc_error(err)
-                left = _expire_seconds(held.lease) - time.time()
+                left = held.deadline - time.monotonic()
                 if error.code not in _TRANSIENT or left <= 0:
                     held._lose(error)
                     return
@@ -198,7 +203,7 @@ async def lease(
     request = _acquire_request(
         owner, ttl, gateway, mode, client_id, request_id or str(uuid.uuid4())
     )
-    held = HeldLease(await _acquire(stub, request))
+    held = HeldLease(*await _acquire(stub, request))
     renewer = asyncio.create_task(
         _renew_forever(stub, held, owner), name=f"lease-renew:{held.lease_id}"
     )
@@ -222,11 +227,13 @@ async def lease(
 class SyncLease:
     """A lease held by :func:`lease_sync`, renewed by a background thread."""
 
-    def __init__(self, stub: Any, lease: lease_pb2.Lease, owner: str) -> None:
+    def __init__(self, stub: Any, lease: lease_pb2.Lease, owner: str, sent: float) -> None:
         self._stub = stub
         self._owner = owner
         self.lease = lease
         """The lease as last acquired or renewed."""
+        self.deadline = sent + _ttl_seconds(lease)
+        """Local ``time.monotonic()`` by which the lease surely ends unless renewed."""
         self.lost = threading.Event()
         """Set when the lease is lost."""
         self.error: LeaseLostError | None = None
@@ -268,12 +275,14 @@ class SyncLease:
                 request = lease_service_pb2.RenewLeaseRequest(
                     lease_id=self.lease_id, epoch=self.epoch, owner=self._owner
                 )
+                sent = time.monotonic()
                 try:
                     self.lease = self._stub.RenewLease(request, timeout=_CALL_TIMEOUT).lease
+                    self.deadline = sent + _ttl_seconds(self.lease)
                     break
                 except grpc.RpcError as err:
                     error = BrokerError.from_rpc_error(err)
-                    left = _expire_seconds(self.lease) - time.time()
+                    left = self.deadline - time.monotonic()
                     if error.code not in _TRANSIENT or left <= 0:
                         self._lose(error)
                         return
@@ -327,6 +336,7 @@ def lease_sync(
         )
         delay = 0.2
         for attempt in range(_ACQUIRE_ATTEMPTS):
+            sent = time.monotonic()
             try:
                 acquired = stub.AcquireLease(request, timeout=_CALL_TIMEOUT).lease
                 break
@@ -336,7 +346,7 @@ def lease_sync(
                     raise error from err
                 time.sleep(error.retry_after or delay)
                 delay *= 2
-        held = SyncLease(stub, acquired, owner)
+        held = SyncLease(stub, acquired, owner, sent)
         held._start()
         try:
             yield held

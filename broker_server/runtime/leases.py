@@ -135,6 +135,8 @@ class LeaseManager:
         self.config = config
         self._store = store
         self._clock = clock
+        self._wall0 = clock.wall()
+        self._mono0 = clock.monotonic()
         self._prober = prober
         self._sessions = sessions
         self._on_event = on_event
@@ -151,6 +153,13 @@ class LeaseManager:
         state = "running" if self._running else "stopped"
         return f"<LeaseManager {state} {self._table!r}>"
 
+    def _now(self) -> float:
+        """Wall-clock seconds that never jump while the process runs: the wall reading at
+        construction advanced by the monotonic clock. A system clock set forward or back
+        neither expires leases early nor keeps them past their TTL; the times stay wall-clock
+        for clients and the store, re-anchored at each start."""
+        return self._wall0 + (self._clock.monotonic() - self._mono0)
+
     @property
     def table(self) -> LeaseTable:
         """The in-memory state (read it, do not mutate it)."""
@@ -165,7 +174,7 @@ class LeaseManager:
         Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
         """
         await self._store.open()  # a no-op when the composition root opened it already
-        now = self._clock.wall()
+        now = self._now()
         snapshot = await asyncio.wrap_future(self._store.load(since=now - FINISHED_RETENTION))
         extended, skipped = self._table.restore(snapshot.leases, snapshot.client_ids, now)
         for lease in skipped:
@@ -245,7 +254,7 @@ class LeaseManager:
         key = (request.owner, request.request_id)
         if request.request_id and key in self._pending:
             return await asyncio.shield(self._pending[key])
-        now = self._clock.wall()
+        now = self._now()
         self._expire_due(now)
         result = self._table.acquire(request, now)
         if result.repeated:
@@ -288,13 +297,13 @@ class LeaseManager:
         self._counted.add(lease.lease_id)
         _active_counter.add(1, {"gateway": lease.gateway})
         self._emit(
-            LeaseEventKind.ACQUIRED, lease.gateway, lease.client_id, self._clock.wall(), lease=lease
+            LeaseEventKind.ACQUIRED, lease.gateway, lease.client_id, self._now(), lease=lease
         )
         return lease
 
     def _abort_acquire(self, lease: LeaseRecord, *, persist: bool) -> asyncio.Future[None]:
         """End an acquire that could not complete; the ID is quarantined, never leaked."""
-        now = self._clock.wall()
+        now = self._now()
         ended, quarantine = self._table.abort_acquire(lease.lease_id, now)
         log_event(
             log,
@@ -322,7 +331,7 @@ class LeaseManager:
             self.config, lease_id=lease_id, epoch=epoch, owner=owner, ttl=ttl
         )
         self._check_running()
-        now = self._clock.wall()
+        now = self._now()
         self._expire_due(now)
         lease = self._table.renew(lease_id, owner, epoch, now, ttl)
         await self._write(self._store.save_renew(lease))
@@ -334,7 +343,7 @@ class LeaseManager:
         Releasing an already released lease succeeds again."""
         lease_id = validate_fenced(self.config, lease_id=lease_id, epoch=epoch, owner=owner)
         self._check_running()
-        now = self._clock.wall()
+        now = self._now()
         self._expire_due(now)
         lease, quarantine = self._table.release(lease_id, owner, epoch, now)
         if quarantine is None:
@@ -349,7 +358,7 @@ class LeaseManager:
         """One lease, active or recently finished; NOT_FOUND when unknown."""
         lease_id = parse_lease_id(lease_id)
         self._check_running()
-        self._expire_due(self._clock.wall())
+        self._expire_due(self._now())
         return self._table.get(lease_id)
 
     async def list(self, gateway: str = "", owner: str = "") -> list[LeaseRecord]:
@@ -357,7 +366,7 @@ class LeaseManager:
         if gateway and gateway not in {g.name for g in self.config.gateways}:
             raise invalid_argument(FieldViolation("gateway", f"no gateway named {gateway[:64]!r}"))
         self._check_running()
-        self._expire_due(self._clock.wall())
+        self._expire_due(self._now())
         return self._table.active(gateway=gateway, owner=owner)
 
     # --- time ------------------------------------------------------------------------------
@@ -367,7 +376,7 @@ class LeaseManager:
         quarantined IDs whose cool-down has passed and that are proven free. The sweeper task
         runs this every ``leases.sweep_interval``; tests call it after moving a ManualClock."""
         async with self._sweep_lock:
-            now = self._clock.wall()
+            now = self._now()
             self._expire_due(now)
             for gateway, client_id in sorted(self._session_open):
                 if self._table.holder(gateway, client_id) is None:
@@ -441,7 +450,7 @@ class LeaseManager:
                 free = None
         if self._table.holder(gateway, client_id) is not None:
             return
-        now = self._clock.wall()
+        now = self._now()
         if free:
             if self._table.free(gateway, client_id):
                 self._track(self._store.save_free(gateway, client_id))

@@ -108,3 +108,18 @@ def test_client_package_imports_nothing_of_the_server() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_a_lease_is_lost_when_the_broker_stays_unreachable_past_its_ttl(
+    make_broker: MakeBroker,
+) -> None:
+    broker = await make_broker(clock=SystemClock(), min_ttl=0.3)
+    assert broker.channel is not None and broker.server is not None
+    async with lease(broker.channel, owner="strategy", ttl=0.6) as held:
+        await broker.server.stop(None)  # the broker vanishes; renewals get UNAVAILABLE
+        await asyncio.wait_for(held.lost.wait(), timeout=5)
+        assert time.monotonic() >= held.deadline
+        with pytest.raises(LeaseLostError) as info:
+            held.check()
+        assert isinstance(info.value.cause, BrokerError)
+        assert info.value.cause.code == grpc.StatusCode.UNAVAILABLE

@@ -418,3 +418,16 @@ async def test_proxied_sessions_are_reopened_after_a_restart(make_broker: MakeBr
         LeaseEventKind.RELEASED,
         LeaseEventKind.QUARANTINED,
     ]
+
+
+async def test_a_system_clock_step_neither_expires_nor_extends_leases(broker: Broker) -> None:
+    lease = (await broker.stub.AcquireLease(acquire(ttl=duration_pb2.Duration(seconds=10)))).lease
+    broker.clock.set(wall=broker.clock.wall() + 3600)  # NTP steps the wall clock an hour ahead
+    await broker.sweep()
+    got = (await broker.stub.GetLease(pb.GetLeaseRequest(lease_id=lease.lease_id))).lease
+    assert got.state == lease_pb2.LEASE_STATE_ACTIVE
+    broker.clock.set(wall=broker.clock.wall() - 7200)  # and then back
+    broker.clock.advance(10)  # the TTL passes on the monotonic clock
+    await broker.sweep()
+    got = (await broker.stub.GetLease(pb.GetLeaseRequest(lease_id=lease.lease_id))).lease
+    assert got.state == lease_pb2.LEASE_STATE_EXPIRED
