@@ -14,7 +14,7 @@ from broker_server.domain.events import HealthEvent
 from broker_server.domain.health import HealthStatus
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.sim.server import SimServer
-from tests.connection.conftest import Recorder, fast_config
+from tests.connection.conftest import LIBRARIES, Recorder, fast_config
 
 S = ConnectionState
 
@@ -27,10 +27,11 @@ async def _health(manager: ConnectionManager, status: HealthStatus, after: int) 
     raise AssertionError("stream ended")
 
 
+@pytest.mark.parametrize("lib", LIBRARIES)
 async def test_1100_degrades_and_blocks_orders_1101_resubscribes_1102_heals(
-    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+    sim: SimServer, make_manager: Callable[..., ConnectionManager], lib: str
 ) -> None:
-    manager = make_manager(fast_config(sim.port))
+    manager = make_manager(fast_config(sim.port, ib_library=lib))
     await manager.connect(timeout=5)
     sup = manager.supervisor()
     async with manager.session() as session:
