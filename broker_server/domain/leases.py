@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import math
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -324,6 +325,8 @@ class LeaseTable:
         self._quarantine: dict[tuple[str, int], Quarantine] = {}
         self._high_water: dict[tuple[str, int], int] = {}
         self._requests: dict[tuple[str, str], str] = {}
+        # Finished leases in end order, so pruning costs what it removes, not the history.
+        self._finished: deque[tuple[float, str]] = deque()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -454,6 +457,9 @@ class LeaseTable:
         )
 
     def _put(self, lease: LeaseRecord) -> None:
+        previous = self._leases.get(lease.lease_id)
+        if lease.end_time is not None and (previous is None or previous.end_time is None):
+            self._finished.append((lease.end_time, lease.lease_id))
         self._leases[lease.lease_id] = lease
         key = lease.key
         self._high_water[key] = max(self._high_water.get(key, 0), lease.epoch)
@@ -579,16 +585,16 @@ class LeaseTable:
 
     def prune(self, now: float, retention: float = FINISHED_RETENTION) -> int:
         """Forget finished leases that ended more than ``retention`` seconds ago; returns how many."""
-        old = [
-            lease
-            for lease in self._leases.values()
-            if lease.end_time is not None and lease.end_time + retention < now
-        ]
-        for lease in old:
-            del self._leases[lease.lease_id]
-            if self._requests.get((lease.owner, lease.request_id)) == lease.lease_id:
+        pruned = 0
+        while self._finished and self._finished[0][0] + retention < now:
+            _, lease_id = self._finished.popleft()
+            lease = self._leases.pop(lease_id, None)
+            if lease is None:
+                continue
+            pruned += 1
+            if self._requests.get((lease.owner, lease.request_id)) == lease_id:
                 del self._requests[(lease.owner, lease.request_id)]
-        return len(old)
+        return pruned
 
     # --- restart -----------------------------------------------------------------------------
 
@@ -609,7 +615,7 @@ class LeaseTable:
                 self._quarantine[key] = row.quarantine
         extended: list[LeaseRecord] = []
         skipped: list[LeaseRecord] = []
-        for lease in leases:
+        for lease in sorted(leases, key=lambda lease: lease.end_time or 0.0):
             if lease.gateway not in self._gateways:
                 skipped.append(lease)
                 continue
