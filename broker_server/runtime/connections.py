@@ -35,7 +35,7 @@ from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.breaker import BreakerChange, BreakerPolicy, BreakerState, CircuitBreaker
 from broker_server.domain.clock import Clock, SystemClock
 from broker_server.domain.connection_state import ConnectionState, Transition
-from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.domain.events import (
     ConnectionEvent,
     EventKind,
@@ -245,11 +245,9 @@ class ConnectionManager:
                 cfg = g.config
                 within = max(within, g.breaker.retry_after() + cfg.retry_delay + 3 * cfg.timeout)
         if session and not names:
-            raise DomainError(
-                ErrorKind.NOT_FOUND,
-                "INVALID_ARGUMENT",
-                f"no session named {session!r}",
-                metadata={"session": session},
+            known = ", ".join(s.name for g in targets for s in g.sessions.values())
+            raise invalid_argument(
+                FieldViolation("session", f"no session named {session!r}; known: {known}")
             )
         return names, within
 
@@ -720,7 +718,7 @@ class ConnectionManager:
         wall = self._clock.wall()
         events = []
         for sup in self._all_sessions():
-            last = sup._sm.last
+            last = sup.last_transition
             events.append(
                 ConnectionEvent(
                     sequence=sequence,

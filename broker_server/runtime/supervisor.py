@@ -137,6 +137,11 @@ class SessionSupervisor:
         return self._sm.state
 
     @property
+    def last_transition(self) -> Transition | None:
+        """The last applied transition, None before the first."""
+        return self._sm.last
+
+    @property
     def reason(self) -> str:
         """The last transition's reason."""
         last = self._sm.last
