@@ -109,6 +109,7 @@ class IBSession:
         self._on_disconnected = on_disconnected
         self._on_ib_error = on_ib_error
         self._ib: Any = None
+        self._connecting: Any = None
         self._server_version = 0
         self._accounts: tuple[str, ...] = ()
         self._last_api_error = ""
@@ -201,6 +202,7 @@ class IBSession:
             if not closed.done():
                 closed.set_result(str(message) or "peer closed the connection")
 
+        self._connecting = ib
         ib.errorEvent += on_error
         ib.client.apiError += on_api_error
         ib.client.conn.disconnected += on_socket_closed
@@ -215,6 +217,7 @@ class IBSession:
             if sync:
                 await self._sync_phase(ib, accounts, closed)
         except BaseException:
+            self._connecting = None
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
@@ -222,6 +225,7 @@ class IBSession:
             raise
         ib.disconnectedEvent += lambda: self._on_ib_disconnected(ib)
         self._ib = ib
+        self._connecting = None
         self._server_version = int(ib.client.serverVersion())
         self._accounts = tuple(accounts)
         log_event(
@@ -449,7 +453,7 @@ class IBSession:
         return self._ib
 
     def _forward_error(self, ib: Any, req_id: int, code: int, message: str) -> None:
-        if self._on_ib_error is not None and (self._ib is ib or self._ib is None):
+        if self._on_ib_error is not None and ib in (self._ib, self._connecting):
             self._on_ib_error(int(req_id), int(code), str(message))
 
     def _on_ib_disconnected(self, ib: Any) -> None:
