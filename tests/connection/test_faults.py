@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -119,3 +120,31 @@ async def test_heartbeat_survives_tws_answering_once_per_second(
         assert await monitor.beat() is not None
         assert await monitor.beat() is not None
         assert manager.supervisor().state is S.CONNECTED
+
+
+async def test_slow_heartbeat_degrades_and_warns_once(
+    sim: SimServer,
+    make_manager: Callable[..., ConnectionManager],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    manager = make_manager(
+        fast_config(sim.port, heartbeat_warn=0.1, heartbeat_timeout=1.0, heartbeat_interval=0.2)
+    )
+    await manager.connect(timeout=5)
+    seq = manager.health_events.sequence
+    caplog.set_level("WARNING", logger="ibbroker.health")
+    sim.faults.set_delay(0.2)
+    async with asyncio.timeout(5):
+        async for event in manager.health_events.subscribe(seq):
+            if event.status is HealthStatus.DEGRADED:
+                break
+    assert [r.code for r in event.reasons] == ["HEARTBEAT_SLOW"]
+    assert event.metrics.rtt_last is not None and event.metrics.rtt_last >= 0.1
+    assert manager.supervisor().state is S.CONNECTED  # slow is not stale
+    sim.faults.set_delay(0)
+    async with asyncio.timeout(5):
+        async for healed in manager.health_events.subscribe(event.sequence):
+            if healed.status is HealthStatus.HEALTHY:
+                break
+    warnings = [r for r in caplog.records if r.getMessage() == "heartbeat_slow"]
+    assert len(warnings) == 1  # logged when the RTT crosses the threshold, not every beat
