@@ -51,6 +51,7 @@ from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
 from broker_server.ib.session import IBSession
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
+from broker_server.runtime.health_monitor import ConnectionHealthMonitor
 from broker_server.runtime.supervisor import SessionSupervisor
 
 log = logging.getLogger("ibbroker.connection")
@@ -415,6 +416,25 @@ class ConnectionManager:
                 ib_error_code=1100,
                 metadata={"gateway": gateway},
             )
+
+    def health_monitor(self, gateway: str | None = None) -> ConnectionHealthMonitor:
+        """The heartbeat monitor of a gateway's monitor session (``check_health``,
+        ``get_metrics``, ``start_monitoring``, ``stop_monitoring``)."""
+        return self.supervisor(gateway).monitor
+
+    def connect_threadsafe(self, gateway: str | None = None, timeout: float | None = 30.0) -> None:
+        """Blocking :meth:`connect` for other threads (see :class:`ThreadSafeManager`)."""
+        self.threadsafe().connect(gateway, timeout)
+
+    def disconnect_threadsafe(self, gateway: str | None = None) -> None:
+        """Blocking :meth:`disconnect` for other threads."""
+        self.threadsafe().disconnect(gateway)
+
+    def reconnect_threadsafe(
+        self, gateway: str = "", session: str = "", reason: str = "reconnect requested"
+    ) -> tuple[list[str], float]:
+        """Blocking :meth:`reconnect` for other threads."""
+        return self.threadsafe().reconnect(gateway, session, reason)
 
     def threadsafe(self) -> ThreadSafeManager:
         """A facade for other threads (after :meth:`start` bound the loop)."""

@@ -81,7 +81,11 @@ async def test_eight_threads_drive_the_manager_at_once(
                 if n % 4 == 0 and i == 2:
                     names, _ = facade.reconnect(reason=f"thread {n}")
                     assert names == ["paper/monitor"]
+                if n == 1 and i == 4:
+                    manager.reconnect_threadsafe(reason="thread 1")
+                    assert manager.health_monitor().check_health() is not None
             facade.connect(timeout=10)
+            manager.connect_threadsafe(timeout=10)
             unregister()
         except BaseException as err:  # collected and re-raised on the test's thread
             errors.append(err)
