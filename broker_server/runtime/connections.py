@@ -445,16 +445,25 @@ class ConnectionManager:
     # --- the pool (ProxiedSessionPool, ClientIdProber) ------------------------------------
 
     async def open_session(self, gateway: str, client_id: int, lease_id: str) -> None:
-        """Open a PROXIED session for a lease and wait until it is CONNECTED (or raise)."""
+        """Open a PROXIED session for a lease and wait until it is CONNECTED.
+
+        Raises the reason of the first failed attempt (CLIENT_ID_IN_USE, CONNECTION_REFUSED,
+        ...) as a DomainError, and fails fast while the gateway's monitor is not CONNECTED.
+        """
         self._bind_loop()
         g = self._gateway(gateway)
-        if g.breaker.state is BreakerState.OPEN:
+        # A gateway whose monitor lost it (breaker open, reconnecting, error) will not take a
+        # new session either: fail fast. A monitor still on its first connect is no verdict.
+        if g.monitor.state is not S.CONNECTING:
             self.check_usable(gateway, g.config.monitor_client_id)
         g.desired[client_id] = DesiredSession(gateway, client_id, SessionRole.PROXIED, lease_id)
         await self._reconcile(g)
         sup = g.sessions[client_id]
         try:
-            state = await sup.wait_for(S.CONNECTED, S.ERROR, timeout=3 * g.config.timeout + 1)
+            # The first failed attempt decides: a lease must not wait out a backoff.
+            state = await sup.wait_for(
+                S.CONNECTED, S.ERROR, S.RECONNECTING, timeout=3 * g.config.timeout + 1
+            )
         except TimeoutError:
             state = sup.state
         if state is not S.CONNECTED:

@@ -117,3 +117,18 @@ async def test_probe_raises_when_it_cannot_tell(
     with pytest.raises(DomainError) as info:
         await manager.probe("paper", 104)
     assert info.value.reason == "CONNECTION_REFUSED"
+
+
+async def test_proxied_session_fails_fast_while_the_gateway_is_down(
+    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+) -> None:
+    manager = make_manager(fast_config(sim.port))
+    await manager.connect(timeout=5)
+    await sim.faults.refuse()
+    await sim.faults.drop()
+    await manager.supervisor().wait_for(S.RECONNECTING, timeout=2)
+    with pytest.raises(DomainError) as info:
+        await manager.open_session("paper", 105, "lease-5")
+    assert info.value.reason in ("RECONNECTING", "BREAKER_OPEN")
+    assert info.value.retry_after is not None
+    assert [s.client_id for s in manager.sessions()] == [99]
