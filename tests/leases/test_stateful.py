@@ -16,16 +16,33 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from broker_server.domain.clock import ManualClock
 from broker_server.domain.errors import DomainError
-from broker_server.domain.leases import LeaseRecord, LeaseState, validate_acquire
+from broker_server.domain.leases import LeaseMode, LeaseRecord, LeaseState, validate_acquire
 from broker_server.runtime.leases import LeaseManager
 from broker_server.store.sqlite import SqliteStore
 from tests.leases.conftest import make_config
 
 OWNERS = ("a", "b", "c")
+
+
+class Pool:
+    """The broker's PROXIED sessions; ``fail`` makes the next opens fail (gateway down)."""
+
+    def __init__(self) -> None:
+        self.open: set[tuple[str, int]] = set()
+        self.fail = False
+
+    async def open_session(self, gateway: str, client_id: int, lease_id: str) -> None:
+        if self.fail:
+            raise ConnectionRefusedError("gateway down")
+        assert (gateway, client_id) not in self.open, "a second session on one client ID"
+        self.open.add((gateway, client_id))
+
+    async def close_session(self, gateway: str, client_id: int) -> None:
+        self.open.discard((gateway, client_id))
 
 
 class LeaseMachine(RuleBasedStateMachine):
@@ -37,15 +54,19 @@ class LeaseMachine(RuleBasedStateMachine):
         )
         self.clock = ManualClock()
         self.loop = asyncio.new_event_loop()
+        self.pool = Pool()
         self.manager = self._start()
         self.known: dict[str, LeaseRecord] = {}  # every lease handed out, as last seen
         self.max_epoch: dict[int, int] = {}
+        self.reopen_failed: set[str] = set()  # PROXIED leases restored while the gateway was down
 
     def _run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
 
     def _start(self) -> LeaseManager:
-        manager = LeaseManager(self.config, SqliteStore(self.config.store.path), self.clock)
+        manager = LeaseManager(
+            self.config, SqliteStore(self.config.store.path), self.clock, sessions=self.pool
+        )
         self._run(manager.start(sweeper=False))
         return manager
 
@@ -66,16 +87,23 @@ class LeaseMachine(RuleBasedStateMachine):
         preferred=st.none() | st.integers(100, 103),
         request_id=st.sampled_from(["", "", "k1", "k2"]),
         ttl=st.sampled_from([5.0, 10.0]),
+        mode=st.sampled_from([LeaseMode.DIRECT, LeaseMode.PROXIED]),
     )
-    def acquire(self, owner: str, preferred: int | None, request_id: str, ttl: float) -> None:
+    def acquire(
+        self, owner: str, preferred: int | None, request_id: str, ttl: float, mode: LeaseMode
+    ) -> None:
         request = validate_acquire(
-            self.config, owner=owner, ttl=ttl, client_id=preferred, request_id=request_id
+            self.config, owner=owner, ttl=ttl, client_id=preferred, request_id=request_id, mode=mode
         )
         before = {lease.client_id: lease for lease in self.manager.table.active()}
         free_before = self.manager.table.free_ids("paper")
         try:
             lease = self._run(self.manager.acquire(request))
         except DomainError as err:
+            if err.reason == "NOT_CONNECTED":  # the PROXIED session did not open
+                assert mode is LeaseMode.PROXIED and self.pool.fail
+                assert {x.client_id for x in self.manager.table.active()} <= set(before)
+                return
             assert err.reason in {"CLIENT_ID_EXHAUSTED", "IDEMPOTENCY_CONFLICT"}, err
             if err.reason == "CLIENT_ID_EXHAUSTED":
                 assert len(before) + len(self.manager.table.quarantined()) == 4
@@ -148,13 +176,24 @@ class LeaseMachine(RuleBasedStateMachine):
         now = self.clock.wall()
         assert all(lease.expire_time > now for lease in self.manager.table.active())
 
-    @precondition(lambda self: True)
+    @rule(fail=st.booleans())
+    def gateway_up_or_down(self, fail: bool) -> None:
+        self.pool.fail = fail
+
     @rule()
     def restart(self) -> None:
         before = {(x.lease_id, x.client_id, x.epoch, x.owner) for x in self.manager.table.active()}
         resting = {q.client_id for q in self.manager.table.quarantined()}
         self._run(self.manager.stop())
+        self.pool.open.clear()  # the broker's sessions die with its process
         self.manager = self._start()
+        orphans = {
+            lease.lease_id
+            for lease in self.manager.table.active()
+            if lease.mode is LeaseMode.PROXIED and lease.key not in self.pool.open
+        }
+        assert not orphans or self.pool.fail
+        self.reopen_failed |= orphans
         after = {(x.lease_id, x.client_id, x.epoch, x.owner) for x in self.manager.table.active()}
         assert after == before
         assert {q.client_id for q in self.manager.table.quarantined()} == resting
@@ -167,6 +206,19 @@ class LeaseMachine(RuleBasedStateMachine):
         assert not set(ids) & {q.client_id for q in self.manager.table.quarantined()}
         for lease in active:
             assert lease.epoch == self.manager.table.high_water("paper", lease.client_id)
+
+    @invariant()
+    def a_session_holds_its_id_until_closed(self) -> None:
+        table = self.manager.table
+        resting = {q.key for q in table.quarantined()}
+        for key in self.pool.open:
+            holder = table.holder(*key)
+            # Never freed (nor leased to someone else) while the broker's session is open.
+            assert key in resting or (holder is not None and holder.mode is LeaseMode.PROXIED)
+        for lease in table.active():
+            if lease.mode is LeaseMode.PROXIED and lease.key not in self.pool.open:
+                # Only after a restart whose reopen failed (the gateway was down).
+                assert lease.lease_id in self.reopen_failed
 
 
 LeaseMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
