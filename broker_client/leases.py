@@ -32,6 +32,7 @@ from typing import Any
 import grpc
 from google.protobuf import duration_pb2
 
+from broker_client.channel import sync_channel
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 
@@ -194,7 +195,8 @@ async def lease(
 ) -> AsyncIterator[HeldLease]:
     """Acquire a lease, keep it renewed, release it on exit.
 
-    ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. ``ttl`` in seconds
+    ``target`` is ``"host:port"`` (a channel is opened and closed here), a ``grpc.aio.Channel``
+    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds
     (None: the broker's default); ``gateway`` empty means the default gateway; ``mode`` is
     :data:`DIRECT` or :data:`PROXIED`; ``client_id`` a preference. Raises :class:`BrokerError`
     when the acquire fails.
@@ -325,10 +327,11 @@ def lease_sync(
 ) -> Iterator[SyncLease]:
     """The blocking form of :func:`lease` for plain scripts.
 
-    ``target`` is ``"host:port"`` (an insecure channel is opened and closed here), a
+    ``target`` is ``"host:port"`` (a channel with the broker's options is opened and closed
+    here), a
     ``grpc.Channel`` or a ``LeaseServiceStub`` on one.
     """
-    channel = grpc.insecure_channel(target) if isinstance(target, str) else None
+    channel = sync_channel(target) if isinstance(target, str) else None
     stub = _stub(channel if channel is not None else target)
     try:
         request = _acquire_request(

@@ -123,3 +123,12 @@ async def test_a_lease_is_lost_when_the_broker_stays_unreachable_past_its_ttl(
             held.check()
         assert isinstance(info.value.cause, BrokerError)
         assert info.value.cause.code == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_lease_accepts_an_address(make_broker: MakeBroker) -> None:
+    broker = await make_broker(clock=SystemClock())
+    async with lease(broker.address, owner="by-address", gateway="paper") as held:
+        assert held.client_id == 100
+        listed = (await broker.stub.ListLeases(pb.ListLeasesRequest(owner="by-address"))).leases
+        assert [x.lease_id for x in listed] == [held.lease_id]
+    assert (await broker.stub.ListLeases(pb.ListLeasesRequest(owner="by-address"))).leases == []
