@@ -32,7 +32,7 @@ from typing import Any
 import grpc
 from google.protobuf import duration_pb2
 
-from broker_client.channel import sync_channel
+from broker_client.channel import aio_channel, sync_channel
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 
@@ -196,15 +196,25 @@ async def lease(
     """Acquire a lease, keep it renewed, release it on exit.
 
     ``target`` is ``"host:port"`` (a channel is opened and closed here), a ``grpc.aio.Channel``
-    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds
-    (None: the broker's default); ``gateway`` empty means the default gateway; ``mode`` is
+    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds (None: the broker's default); ``gateway`` empty means the default gateway; ``mode`` is
     :data:`DIRECT` or :data:`PROXIED`; ``client_id`` a preference. Raises :class:`BrokerError`
     when the acquire fails.
     """
-    stub = _stub(target)
-    request = _acquire_request(
-        owner, ttl, gateway, mode, client_id, request_id or str(uuid.uuid4())
-    )
+    async with contextlib.AsyncExitStack() as stack:
+        if isinstance(target, str):
+            target = await stack.enter_async_context(aio_channel(target))
+        stub = _stub(target)
+        request = _acquire_request(
+            owner, ttl, gateway, mode, client_id, request_id or str(uuid.uuid4())
+        )
+        async with _hold(stub, request, owner) as held:
+            yield held
+
+
+@contextlib.asynccontextmanager
+async def _hold(
+    stub: Any, request: lease_service_pb2.AcquireLeaseRequest, owner: str
+) -> AsyncIterator[HeldLease]:
     held = HeldLease(*await _acquire(stub, request))
     renewer = asyncio.create_task(
         _renew_forever(stub, held, owner), name=f"lease-renew:{held.lease_id}"
