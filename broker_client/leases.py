@@ -196,9 +196,10 @@ async def lease(
     """Acquire a lease, keep it renewed, release it on exit.
 
     ``target`` is ``"host:port"`` (a channel is opened and closed here), a ``grpc.aio.Channel``
-    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds (None: the broker's default); ``gateway`` empty means the default gateway; ``mode`` is
-    :data:`DIRECT` or :data:`PROXIED`; ``client_id`` a preference. Raises :class:`BrokerError`
-    when the acquire fails.
+    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds (None: the broker's default);
+    ``gateway`` empty means the default gateway; ``mode`` is :data:`DIRECT` or
+    :data:`PROXIED`; ``client_id`` a preference. Raises :class:`BrokerError` when the acquire
+    fails.
     """
     async with contextlib.AsyncExitStack() as stack:
         if isinstance(target, str):
