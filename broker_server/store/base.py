@@ -1,8 +1,8 @@
 """The durable store interface: each method is one transaction, queued in call order.
 
-Besides ``open`` and ``close``, every method returns a :class:`concurrent.futures.Future` at once and runs on the store's own
-writer, in the order the calls were made. Async callers ``await asyncio.wrap_future(...)``;
-plain code calls ``.result()``. Because the call order is the commit order, the runtime can
+Besides ``open`` and ``close``, every method returns a :class:`concurrent.futures.Future` at
+once and runs on the store's own writer, in the order the calls were made. Async callers
+``await asyncio.wrap_future(...)``; plain code calls ``.result()``. Because the call order is the commit order, the runtime can
 mutate its in-memory table and enqueue the write in one step on the event loop, with no await in
 between, and the store sees the same history the table did.
 
