@@ -13,6 +13,7 @@ from broker_server.config import Secret
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.events import (
     ConnectionEvent,
+    EventKind,
     GatewaySnapshot,
     HealthEvent,
     SessionSnapshot,
@@ -42,7 +43,8 @@ class ConnectionView(Protocol):
 
 
 def _matches(event: ConnectionEvent | HealthEvent, gateway: str) -> bool:
-    return not gateway or event.gateway == gateway
+    # The FINAL event ends every stream, whatever gateway the watcher filters on.
+    return not gateway or event.gateway == gateway or event.kind is EventKind.FINAL
 
 
 class ConnectionServicer(svc_grpc.ConnectionServiceServicer):

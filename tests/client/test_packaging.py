@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -35,6 +36,9 @@ def test_importing_the_client_pulls_in_no_server_dependency() -> None:
 
 
 def test_client_wheel_holds_the_generated_code_and_declares_only_grpc_deps(tmp_path: Path) -> None:
+    # Build from a copy: setuptools leaves build/ and egg-info folders beside the sources.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "broker_client", source, ignore=shutil.ignore_patterns("__pycache__"))
     proc = subprocess.run(
         [
             sys.executable,
@@ -46,7 +50,7 @@ def test_client_wheel_holds_the_generated_code_and_declares_only_grpc_deps(tmp_p
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT / "broker_client"),
+            str(source),
         ],
         capture_output=True,
         text=True,
