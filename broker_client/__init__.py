@@ -1,9 +1,20 @@
 """ibbroker client: the generated ``ibbroker.v1`` stubs plus small async helpers.
 
-Strategy repositories install only this package (grpcio, protobuf, grpcio-status,
+Strategy repositories install only this package (grpcio, protobuf, grpcio-status and
 googleapis-common-protos), never the server.
 """
 
+from broker_client.client import BrokerClient
 from broker_client.errors import BrokerError
+from broker_client.leases import LeaseLostError, lease, lease_sync
+from broker_client.watch import watch_connection_state, watch_health
 
-__all__ = ["BrokerError"]
+__all__ = [
+    "BrokerClient",
+    "BrokerError",
+    "LeaseLostError",
+    "lease",
+    "lease_sync",
+    "watch_connection_state",
+    "watch_health",
+]

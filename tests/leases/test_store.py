@@ -191,3 +191,17 @@ async def test_calls_on_a_stopped_manager_are_unavailable(make_broker: MakeBroke
     err = await rpc_error(broker.stub.AcquireLease(pb.AcquireLeaseRequest(owner="a")))
     assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN")
     broker.manager = None
+
+
+async def test_a_store_that_cannot_write_is_unavailable_and_leaks_no_id(
+    make_broker: MakeBroker,
+) -> None:
+    broker = await make_broker()
+    assert broker.manager is not None
+    # Inject the fault: the writer thread is gone, so every write fails as on an I/O error.
+    broker.manager._store.close_blocking()  # type: ignore[attr-defined]
+    err = await rpc_error(broker.stub.AcquireLease(pb.AcquireLeaseRequest(owner="a")))
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "STORE_UNAVAILABLE")
+    assert err.retry_after is not None
+    listed = await broker.stub.ListLeases(pb.ListLeasesRequest())
+    assert list(listed.leases) == []

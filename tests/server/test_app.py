@@ -123,3 +123,28 @@ async def test_shutdown_ends_watchers_with_a_final_event_and_refuses_new_work(
     finally:
         if not stopped:
             await stop_broker(broker)
+
+
+async def test_broker_client_against_the_whole_broker(broker: Broker) -> None:
+    from broker_client import BrokerClient
+
+    async with BrokerClient(broker.address) as client:
+        first = await asyncio.wait_for(anext(client.watch_connection_state()), 5)
+        assert first.kind == pb.EVENT_KIND_SNAPSHOT
+        await wait_connected(client.connections)
+        [gateway] = await client.get_connection_state()
+        assert gateway.state == pb.CONNECTION_STATE_CONNECTED
+        sessions = await client.list_sessions()
+        assert [s.client_id for s in sessions] == [broker.gateway.monitor_client_id]
+        [health] = await client.get_health()
+        assert health.sessions[0].metrics.HasField("uptime")
+        async with client.lease(owner="strategy-a", ttl=30) as held:
+            gw = broker.gateway
+            assert gw.client_id_min <= held.client_id <= gw.client_id_max
+            assert held.epoch >= 1
+        with pytest.raises(BrokerError) as info:
+            await client.list_sessions(gateway="nope")
+        assert (info.value.code, info.value.reason) == (
+            grpc.StatusCode.NOT_FOUND,
+            "GATEWAY_UNKNOWN",
+        )

@@ -70,6 +70,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A request with this idempotency key was already made with other parameters."""
     ERROR_REASON_ADMIN_TOKEN_REQUIRED: _ErrorReason.ValueType  # 23
     """An admin RPC was called without the configured admin bearer token."""
+    ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
+    """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -125,4 +127,6 @@ ERROR_REASON_IDEMPOTENCY_CONFLICT: ErrorReason.ValueType  # 22
 """A request with this idempotency key was already made with other parameters."""
 ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
+ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
+"""The durable store could not write (disk full, I/O error): retry after RetryInfo."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
