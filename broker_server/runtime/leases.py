@@ -273,7 +273,9 @@ class LeaseManager:
             await asyncio.wrap_future(self._store.save_acquire(lease))
         except StoreError as err:
             self._abort_acquire(lease, persist=False)
-            raise _unavailable("STORE_UNAVAILABLE", f"the lease could not be stored: {err}") from err
+            raise _unavailable(
+                "STORE_UNAVAILABLE", f"the lease could not be stored: {err}"
+            ) from err
         if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
             try:
                 await self._sessions.open_session(lease.gateway, lease.client_id, lease.lease_id)
