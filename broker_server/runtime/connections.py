@@ -68,6 +68,12 @@ _transitions = _meter.create_counter(
 _reconnects = _meter.create_counter(
     "ibbroker.connection.reconnects", description="Sessions that lost their socket and reconnect"
 )
+_health_changes = _meter.create_counter(
+    "ibbroker.health.changes", description="Session health status changes"
+)
+_breaker_transitions = _meter.create_counter(
+    "ibbroker.breaker.transitions", description="Circuit breaker state changes"
+)
 
 _SEVERITY = {HealthStatus.HEALTHY: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2}
 
@@ -590,6 +596,7 @@ class ConnectionManager:
             reasons=[r.code for r in view.reasons],
             orders_blocked=view.orders_blocked,
         )
+        _health_changes.add(1, {"gateway": session.gateway, "to": view.status.value})
         metrics = session.metrics()
         self.health_events.publish(
             lambda seq: HealthEvent(
@@ -678,6 +685,7 @@ class ConnectionManager:
             reason=change.reason,
             open_for=round(change.open_for, 3),
         )
+        _breaker_transitions.add(1, {"gateway": gateway, "to": change.to_state.value})
 
     # --- internals -----------------------------------------------------------------------
 

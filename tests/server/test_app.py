@@ -148,3 +148,38 @@ async def test_broker_client_against_the_whole_broker(broker: Broker) -> None:
             grpc.StatusCode.NOT_FOUND,
             "GATEWAY_UNKNOWN",
         )
+
+
+async def test_a_drop_is_logged_counted_and_streamed(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    from broker_server.telemetry import metric_points
+
+    def count(name: str, **attrs: str) -> float:
+        return sum(
+            v
+            for a, v in metric_points().get(name, [])
+            if all(a.get(k) == want for k, want in attrs.items())
+        )
+
+    async with aio_channel(broker.address) as channel:
+        stub = svc_grpc.ConnectionServiceStub(channel)
+        await wait_connected(stub)
+        before = count("ibbroker.connection.transitions", to="RECONNECTING")
+        reconnects = count("ibbroker.connection.reconnects")
+        stream = stub.WatchConnectionState(svc.WatchConnectionStateRequest())
+        assert (await stream.read()).event.kind == pb.EVENT_KIND_SNAPSHOT
+        caplog.set_level("INFO", logger="ibbroker")
+        assert broker.sim is not None
+        await broker.sim.faults.drop(mode="rst")
+        seen = []
+        while not any(e.kind == pb.EVENT_KIND_RESTORED for e in seen):
+            seen.append((await asyncio.wait_for(stream.read(), 10)).event)
+        states = [e.state for e in seen if e.kind == pb.EVENT_KIND_TRANSITION]
+        assert states[:1] == [pb.CONNECTION_STATE_RECONNECTING]
+        assert pb.CONNECTION_STATE_CONNECTED in states
+        stream.cancel()
+    assert count("ibbroker.connection.transitions", to="RECONNECTING") == before + 1
+    assert count("ibbroker.connection.reconnects") == reconnects + 1
+    logged = [r for r in caplog.records if r.getMessage() == "connection_transition"]
+    assert any(getattr(r, "fields", {}).get("to") == "RECONNECTING" for r in logged)
