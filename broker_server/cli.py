@@ -18,6 +18,8 @@ from broker_server.logs import configure_logging
 
 EXIT_CONFIG = 2
 """Exit code for invalid configuration or usage (like argparse)."""
+EXIT_START_FAILED = 1
+"""Exit code when the broker cannot start (store unusable, address taken)."""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,8 +32,16 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = _apply_flags(cfg, args)
     configure_logging(cfg.server.log_level)
     from broker_server.app import serve  # imported late: `ibbroker health` stays light
+    from broker_server.store.base import StoreError
 
-    return asyncio.run(serve(cfg, with_sim=args.sim))
+    try:
+        return asyncio.run(serve(cfg, with_sim=args.sim))
+    except StoreError as err:
+        print(f"ibbroker: store: {err}", file=sys.stderr)
+        return EXIT_START_FAILED
+    except OSError as err:  # the listen address is taken or not ours
+        print(f"ibbroker: cannot start: {err}", file=sys.stderr)
+        return EXIT_START_FAILED
 
 
 def _apply_flags(cfg: BrokerConfig, args: argparse.Namespace) -> BrokerConfig:

@@ -40,6 +40,9 @@ def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
         ("grpc.http2.min_ping_interval_without_data_ms", int(cfg.min_client_ping_interval * 1000)),
         ("grpc.http2.max_ping_strikes", 0),
         ("grpc.http2.max_pings_without_data", 0),
+        # gRPC binds with SO_REUSEPORT by default: a second broker on the same port would
+        # silently share it (and half the calls). Fail instead.
+        ("grpc.so_reuseport", 0),
     ]
 
 
@@ -113,9 +116,12 @@ class GrpcServer:
             (*self.service_names, HEALTH_SERVICE, reflection.SERVICE_NAME), self.server
         )
         host = listen.rpartition(":")[0]
-        self.port = self.server.add_insecure_port(listen)
+        try:
+            self.port = self.server.add_insecure_port(listen)
+        except RuntimeError as err:  # grpc's way of saying the bind failed
+            raise OSError(f"cannot listen on {listen}: address in use or not available") from err
         if self.port == 0:
-            raise OSError(f"cannot listen on {listen}")
+            raise OSError(f"cannot listen on {listen}: address in use or not available")
         await self.server.start()
         address = f"{host}:{self.port}"
         log_event(log, logging.INFO, "grpc_listening", address=address)

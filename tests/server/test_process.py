@@ -101,3 +101,56 @@ def test_docker_entrypoint_and_healthcheck_run_as_written(tmp_path: Path) -> Non
         [str(BIN / check[0]), *check[1:]], env=env, capture_output=True, text=True, timeout=30
     )
     assert probe.returncode == 1
+
+
+def test_a_taken_listen_address_or_a_corrupt_store_fails_the_start_clearly(tmp_path: Path) -> None:
+    port = free_port()
+    args = [
+        "serve",
+        "--sim",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--store",
+        str(tmp_path / "a.sqlite3"),
+    ]
+    with broker_process(args):
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "broker_server",
+                "serve",
+                "--sim",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--store",
+                str(tmp_path / "b.sqlite3"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert second.returncode == 1
+    assert f"ibbroker: cannot start: cannot listen on 127.0.0.1:{port}" in second.stderr
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"not a database, but somebody's file" * 100)
+    before = corrupt.read_bytes()
+    third = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "broker_server",
+            "serve",
+            "--sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            str(corrupt),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert third.returncode == 1
+    assert "ibbroker: store:" in third.stderr and "left untouched" in third.stderr
+    assert corrupt.read_bytes() == before
