@@ -254,7 +254,7 @@ class ConnectionManager:
         if session and not names:
             known = ", ".join(s.name for g in targets for s in g.sessions.values())
             raise invalid_argument(
-                FieldViolation("session", f"no session named {session!r}; known: {known}")
+                FieldViolation("session", f"no session named {session[:64]!r}; known: {known}")
             )
         return names, within
 
@@ -802,8 +802,9 @@ class ConnectionManager:
             raise DomainError(
                 ErrorKind.NOT_FOUND,
                 "GATEWAY_UNKNOWN",
-                f"no gateway named {key!r}; configured: {', '.join(self._gateways)}",
-                metadata={"gateway": key},
+                # Cut: a caller can send any length, and the status travels in the trailers.
+                f"no gateway named {key[:64]!r}; configured: {', '.join(self._gateways)}",
+                metadata={"gateway": key[:64]},
             ) from None
 
     def _unavailable(self, g: _Gateway, sup: SessionSupervisor) -> DomainError:

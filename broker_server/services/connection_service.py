@@ -10,7 +10,7 @@ import grpc
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_server.config import Secret
-from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.domain.events import (
     ConnectionEvent,
     EventKind,
@@ -21,6 +21,9 @@ from broker_server.domain.events import (
 from broker_server.runtime.events import EventHub
 from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
+
+MAX_REASON_LENGTH = 256
+"""Longest ``reason`` a Reconnect may carry (it goes into every watcher's event and the log)."""
 
 
 class ConnectionView(Protocol):
@@ -102,6 +105,10 @@ class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
         self, request: svc.ReconnectRequest, context: grpc.aio.ServicerContext
     ) -> svc.ReconnectResponse:
         self._check_admin(context)
+        if len(request.reason) > MAX_REASON_LENGTH:
+            raise invalid_argument(
+                FieldViolation("reason", f"must be at most {MAX_REASON_LENGTH} characters")
+            )
         names, within = await self._view.reconnect(
             request.gateway, request.session, request.reason or "admin request"
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 import grpc
 import pytest
@@ -13,6 +13,7 @@ from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_client.watch import watch_connection_state, watch_health
+from broker_server.config import Secret
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.sim.server import SimServer
@@ -27,9 +28,12 @@ FINAL = pb.EventKind.Value("EVENT_KIND_FINAL")
 HEALTHY = pb.HealthStatus.Value("HEALTH_STATUS_HEALTHY")
 
 
-async def _serve(manager: ConnectionManager, port: int = 0) -> tuple[grpc.aio.Server, int]:
+async def _serve(
+    manager: ConnectionManager, port: int = 0, admin_token: str = ""
+) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server()
-    svc_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(manager), server)
+    servicer = ConnectionServicer(manager, Secret(admin_token))
+    svc_grpc.add_ConnectionServiceServicer_to_server(servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     return server, bound
@@ -146,3 +150,80 @@ async def test_watch_helpers_resume_after_a_broker_restart(
             await health.aclose()
             second.end_streams()
             await server.stop(0.2)
+
+
+async def _error(call: Awaitable[object]) -> BrokerError:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    return BrokerError.from_rpc_error(info.value)
+
+
+async def _stream_error(call: AsyncIterable[object]) -> BrokerError:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async with asyncio.timeout(5):
+            async for _ in call:
+                raise AssertionError("the stream yielded for a bad request")
+    return BrokerError.from_rpc_error(info.value)
+
+
+@pytest.mark.parametrize("name", ["nope", "g" * 1_000_000])
+async def test_unknown_gateway_is_not_found_on_every_rpc(
+    served: tuple[ConnectionManager, svc_grpc.ConnectionServiceStub], name: str
+) -> None:
+    _manager, stub = served
+    errors = [
+        await _error(stub.GetConnectionState(svc.GetConnectionStateRequest(gateway=name))),
+        await _error(stub.GetHealth(svc.GetHealthRequest(gateway=name))),
+        await _error(stub.ListSessions(svc.ListSessionsRequest(gateway=name))),
+        await _error(stub.Reconnect(svc.ReconnectRequest(gateway=name))),
+        await _stream_error(
+            stub.WatchConnectionState(svc.WatchConnectionStateRequest(gateway=name))
+        ),
+        await _stream_error(stub.WatchHealth(svc.WatchHealthRequest(gateway=name))),
+    ]
+    for error in errors:
+        # Also for a 1 MB name: the status (in the trailers) must not outgrow the metadata limit.
+        assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "GATEWAY_UNKNOWN")
+        assert "configured: paper" in error.message and len(error.message) < 200
+
+
+async def test_bad_reconnect_is_invalid_argument_and_reconnects_nothing(
+    served: tuple[ConnectionManager, svc_grpc.ConnectionServiceStub],
+) -> None:
+    manager, stub = served
+    generation = manager.supervisor().generation
+    for session in ("nope", "s" * 1_000_000):
+        error = await _error(stub.Reconnect(svc.ReconnectRequest(session=session)))
+        assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        assert [field for field, _ in error.field_violations] == ["session"]
+        assert "known: paper/monitor" in error.field_violations[0][1]
+    error = await _error(stub.Reconnect(svc.ReconnectRequest(reason="r" * 257)))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in error.field_violations] == ["reason"]
+    state = await stub.GetConnectionState(svc.GetConnectionStateRequest())
+    assert state.gateways[0].state == CONNECTED
+    assert manager.supervisor().generation == generation
+
+
+async def test_reconnect_needs_the_admin_token_when_one_is_set(
+    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+) -> None:
+    manager = make_manager(fast_config(sim.port))
+    await manager.connect(timeout=5)
+    server, port = await _serve(manager, admin_token="s3cret")
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = svc_grpc.ConnectionServiceStub(channel)
+            request = svc.ReconnectRequest(reason="ops")
+            for metadata in ((), (("authorization", "Bearer wrong"),)):
+                error = await _error(stub.Reconnect(request, metadata=metadata))
+                assert (error.code, error.reason) == (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "ADMIN_TOKEN_REQUIRED",
+                )
+                assert "s3cret" not in error.message
+            answer = await stub.Reconnect(request, metadata=(("authorization", "Bearer s3cret"),))
+            assert list(answer.sessions) == ["paper/monitor"]
+    finally:
+        manager.end_streams("test over")
+        await server.stop(0.5)
