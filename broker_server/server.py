@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from broker_server.config import ServerConfig
-from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.logs import log_event
 from broker_server.services.errors import to_status
 
@@ -92,6 +93,52 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
+    """Answers a request that does not parse (corrupt bytes, bad UTF-8 in a string field) with
+    INVALID_ARGUMENT instead of the UNKNOWN that gRPC gives when a deserializer raises: the
+    handler receives the raw bytes and parses them itself."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        deserialize = handler.request_deserializer
+        method = handler_call_details.method or ""
+
+        async def parse(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return deserialize(raw)
+            except DecodeError as err:
+                violation = FieldViolation("request", f"is not a valid message: {err}"[:200])
+                log_event(log, logging.INFO, "rpc_error", rpc=method, reason="INVALID_ARGUMENT")
+                await context.abort_with_status(to_status(invalid_argument(violation)))
+
+        if handler.unary_unary:
+            unary = handler.unary_unary
+
+            async def parsed_unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+                return await unary(await parse(raw, context), context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                parsed_unary, None, handler.response_serializer
+            )
+        if handler.unary_stream:
+            stream = handler.unary_stream
+
+            async def parsed_stream(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+                async for item in stream(await parse(raw, context), context):
+                    yield item
+
+            return grpc.unary_stream_rpc_method_handler(
+                parsed_stream, None, handler.response_serializer
+            )
+        return handler
+
+
 class GrpcServer:
     """The ``grpc.aio`` server plus the standard health service and reflection."""
 
@@ -102,7 +149,9 @@ class GrpcServer:
         self.health = (
             health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         )
-        self.server = grpc.aio.server(interceptors=[self.drain], options=server_options(cfg))
+        self.server = grpc.aio.server(
+            interceptors=[self.drain, MalformedRequestInterceptor()], options=server_options(cfg)
+        )
         self.port = 0
 
     def add(self, register: Callable[[Any, grpc.aio.Server], None], servicer: Any) -> None:

@@ -83,6 +83,36 @@ async def test_unknown_gateway_is_a_clear_error(broker: Broker) -> None:
         assert err.reason == "GATEWAY_UNKNOWN"
 
 
+MALFORMED = [
+    ("/ibbroker.v1.ConnectionService/GetConnectionState", b"\x0a\x02\xff\xfe"),  # bad UTF-8
+    ("/ibbroker.v1.ConnectionService/WatchConnectionState", b"\xff\xff\xff"),  # corrupt
+    ("/ibbroker.v1.LeaseService/AcquireLease", b"\x0a\x03a\xc3\x28"),  # owner: bad UTF-8
+    ("/ibbroker.v1.LeaseService/RenewLease", b"\x12"),  # truncated field
+]
+
+
+@pytest.mark.parametrize(("method", "raw"), MALFORMED)
+async def test_a_request_that_does_not_parse_is_invalid_argument(
+    broker: Broker, method: str, raw: bytes
+) -> None:
+    async with aio_channel(broker.address) as channel:
+        if "Watch" in method:
+            stream = channel.unary_stream(method)(raw, timeout=5)
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                async for _ in stream:
+                    raise AssertionError("the stream yielded for a malformed request")
+        else:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await channel.unary_unary(method)(raw, timeout=5)
+        err = BrokerError.from_rpc_error(info.value)
+        assert (err.code, err.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        assert [field for field, _ in err.field_violations] == ["request"]
+        # The same call with a well-formed request still works.
+        if method.endswith("GetConnectionState"):
+            stub = svc_grpc.ConnectionServiceStub(channel)
+            await stub.GetConnectionState(svc.GetConnectionStateRequest(), timeout=5)
+
+
 async def test_shutdown_ends_watchers_with_a_final_event_and_refuses_new_work(
     tmp_path: Path,
 ) -> None:
