@@ -59,9 +59,11 @@ async def test_64_concurrent_clients_never_share_a_client_id(make_broker: MakeBr
 
     stop = asyncio.Event()
     sweeping = asyncio.create_task(sweeper(stop))
-    await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(CLIENTS))), timeout=30)
-    stop.set()
-    await sweeping
+    try:
+        await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(CLIENTS))), timeout=30)
+    finally:
+        stop.set()  # also when the clients time out: the sweeper never outlives the test
+        await asyncio.wait_for(sweeping, timeout=5)
     assert double == []
     assert len(granted) + exhausted == CLIENTS * ROUNDS
     assert len(granted) >= 31  # at least the whole range was used once
