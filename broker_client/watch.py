@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -44,7 +44,7 @@ async def _watch(
     max_attempts: int | None,
     stop_on_final: bool,
     rng: random.Random,
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     last = resume_after_sequence
     failures = 0
     while True:
@@ -85,7 +85,7 @@ def watch_connection_state(
     max_attempts: int | None = None,
     stop_on_final: bool = False,
     rng: random.Random | None = None,
-) -> AsyncIterator[pb.ConnectionEvent]:
+) -> AsyncGenerator[pb.ConnectionEvent, None]:
     """Connection-state events of ``gateway`` (all when empty), across broker restarts.
 
     ``max_attempts`` bounds consecutive failed reconnects (None: forever); ``stop_on_final``
@@ -119,7 +119,7 @@ def watch_health(
     max_attempts: int | None = None,
     stop_on_final: bool = False,
     rng: random.Random | None = None,
-) -> AsyncIterator[pb.HealthEvent]:
+) -> AsyncGenerator[pb.HealthEvent, None]:
     """Health events of ``gateway`` (all when empty), across broker restarts."""
     stub = svc_grpc.ConnectionServiceStub(channel)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -110,7 +110,7 @@ class EventHub(Generic[E]):
                 watcher.queue.put_nowait(event)
             watcher.queue.put_nowait(_CLOSED)
 
-    async def subscribe(self, after_sequence: int = 0) -> AsyncIterator[E]:
+    async def subscribe(self, after_sequence: int = 0) -> AsyncGenerator[E, None]:
         """Yield the snapshot (or the retained events after ``after_sequence``), then live events."""
         watcher: _Watcher[E] = _Watcher(asyncio.Queue())
         if self._closed:

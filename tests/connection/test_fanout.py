@@ -93,7 +93,12 @@ async def test_eight_threads_drive_the_manager_at_once(
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
-    await asyncio.to_thread(lambda: [t.join(30) for t in threads])
+
+    def join_all() -> None:
+        for t in threads:
+            t.join(30)
+
+    await asyncio.to_thread(join_all)
     assert errors == []
     assert len(snapshots) == 40
     await manager.supervisor().wait_for(S.CONNECTED, timeout=5)

@@ -13,6 +13,7 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.events import EventKind
 from broker_server.domain.health import HealthStatus
 from broker_server.runtime.connections import ConnectionManager
+from broker_server.sim.faults import DropMode
 from broker_server.sim.server import SimServer
 from tests.connection.conftest import LIBRARIES, Recorder, fast_config
 
@@ -22,7 +23,7 @@ S = ConnectionState
 @pytest.mark.parametrize("mode", ["fin", "rst"])
 @pytest.mark.parametrize("lib", LIBRARIES)
 async def test_drop_reconnects_and_restores(
-    sim: SimServer, make_manager: Callable[..., ConnectionManager], lib: str, mode: str
+    sim: SimServer, make_manager: Callable[..., ConnectionManager], lib: str, mode: DropMode
 ) -> None:
     manager = make_manager(fast_config(sim.port, ib_library=lib))
     events = Recorder(manager)

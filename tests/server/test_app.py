@@ -202,9 +202,10 @@ async def test_a_drop_is_logged_counted_and_streamed(
         caplog.set_level("INFO", logger="ibbroker")
         assert broker.sim is not None
         await broker.sim.faults.drop(mode="rst")
-        seen = []
-        while not any(e.kind == pb.EVENT_KIND_RESTORED for e in seen):
-            seen.append((await asyncio.wait_for(stream.read(), 10)).event)
+        seen: list[pb.ConnectionEvent] = []
+        async with asyncio.timeout(20):
+            while not any(e.kind == pb.EVENT_KIND_RESTORED for e in seen):
+                seen.append((await asyncio.wait_for(stream.read(), 10)).event)
         states = [e.state for e in seen if e.kind == pb.EVENT_KIND_TRANSITION]
         assert states[:1] == [pb.CONNECTION_STATE_RECONNECTING]
         assert pb.CONNECTION_STATE_CONNECTED in states

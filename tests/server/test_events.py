@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from broker_server.runtime.events import EventHub
@@ -28,7 +29,7 @@ class State:
         return self.hub.publish(lambda seq: Ev(seq, value))
 
 
-async def take(it, n: int) -> list[Ev]:
+async def take(it: AsyncIterator[Ev], n: int) -> list[Ev]:
     return [await asyncio.wait_for(it.__anext__(), 2) for _ in range(n)]
 
 
@@ -89,7 +90,7 @@ async def test_close_sends_final_event_to_every_watcher() -> None:
     state.set("B")
     state.hub.close(lambda seq: Ev(seq, "final"))
 
-    async def drain(s) -> list[Ev]:
+    async def drain(s: AsyncIterator[Ev]) -> list[Ev]:
         return [e async for e in s]
 
     results = await asyncio.wait_for(asyncio.gather(*(drain(s) for s in streams)), 10)
