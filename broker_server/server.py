@@ -7,6 +7,7 @@ with a final event before ``stop(grace)`` cancels whatever is left.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import metrics as otel
 
 from broker_server.config import ServerConfig
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
@@ -22,6 +24,9 @@ from broker_server.logs import log_event
 from broker_server.services.errors import to_status
 
 log = logging.getLogger("ibbroker.server")
+_health_changes = otel.get_meter("ibbroker").create_counter(
+    "ibbroker.grpc.health_changes", description="Standard health service status changes"
+)
 
 HEALTH_SERVICE = "grpc.health.v1.Health"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -128,6 +133,14 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
             )
         if handler.unary_stream:
             stream = handler.unary_stream
+            if not inspect.isasyncgenfunction(stream):
+                # A coroutine that writes with context.write (grpc's Health/Watch is one).
+                async def parsed_writer(raw: bytes, context: grpc.aio.ServicerContext) -> None:
+                    await stream(await parse(raw, context), context)
+
+                return grpc.unary_stream_rpc_method_handler(
+                    parsed_writer, None, handler.response_serializer
+                )
 
             async def parsed_stream(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
                 async for item in stream(await parse(raw, context), context):
@@ -146,6 +159,7 @@ class GrpcServer:
         self.cfg = cfg
         self.service_names = tuple(service_names)
         self.drain = DrainInterceptor()
+        self._serving: dict[str, bool] = {}
         self.health = (
             health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         )
@@ -177,13 +191,24 @@ class GrpcServer:
         return address
 
     async def set_health(self, statuses: Iterable[tuple[str, bool]]) -> None:
-        """Set SERVING / NOT_SERVING per service name (``""`` is the whole process)."""
+        """Set SERVING / NOT_SERVING per service name (``""`` is the whole process).
+
+        Each change is one JSON log line and one count; Health/Watch streams it."""
         for name, serving in statuses:
             await _maybe_await(self.health.set(name, SERVING if serving else NOT_SERVING))
+            if self._serving.get(name) != serving:
+                self._serving[name] = serving
+                status = "SERVING" if serving else "NOT_SERVING"
+                log_event(log, logging.INFO, "grpc_health_changed", service=name, status=status)
+                _health_changes.add(1, {"service": name, "status": status})
 
     async def enter_shutdown(self) -> None:
         """Health NOT_SERVING for every service, then refuse new work."""
         await _maybe_await(self.health.enter_graceful_shutdown())
+        for name in [n for n, serving in self._serving.items() if serving]:
+            self._serving[name] = False
+            log_event(log, logging.INFO, "grpc_health_changed", service=name, status="NOT_SERVING")
+            _health_changes.add(1, {"service": name, "status": "NOT_SERVING"})
         self.drain.start_draining()
 
     async def stop(self, grace: float) -> None:

@@ -214,3 +214,40 @@ async def test_a_drop_is_logged_counted_and_streamed(
     assert count("ibbroker.connection.reconnects") == reconnects + 1
     logged = [r for r in caplog.records if r.getMessage() == "connection_transition"]
     assert any(getattr(r, "fields", {}).get("to") == "RECONNECTING" for r in logged)
+
+
+async def test_a_health_service_flip_is_logged_counted_and_watched(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    from broker_server.telemetry import metric_points
+
+    def count(status: str) -> float:
+        return sum(
+            v
+            for a, v in metric_points().get("ibbroker.grpc.health_changes", [])
+            if a.get("service") == "ibbroker.v1.LeaseService" and a.get("status") == status
+        )
+
+    statuses = health_pb2.HealthCheckResponse
+    async with aio_channel(broker.address) as channel:
+        await wait_connected(svc_grpc.ConnectionServiceStub(channel))
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service="ibbroker.v1.LeaseService"))
+        assert (await asyncio.wait_for(watch.read(), 5)).status == statuses.SERVING
+        down, up = count("NOT_SERVING"), count("SERVING")
+        caplog.set_level("INFO", logger="ibbroker")
+        assert broker.sim is not None
+        await broker.sim.faults.refuse()  # the gateway goes away and stays away
+        await broker.sim.faults.drop(mode="rst")
+        assert (await asyncio.wait_for(watch.read(), 10)).status == statuses.NOT_SERVING
+        await broker.sim.faults.accept()
+        assert (await asyncio.wait_for(watch.read(), 10)).status == statuses.SERVING
+        watch.cancel()
+    assert (count("NOT_SERVING"), count("SERVING")) == (down + 1, up + 1)
+    logged = [
+        getattr(r, "fields", {})
+        for r in caplog.records
+        if r.getMessage() == "grpc_health_changed"
+        and getattr(r, "fields", {}).get("service") == "ibbroker.v1.LeaseService"
+    ]
+    assert [f["status"] for f in logged] == ["NOT_SERVING", "SERVING"]
