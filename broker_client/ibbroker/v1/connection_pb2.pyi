@@ -399,6 +399,7 @@ class HealthEvent(_message.Message):
     REASONS_FIELD_NUMBER: _builtins.int
     METRICS_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    BREAKER_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Strictly increasing per broker process; pass it back to resume."""
     gateway: _builtins.str
@@ -413,6 +414,8 @@ class HealthEvent(_message.Message):
     """The health before the event."""
     kind: Global___EventKind.ValueType
     """What the event reports."""
+    breaker: Global___BreakerState.ValueType
+    """The gateway's circuit breaker; a breaker change is published as a health event."""
     @_builtins.property
     def event_time(self) -> _timestamp_pb2.Timestamp:
         """When the event happened."""
@@ -438,10 +441,11 @@ class HealthEvent(_message.Message):
         reasons: _abc.Iterable[Global___HealthReason] | None = ...,
         metrics: Global___HealthMetrics | None = ...,
         kind: Global___EventKind.ValueType = ...,
+        breaker: Global___BreakerState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "metrics", b"metrics"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "event_time", b"event_time", "gateway", b"gateway", "kind", b"kind", "metrics", b"metrics", "previous_status", b"previous_status", "reasons", b"reasons", "sequence", b"sequence", "session", b"session", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaker", b"breaker", "client_id", b"client_id", "event_time", b"event_time", "gateway", b"gateway", "kind", b"kind", "metrics", b"metrics", "previous_status", b"previous_status", "reasons", b"reasons", "sequence", b"sequence", "session", b"session", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,17 +26,21 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17ibbroker/v1/lease.proto\x12\x0bibbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\x05Lease\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\x05\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0f\n\x07gateway\x18\x05 \x01(\t\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.ibbroker.v1.LeaseMode\x12&\n\x05state\x18\x07 \x01(\x0e\x32\x17.ibbroker.v1.LeaseState\x12\x30\n\x0c\x61\x63quire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration*V\n\tLeaseMode\x12\x1a\n\x16LEASE_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11LEASE_MODE_DIRECT\x10\x01\x12\x16\n\x12LEASE_MODE_PROXIED\x10\x02*t\n\nLeaseState\x12\x1b\n\x17LEASE_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12LEASE_STATE_ACTIVE\x10\x01\x12\x18\n\x14LEASE_STATE_RELEASED\x10\x02\x12\x17\n\x13LEASE_STATE_EXPIRED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17ibbroker/v1/lease.proto\x12\x0bibbroker.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\x05Lease\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\x05\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0f\n\x07gateway\x18\x05 \x01(\t\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.ibbroker.v1.LeaseMode\x12&\n\x05state\x18\x07 \x01(\x0e\x32\x17.ibbroker.v1.LeaseState\x12\x30\n\x0c\x61\x63quire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\"\xf0\x01\n\nLeaseEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12.\n\nevent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.ibbroker.v1.LeaseEventKind\x12\x0f\n\x07gateway\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\x05\x12!\n\x05lease\x18\x06 \x01(\x0b\x32\x12.ibbroker.v1.Lease\x12.\n\nrest_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*V\n\tLeaseMode\x12\x1a\n\x16LEASE_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11LEASE_MODE_DIRECT\x10\x01\x12\x16\n\x12LEASE_MODE_PROXIED\x10\x02*t\n\nLeaseState\x12\x1b\n\x17LEASE_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12LEASE_STATE_ACTIVE\x10\x01\x12\x18\n\x14LEASE_STATE_RELEASED\x10\x02\x12\x17\n\x13LEASE_STATE_EXPIRED\x10\x03*\xc4\x02\n\x0eLeaseEventKind\x12 \n\x1cLEASE_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19LEASE_EVENT_KIND_SNAPSHOT\x10\x01\x12\x1d\n\x19LEASE_EVENT_KIND_ACQUIRED\x10\x02\x12\x1c\n\x18LEASE_EVENT_KIND_RENEWED\x10\x03\x12\x1d\n\x19LEASE_EVENT_KIND_RELEASED\x10\x04\x12\x1c\n\x18LEASE_EVENT_KIND_EXPIRED\x10\x05\x12 \n\x1cLEASE_EVENT_KIND_QUARANTINED\x10\x06\x12\x1a\n\x16LEASE_EVENT_KIND_FREED\x10\x07\x12\x1d\n\x19LEASE_EVENT_KIND_RESTORED\x10\x08\x12\x1a\n\x16LEASE_EVENT_KIND_FINAL\x10\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'broker_client.ibbroker.v1.lease_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LEASEMODE']._serialized_start=416
-  _globals['_LEASEMODE']._serialized_end=502
-  _globals['_LEASESTATE']._serialized_start=504
-  _globals['_LEASESTATE']._serialized_end=620
+  _globals['_LEASEMODE']._serialized_start=659
+  _globals['_LEASEMODE']._serialized_end=745
+  _globals['_LEASESTATE']._serialized_start=747
+  _globals['_LEASESTATE']._serialized_end=863
+  _globals['_LEASEEVENTKIND']._serialized_start=866
+  _globals['_LEASEEVENTKIND']._serialized_end=1190
   _globals['_LEASE']._serialized_start=106
   _globals['_LEASE']._serialized_end=414
+  _globals['_LEASEEVENT']._serialized_start=417
+  _globals['_LEASEEVENT']._serialized_end=657
 # @@protoc_insertion_point(module_scope)

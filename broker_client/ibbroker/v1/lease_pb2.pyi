@@ -71,6 +71,58 @@ LEASE_STATE_EXPIRED: LeaseState.ValueType  # 3
 """Not renewed before expire_time."""
 Global___LeaseState: _TypeAlias = LeaseState  # noqa: Y015
 
+class _LeaseEventKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LeaseEventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LeaseEventKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LEASE_EVENT_KIND_UNSPECIFIED: _LeaseEventKind.ValueType  # 0
+    """Not set; never sent."""
+    LEASE_EVENT_KIND_SNAPSHOT: _LeaseEventKind.ValueType  # 1
+    """The current active lease, sent first on every watch stream."""
+    LEASE_EVENT_KIND_ACQUIRED: _LeaseEventKind.ValueType  # 2
+    """A lease was granted."""
+    LEASE_EVENT_KIND_RENEWED: _LeaseEventKind.ValueType  # 3
+    """A lease was renewed."""
+    LEASE_EVENT_KIND_RELEASED: _LeaseEventKind.ValueType  # 4
+    """A lease was released by its owner."""
+    LEASE_EVENT_KIND_EXPIRED: _LeaseEventKind.ValueType  # 5
+    """A lease was not renewed in time."""
+    LEASE_EVENT_KIND_QUARANTINED: _LeaseEventKind.ValueType  # 6
+    """A client ID was put to rest (after release or expiry, or found in use by a probe)."""
+    LEASE_EVENT_KIND_FREED: _LeaseEventKind.ValueType  # 7
+    """A resting client ID was proven free and can be leased again."""
+    LEASE_EVENT_KIND_RESTORED: _LeaseEventKind.ValueType  # 8
+    """A lease was reloaded from the store after a broker restart."""
+    LEASE_EVENT_KIND_FINAL: _LeaseEventKind.ValueType  # 9
+    """The broker is shutting down: the last event of the stream."""
+
+class LeaseEventKind(_LeaseEventKind, metaclass=_LeaseEventKindEnumTypeWrapper):
+    """LeaseEventKind says what happened to a lease or a client ID."""
+
+LEASE_EVENT_KIND_UNSPECIFIED: LeaseEventKind.ValueType  # 0
+"""Not set; never sent."""
+LEASE_EVENT_KIND_SNAPSHOT: LeaseEventKind.ValueType  # 1
+"""The current active lease, sent first on every watch stream."""
+LEASE_EVENT_KIND_ACQUIRED: LeaseEventKind.ValueType  # 2
+"""A lease was granted."""
+LEASE_EVENT_KIND_RENEWED: LeaseEventKind.ValueType  # 3
+"""A lease was renewed."""
+LEASE_EVENT_KIND_RELEASED: LeaseEventKind.ValueType  # 4
+"""A lease was released by its owner."""
+LEASE_EVENT_KIND_EXPIRED: LeaseEventKind.ValueType  # 5
+"""A lease was not renewed in time."""
+LEASE_EVENT_KIND_QUARANTINED: LeaseEventKind.ValueType  # 6
+"""A client ID was put to rest (after release or expiry, or found in use by a probe)."""
+LEASE_EVENT_KIND_FREED: LeaseEventKind.ValueType  # 7
+"""A resting client ID was proven free and can be leased again."""
+LEASE_EVENT_KIND_RESTORED: LeaseEventKind.ValueType  # 8
+"""A lease was reloaded from the store after a broker restart."""
+LEASE_EVENT_KIND_FINAL: LeaseEventKind.ValueType  # 9
+"""The broker is shutting down: the last event of the stream."""
+Global___LeaseEventKind: _TypeAlias = LeaseEventKind  # noqa: Y015
+
 @_typing.final
 class Lease(_message.Message):
     """Lease grants one IB API client ID on one gateway to one owner for a time."""
@@ -134,3 +186,55 @@ class Lease(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Lease: _TypeAlias = Lease  # noqa: Y015
+
+@_typing.final
+class LeaseEvent(_message.Message):
+    """LeaseEvent is one event of WatchLeases."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    LEASE_FIELD_NUMBER: _builtins.int
+    REST_UNTIL_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """Strictly increasing per broker process; pass it back to resume."""
+    kind: Global___LeaseEventKind.ValueType
+    """What happened."""
+    gateway: _builtins.str
+    """The gateway."""
+    client_id: _builtins.int
+    """The client ID concerned."""
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened."""
+
+    @_builtins.property
+    def lease(self) -> Global___Lease:
+        """The lease after the event; unset for QUARANTINED and FREED without a lease, and FINAL."""
+
+    @_builtins.property
+    def rest_until(self) -> _timestamp_pb2.Timestamp:
+        """For QUARANTINED: when the client ID may be probed and handed out again."""
+
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
+        kind: Global___LeaseEventKind.ValueType = ...,
+        gateway: _builtins.str = ...,
+        client_id: _builtins.int = ...,
+        lease: Global___Lease | None = ...,
+        rest_until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "lease", b"lease", "rest_until", b"rest_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "event_time", b"event_time", "gateway", b"gateway", "kind", b"kind", "lease", b"lease", "rest_until", b"rest_until", "sequence", b"sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaseEvent: _TypeAlias = LeaseEvent  # noqa: Y015

@@ -292,3 +292,57 @@ class ListLeasesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListLeasesResponse: _TypeAlias = ListLeasesResponse  # noqa: Y015
+
+@_typing.final
+class WatchLeasesRequest(_message.Message):
+    """WatchLeasesRequest opens a lease-event stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    RESUME_AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """Only this gateway; empty means all."""
+    owner: _builtins.str
+    """Only leases of this owner; empty means all (ID-level events such as FREED always pass)."""
+    resume_after_sequence: _builtins.int
+    """Resume: replay the retained events after this sequence number before going live."""
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        resume_after_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "owner", b"owner", "resume_after_sequence", b"resume_after_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchLeasesRequest: _TypeAlias = WatchLeasesRequest  # noqa: Y015
+
+@_typing.final
+class WatchLeasesResponse(_message.Message):
+    """WatchLeasesResponse carries one event."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def event(self) -> _lease_pb2.LeaseEvent:
+        """The event."""
+
+    def __init__(
+        self,
+        *,
+        event: _lease_pb2.LeaseEvent | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchLeasesResponse: _TypeAlias = WatchLeasesResponse  # noqa: Y015

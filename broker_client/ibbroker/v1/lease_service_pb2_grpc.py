@@ -61,6 +61,11 @@ class LeaseServiceStub:
                 request_serializer=ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesRequest.SerializeToString,
                 response_deserializer=ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesResponse.FromString,
                 _registered_method=True)
+        self.WatchLeases = channel.unary_stream(
+                '/ibbroker.v1.LeaseService/WatchLeases',
+                request_serializer=ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesRequest.SerializeToString,
+                response_deserializer=ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesResponse.FromString,
+                _registered_method=True)
 
 
 class LeaseServiceServicer:
@@ -103,6 +108,13 @@ class LeaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchLeases(self, request, context):
+        """WatchLeases streams one SNAPSHOT event per active lease, then every lease event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +142,11 @@ def add_LeaseServiceServicer_to_server(servicer, server):
                     servicer.ListLeases,
                     request_deserializer=ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesRequest.FromString,
                     response_serializer=ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesResponse.SerializeToString,
+            ),
+            'WatchLeases': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLeases,
+                    request_deserializer=ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesRequest.FromString,
+                    response_serializer=ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +286,33 @@ class LeaseService:
             '/ibbroker.v1.LeaseService/ListLeases',
             ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesRequest.SerializeToString,
             ibbroker_dot_v1_dot_lease__service__pb2.ListLeasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLeases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibbroker.v1.LeaseService/WatchLeases',
+            ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesRequest.SerializeToString,
+            ibbroker_dot_v1_dot_lease__service__pb2.WatchLeasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,8 @@ class LeaseServiceStub:
     """GetLease returns one lease."""
     ListLeases: _grpc.UnaryUnaryMultiCallable[_lease_service_pb2.ListLeasesRequest, _lease_service_pb2.ListLeasesResponse]
     """ListLeases returns the active leases, optionally filtered."""
+    WatchLeases: _grpc.UnaryStreamMultiCallable[_lease_service_pb2.WatchLeasesRequest, _lease_service_pb2.WatchLeasesResponse]
+    """WatchLeases streams one SNAPSHOT event per active lease, then every lease event."""
 
 @_typing.type_check_only
 class LeaseServiceAsyncStub(LeaseServiceStub):
@@ -63,6 +65,8 @@ class LeaseServiceAsyncStub(LeaseServiceStub):
     """GetLease returns one lease."""
     ListLeases: _aio.UnaryUnaryMultiCallable[_lease_service_pb2.ListLeasesRequest, _lease_service_pb2.ListLeasesResponse]  # type: ignore[assignment]
     """ListLeases returns the active leases, optionally filtered."""
+    WatchLeases: _aio.UnaryStreamMultiCallable[_lease_service_pb2.WatchLeasesRequest, _lease_service_pb2.WatchLeasesResponse]  # type: ignore[assignment]
+    """WatchLeases streams one SNAPSHOT event per active lease, then every lease event."""
 
 class LeaseServiceServicer(metaclass=_abc_1.ABCMeta):
     """LeaseService allocates IB API client IDs: the broker is the single allocator, so strategies
@@ -108,5 +112,13 @@ class LeaseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_lease_service_pb2.ListLeasesResponse, _abc.Awaitable[_lease_service_pb2.ListLeasesResponse]]:
         """ListLeases returns the active leases, optionally filtered."""
+
+    @_abc_1.abstractmethod
+    def WatchLeases(
+        self,
+        request: _lease_service_pb2.WatchLeasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_lease_service_pb2.WatchLeasesResponse], _abc.AsyncIterator[_lease_service_pb2.WatchLeasesResponse]]:
+        """WatchLeases streams one SNAPSHOT event per active lease, then every lease event."""
 
 def add_LeaseServiceServicer_to_server(servicer: LeaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
