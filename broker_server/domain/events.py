@@ -180,3 +180,5 @@ class HealthEvent:
     """The session's metrics at the time."""
     kind: EventKind
     """What the event reports."""
+    breaker: BreakerState = BreakerState.CLOSED
+    """The gateway's circuit breaker at the time (a breaker change is a health event too)."""

@@ -304,6 +304,7 @@ class ConnectionManager:
                 reasons=mon.monitor.check_health().reasons,
                 metrics=mon.metrics(),
                 kind=EventKind.FINAL,
+                breaker=g.breaker.state,
             )
         )
 
@@ -610,6 +611,7 @@ class ConnectionManager:
                 reasons=view.reasons,
                 metrics=metrics,
                 kind=EventKind.TRANSITION,
+                breaker=self._gateways[session.gateway].breaker.state,
             )
         )
         self._refresh()
@@ -686,6 +688,26 @@ class ConnectionManager:
             open_for=round(change.open_for, 3),
         )
         _breaker_transitions.add(1, {"gateway": gateway, "to": change.to_state.value})
+        # Watchers see the breaker move on the health stream, once per session of the gateway.
+        wall = self._clock.wall()
+
+        def event_of(sup: SessionSupervisor) -> Callable[[int], HealthEvent]:
+            return lambda seq: HealthEvent(
+                sequence=seq,
+                event_time=wall,
+                gateway=gateway,
+                session=sup.name,
+                client_id=sup.client_id,
+                status=sup.health,
+                previous_status=sup.health,
+                reasons=sup.monitor.check_health().reasons,
+                metrics=sup.metrics(),
+                kind=EventKind.TRANSITION,
+                breaker=change.to_state,
+            )
+
+        for sup in self._gateways[gateway].sessions.values():
+            self.health_events.publish(event_of(sup))
 
     # --- internals -----------------------------------------------------------------------
 
@@ -786,6 +808,7 @@ class ConnectionManager:
                 reasons=sup.monitor.check_health().reasons,
                 metrics=sup.metrics(),
                 kind=EventKind.SNAPSHOT,
+                breaker=self._gateways[sup.gateway].breaker.state,
             )
             for sup in self._all_sessions()
         ]

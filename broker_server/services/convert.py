@@ -160,4 +160,5 @@ def health_event(value: HealthEvent) -> pb.HealthEvent:
         reasons=[reason(r) for r in value.reasons],
         metrics=metrics(value.metrics),
         kind=kind(value.kind),
+        breaker=breaker(value.breaker),
     )

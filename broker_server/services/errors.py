@@ -7,6 +7,7 @@ reason, the IB error code in metadata), ``RetryInfo`` where a retry makes sense 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -78,6 +79,16 @@ async def abort_with(context: grpc.aio.ServicerContext, err: DomainError) -> Non
     await context.abort_with_status(to_status(err))
 
 
+# Raised by context.abort() itself, or cancellation: never turn these into another status.
+_PASS_THROUGH = (grpc.aio.AbortError, asyncio.CancelledError)
+
+
+async def _abort_internal(context: grpc.aio.ServicerContext, rpc: str) -> None:
+    """A bug, not a caller's mistake: log the stack, answer INTERNAL without internals."""
+    log.exception("rpc_failed", extra={"fields": {"rpc": rpc}})
+    await context.abort(grpc.StatusCode.INTERNAL, f"{rpc} failed inside the broker; see its log")
+
+
 R = TypeVar("R")
 Handler = Callable[..., Awaitable[R]]
 
@@ -89,6 +100,8 @@ def unary_errors(func: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
         try:
             return await func(self, request, context)
+        except _PASS_THROUGH:
+            raise
         except DomainError as err:
             log.info(
                 "rpc_error",
@@ -97,6 +110,9 @@ def unary_errors(func: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R
                 },
             )
             await abort_with(context, err)
+            raise  # unreachable: abort raises
+        except Exception:
+            await _abort_internal(context, func.__name__)
             raise  # unreachable: abort raises
 
     return wrapper
@@ -112,6 +128,8 @@ def stream_errors(func: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncI
         try:
             async for item in func(self, request, context):
                 yield item
+        except _PASS_THROUGH:
+            raise
         except DomainError as err:
             log.info(
                 "rpc_error",
@@ -120,5 +138,7 @@ def stream_errors(func: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncI
                 },
             )
             await abort_with(context, err)
+        except Exception:
+            await _abort_internal(context, func.__name__)
 
     return wrapper

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -30,6 +30,14 @@ async def test_refused_opens_breaker_fails_fast_half_open_trial_then_closes(
     seen = len(serving)
     mark = events.mark()
 
+    breaker_seen: list[BreakerState] = []
+
+    async def watch_health() -> None:
+        async for event in manager.health_events.subscribe():
+            if not breaker_seen or breaker_seen[-1] is not event.breaker:
+                breaker_seen.append(event.breaker)
+
+    health_watch = asyncio.create_task(watch_health())
     await sim.faults.refuse()
     await sim.faults.drop()
     opened = await events.wait(
@@ -39,11 +47,11 @@ async def test_refused_opens_breaker_fails_fast_half_open_trial_then_closes(
     assert manager.get_connection_state().gateway().breaker is BreakerState.OPEN
     assert not manager.is_healthy()
 
-    started = time.monotonic()
+    before_call = len(events.events)
     with pytest.raises(DomainError) as info:
         async with manager.session():
             pass
-    assert time.monotonic() - started < 0.05  # fail fast, no socket touched
+    assert len(events.events) == before_call  # failed fast: no attempt, no transition
     assert info.value.kind is ErrorKind.UNAVAILABLE
     assert info.value.reason == "BREAKER_OPEN"
     assert info.value.retry_after is not None and 0 < info.value.retry_after <= 0.7
@@ -65,6 +73,15 @@ async def test_refused_opens_breaker_fails_fast_half_open_trial_then_closes(
     assert manager.is_healthy()
     # The gRPC health hook saw the gateway go and come back, once each.
     assert serving[seen:] == [("paper", False), ("paper", True)]
+    # Every breaker move was an event on the health stream.
+    health_watch.cancel()
+    assert breaker_seen[:4] == [
+        BreakerState.CLOSED,
+        BreakerState.OPEN,
+        BreakerState.HALF_OPEN,
+        BreakerState.OPEN,
+    ]
+    assert breaker_seen[-1] is BreakerState.CLOSED
 
 
 async def test_max_retries_ends_in_error(
