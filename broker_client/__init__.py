@@ -6,7 +6,7 @@ googleapis-common-protos), never the server.
 
 from broker_client.client import BrokerClient
 from broker_client.errors import BrokerError
-from broker_client.leases import LeaseLostError, lease, lease_sync
+from broker_client.leases import LeaseLostError, lease, lease_sync, watch_leases
 from broker_client.watch import watch_connection_state, watch_health
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "lease_sync",
     "watch_connection_state",
     "watch_health",
+    "watch_leases",
 ]

@@ -12,6 +12,11 @@ Plain scripts::
     with lease_sync("127.0.0.1:50051", owner="script") as held:
         ...
 
+Watching every lease of a gateway (or one owner's), across broker restarts::
+
+    async for event in watch_leases(channel, gateway="paper", owner="strategy-a"):
+        print(event.sequence, event.kind, event.client_id, event.lease.epoch)
+
 The lease is acquired with a generated ``request_id``, so a retried acquire never takes a second
 ID; it is renewed in the background at a third of its TTL; a lost lease (refused renew, or its
 expire_time passed without a successful renew) sets ``held.lost`` and makes ``held.check()``
@@ -23,10 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -35,6 +41,7 @@ from google.protobuf import duration_pb2
 from broker_client.channel import aio_channel, sync_channel
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
+from broker_client.watch import _watch
 
 log = logging.getLogger("ibbroker.client.leases")
 
@@ -369,3 +376,48 @@ def lease_sync(
     finally:
         if channel is not None:
             channel.close()
+
+
+def watch_leases(
+    target: Any,
+    gateway: str = "",
+    owner: str = "",
+    *,
+    resume_after_sequence: int = 0,
+    metadata: Sequence[tuple[str, str]] | None = None,
+    initial_backoff: float = 0.2,
+    max_backoff: float = 5.0,
+    max_attempts: int | None = None,
+    stop_on_final: bool = False,
+    rng: random.Random | None = None,
+) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
+    """Lease events of ``gateway`` and ``owner`` (empty: all), across broker restarts.
+
+    ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. First one SNAPSHOT
+    event per active lease, then every event. When the stream breaks (UNAVAILABLE) or ends after
+    the broker's FINAL event, it reconnects with exponential backoff and full jitter and resumes
+    after the last sequence seen: the broker replays what was missed, or sends a fresh snapshot
+    (always after a restart). A new run of SNAPSHOT events replaces what you knew. Errors a
+    retry cannot fix (unknown gateway, over-long owner) raise :class:`BrokerError`.
+
+    ``max_attempts`` bounds consecutive failed reconnects (None: forever); ``stop_on_final``
+    ends the iteration at the broker's FINAL event instead of waiting for its return.
+    """
+    stub = _stub(target)
+
+    def open_stream(after: int) -> Any:
+        request = lease_service_pb2.WatchLeasesRequest(
+            gateway=gateway, owner=owner, resume_after_sequence=after
+        )
+        return stub.WatchLeases(request, metadata=metadata)
+
+    return _watch(
+        open_stream,
+        resume_after_sequence,
+        initial_backoff=initial_backoff,
+        max_backoff=max_backoff,
+        max_attempts=max_attempts,
+        stop_on_final=stop_on_final,
+        rng=rng or random.Random(),
+        final_kind=lease_pb2.LEASE_EVENT_KIND_FINAL,
+    )

@@ -44,7 +44,10 @@ async def _watch(
     max_attempts: int | None,
     stop_on_final: bool,
     rng: random.Random,
+    final_kind: int = _FINAL,
 ) -> AsyncGenerator[Any, None]:
+    """Iterate the events of ``open_stream(resume_after_sequence)``, reopening it after the last
+    sequence seen when it breaks or ends; ``final_kind`` is the stream's FINAL enum value."""
     last = resume_after_sequence
     failures = 0
     while True:
@@ -55,7 +58,7 @@ async def _watch(
                 failures = 0
                 last = max(last, int(event.sequence))
                 yield event
-                if stop_on_final and event.kind == _FINAL:
+                if stop_on_final and event.kind == final_kind:
                     return
         except grpc.RpcError as err:
             code = err.code() if callable(getattr(err, "code", None)) else None

@@ -140,6 +140,7 @@ async def stop_broker(broker: Broker) -> None:
     log_event(log, logging.INFO, "shutdown_started", address=broker.address)
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
+    broker.leases.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)

@@ -74,6 +74,27 @@ class QuarantineReason(enum.Enum):
     """The acquire could not complete (PROXIED session not opened, store write failed)."""
 
 
+class LeaseEventKind(enum.Enum):
+    """What happened to a lease or a client ID (mirrors ``ibbroker.v1.LeaseEventKind``).
+
+    SNAPSHOT and FINAL exist only on the watch stream; the others are also logged, counted and
+    passed to the lease manager's ``on_event`` callback.
+    """
+
+    SNAPSHOT = "snapshot"
+    """A lease active when the watcher subscribed (or was coalesced)."""
+    ACQUIRED = "acquired"
+    RENEWED = "renewed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    QUARANTINED = "quarantined"
+    FREED = "freed"
+    RESTORED = "restored"
+    """Reloaded from the store on start and extended by one TTL."""
+    FINAL = "final"
+    """The broker is shutting down: the last event of every watch stream."""
+
+
 def _fmt_time(t: float) -> str:
     return f"{t:.3f}"
 
@@ -154,6 +175,48 @@ class Quarantine:
 
 
 @dataclass(frozen=True)
+class LeaseEventRecord:
+    """One event of the lease watch stream (``WatchLeases``)."""
+
+    sequence: int
+    """Strictly increasing per broker process (seeded from the wall clock in ms)."""
+    event_time: float
+    """Wall-clock epoch seconds."""
+    kind: LeaseEventKind
+    """What happened."""
+    gateway: str
+    """Gateway name."""
+    client_id: int
+    """The client ID concerned (0 for FINAL)."""
+    lease: LeaseRecord | None = None
+    """The lease after the event; None for QUARANTINED, FREED and FINAL."""
+    rest_until: float | None = None
+    """QUARANTINED only: wall-clock epoch seconds when the ID may be proven free."""
+
+    def passes(self, gateway: str = "", owner: str = "") -> bool:
+        """True when a watcher filtering on ``gateway`` and ``owner`` (empty: all) gets it.
+
+        FINAL passes every filter (it ends the stream). ID-level events without a lease
+        (QUARANTINED, FREED) carry no owner: they pass every owner filter, still only for their
+        gateway, so an owner's watcher sees its released ID rest and come back.
+        """
+        if self.kind is LeaseEventKind.FINAL:
+            return True
+        if gateway and self.gateway != gateway:
+            return False
+        return not owner or self.lease is None or self.lease.owner == owner
+
+    def __repr__(self) -> str:
+        what = repr(self.lease) if self.lease is not None else ""
+        if self.rest_until is not None:
+            what = f"rest_until={_fmt_time(self.rest_until)}"
+        return (
+            f"<LeaseEventRecord #{self.sequence} {self.kind.value} "
+            f"{self.gateway}/{self.client_id} {what}>"
+        )
+
+
+@dataclass(frozen=True)
 class ClientIdRow:
     """What the store keeps per (gateway, client ID): the epoch high-water mark and quarantine."""
 
@@ -223,6 +286,21 @@ def parse_lease_id(lease_id: str, field: str = "lease_id") -> str:
         raise invalid_argument(
             FieldViolation(field, f"must be a UUID, got {lease_id[:64]!r}")
         ) from None
+
+
+def validate_filter(config: BrokerConfig, *, gateway: str = "", owner: str = "") -> None:
+    """Check a ListLeases or WatchLeases filter (empty means all); INVALID_ARGUMENT with a
+    violation per bad field: unknown ``gateway``, over-long ``owner``."""
+    violations: list[FieldViolation] = []
+    if gateway and gateway not in {g.name for g in config.gateways}:
+        known = ", ".join(g.name for g in config.gateways)
+        violations.append(
+            FieldViolation("gateway", f"no gateway named {gateway[:64]!r} (known: {known})")
+        )
+    if len(owner) > MAX_OWNER_LENGTH:
+        violations.append(FieldViolation("owner", f"must be at most {MAX_OWNER_LENGTH} characters"))
+    if violations:
+        raise invalid_argument(*violations)
 
 
 def validate_acquire(

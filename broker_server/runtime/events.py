@@ -1,6 +1,6 @@
 """Fan-out of sequenced events to many watchers, with resume and slow-watcher coalescing.
 
-One :class:`EventHub` per stream kind (connection state, health). ``publish`` stamps each event
+One :class:`EventHub` per stream kind (connection state, health, leases). ``publish`` stamps each event
 with the next sequence number, keeps the last ``retain`` events for resuming watchers and puts
 the event into every watcher's bounded queue without awaiting, so publishing never blocks the
 event loop. A watcher whose queue is full is *coalesced*: its queue is emptied and its next read

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -23,10 +22,12 @@ from opentelemetry import metrics
 
 from broker_server.config import BrokerConfig
 from broker_server.domain.clock import Clock
-from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.leases import (
     FINISHED_RETENTION,
     AcquireRequest,
+    LeaseEventKind,
+    LeaseEventRecord,
     LeaseMode,
     LeaseRecord,
     LeaseState,
@@ -35,11 +36,24 @@ from broker_server.domain.leases import (
     QuarantineReason,
     parse_lease_id,
     validate_fenced,
+    validate_filter,
 )
 from broker_server.logs import log_event
+from broker_server.runtime.events import EventHub
 from broker_server.store.base import Store, StoreError
 
+__all__ = [
+    "ClientIdProber",
+    "LeaseEvent",
+    "LeaseEventKind",
+    "LeaseEventRecord",
+    "LeaseManager",
+    "ProxiedSessionPool",
+]
+
 log = logging.getLogger("ibbroker.leases")
+
+_Records = list[LeaseEventRecord]  # ``list`` is a LeaseManager method inside the class body
 
 _meter = metrics.get_meter("ibbroker")
 _events_counter = _meter.create_counter(
@@ -72,19 +86,6 @@ class ProxiedSessionPool(Protocol):
     async def close_session(self, gateway: str, client_id: int) -> None:
         """Close the session on ``gateway`` with ``client_id`` (no-op when there is none)."""
         ...
-
-
-class LeaseEventKind(enum.Enum):
-    """What happened to a lease or a client ID."""
-
-    ACQUIRED = "acquired"
-    RENEWED = "renewed"
-    RELEASED = "released"
-    EXPIRED = "expired"
-    QUARANTINED = "quarantined"
-    FREED = "freed"
-    RESTORED = "restored"
-    """Reloaded from the store on start and extended by one TTL."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class LeaseManager:
     alone frees it. ``sessions`` opens and closes the broker's sessions of PROXIED leases; with
     None, PROXIED leases are granted without a session (tests, or a broker without a pool).
     ``on_event`` receives every :class:`LeaseEvent` on the loop (it must not block).
+
+    :attr:`events` publishes the same events to watch streams (``WatchLeases``), sequenced,
+    after a snapshot of the active leases; :meth:`end_streams` ends them with a FINAL event.
     """
 
     def __init__(
@@ -148,6 +152,13 @@ class LeaseManager:
         self._sweeper: asyncio.Task[None] | None = None
         self._running = False
         self._writes: set[asyncio.Future[Any]] = set()
+        # Sequences start at wall-clock milliseconds so they keep rising across broker restarts.
+        self.events: EventHub[LeaseEventRecord] = EventHub(
+            self._snapshot,
+            queue_size=config.server.watcher_queue_size,
+            first_sequence=int(clock.wall() * 1000),
+        )
+        """Lease events for watchers: one SNAPSHOT per active lease first, then every event."""
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -239,7 +250,24 @@ class LeaseManager:
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         await self._store.close()
+        self.end_streams("lease manager stopped")  # a no-op after the broker's own call
         log_event(log, logging.INFO, "leases_stopped")
+
+    def end_streams(self, reason: str = "broker shutting down") -> None:
+        """End every watch stream after one FINAL event (idempotent). The FINAL event names the
+        default gateway and passes every watcher's filter."""
+        if self.events.closed:
+            return
+        now = self._now()
+        gateway = self.config.default_gateway.name
+        log_event(
+            log,
+            logging.INFO,
+            "lease_streams_ended",
+            reason=reason,
+            watchers=self.events.watcher_count,
+        )
+        self.events.close(lambda seq: LeaseEventRecord(seq, now, LeaseEventKind.FINAL, gateway, 0))
 
     def _check_running(self) -> None:
         if not self._running:
@@ -365,11 +393,16 @@ class LeaseManager:
 
     async def list(self, gateway: str = "", owner: str = "") -> list[LeaseRecord]:
         """The active leases, optionally of one gateway and/or one owner."""
-        if gateway and gateway not in {g.name for g in self.config.gateways}:
-            raise invalid_argument(FieldViolation("gateway", f"no gateway named {gateway[:64]!r}"))
+        self.check_filter(gateway, owner)
+        return self._table.active(gateway=gateway, owner=owner)
+
+    def check_filter(self, gateway: str = "", owner: str = "") -> None:
+        """Validate a ListLeases / WatchLeases filter (INVALID_ARGUMENT: unknown gateway,
+        over-long owner), refuse when stopped and expire the leases that are due, so what a
+        caller reads next (a list, a watch snapshot) holds only live leases."""
+        validate_filter(self.config, gateway=gateway, owner=owner)
         self._check_running()
         self._expire_due(self._now())
-        return self._table.active(gateway=gateway, owner=owner)
 
     # --- time ------------------------------------------------------------------------------
 
@@ -463,6 +496,19 @@ class LeaseManager:
         self._track(self._store.save_quarantine(again))
         self._emit(LeaseEventKind.QUARANTINED, gateway, client_id, now, quarantine=again)
 
+    def _snapshot(self, sequence: int) -> _Records:
+        # Only leases whose ACQUIRED (or RESTORED) event was published: an acquire still in
+        # flight (store write, session open) is announced by its own ACQUIRED event, or never
+        # when it aborts, so a watcher neither sees it twice nor keeps a lease that never was.
+        now = self._now()
+        return [
+            LeaseEventRecord(
+                sequence, now, LeaseEventKind.SNAPSHOT, lease.gateway, lease.client_id, lease
+            )
+            for lease in self._table.active()
+            if lease.lease_id in self._counted
+        ]
+
     # --- plumbing --------------------------------------------------------------------------
 
     async def _write(self, future: Future[None]) -> None:
@@ -513,6 +559,10 @@ class LeaseManager:
         )
         log_event(log, level, f"lease_{kind.value}", **fields)
         _events_counter.add(1, {"event": kind.value, "gateway": gateway})
+        rest_until = quarantine.until if quarantine is not None else None
+        self.events.publish(
+            lambda seq: LeaseEventRecord(seq, now, kind, gateway, client_id, lease, rest_until)
+        )
         if self._on_event is not None:
             try:
                 self._on_event(LeaseEvent(kind, gateway, client_id, now, lease, quarantine))

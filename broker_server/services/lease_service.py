@@ -1,11 +1,13 @@
 """The ``ibbroker.v1.LeaseService`` gRPC edge: proto <-> domain, input checks, error mapping.
 
-Every method is wrapped in :func:`unary_errors`, so a :class:`DomainError` becomes its rich
-status; every field a caller can get wrong is checked here or in the domain validators and
+Every method is wrapped in :func:`unary_errors` (the stream ``WatchLeases`` in
+:func:`stream_errors`), so a :class:`DomainError` becomes its rich status; every field a caller can get wrong is checked here or in the domain validators and
 answered with INVALID_ARGUMENT and field violations, never UNKNOWN or INTERNAL.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -13,6 +15,8 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 from broker_server.domain.errors import FieldViolation
 from broker_server.domain.leases import (
+    LeaseEventKind,
+    LeaseEventRecord,
     LeaseMode,
     LeaseRecord,
     LeaseState,
@@ -20,7 +24,7 @@ from broker_server.domain.leases import (
     validate_fenced,
 )
 from broker_server.runtime.leases import LeaseManager
-from broker_server.services.errors import unary_errors
+from broker_server.services.errors import stream_errors, unary_errors
 
 _MODES = {
     lease_pb2.LEASE_MODE_UNSPECIFIED: LeaseMode.DIRECT,
@@ -35,6 +39,10 @@ _STATES_OUT = {
     LeaseState.ACTIVE: lease_pb2.LEASE_STATE_ACTIVE,
     LeaseState.RELEASED: lease_pb2.LEASE_STATE_RELEASED,
     LeaseState.EXPIRED: lease_pb2.LEASE_STATE_EXPIRED,
+}
+
+_KINDS_OUT = {
+    kind: lease_pb2.LeaseEventKind.Value(f"LEASE_EVENT_KIND_{kind.name}") for kind in LeaseEventKind
 }
 
 
@@ -71,6 +79,19 @@ def lease_to_proto(lease: LeaseRecord) -> lease_pb2.Lease:
         acquire_time=_timestamp(lease.acquire_time),
         expire_time=_timestamp(lease.expire_time),
         ttl=_duration(lease.ttl),
+    )
+
+
+def lease_event_to_proto(event: LeaseEventRecord) -> lease_pb2.LeaseEvent:
+    """The wire form of a lease event."""
+    return lease_pb2.LeaseEvent(
+        sequence=event.sequence,
+        event_time=_timestamp(event.event_time),
+        kind=_KINDS_OUT[event.kind],
+        gateway=event.gateway,
+        client_id=event.client_id,
+        lease=lease_to_proto(event.lease) if event.lease is not None else None,
+        rest_until=_timestamp(event.rest_until) if event.rest_until is not None else None,
     )
 
 
@@ -168,3 +189,15 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
         return lease_service_pb2.ListLeasesResponse(
             leases=[lease_to_proto(lease) for lease in leases]
         )
+
+    @stream_errors
+    async def WatchLeases(
+        self, request: lease_service_pb2.WatchLeasesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[lease_service_pb2.WatchLeasesResponse]:
+        gateway, owner = request.gateway, request.owner
+        # Validates like ListLeases before streaming, and expires due leases so the snapshot
+        # holds only live ones.
+        self._manager.check_filter(gateway=gateway, owner=owner)
+        async for event in self._manager.events.subscribe(request.resume_after_sequence):
+            if event.passes(gateway=gateway, owner=owner):
+                yield lease_service_pb2.WatchLeasesResponse(event=lease_event_to_proto(event))

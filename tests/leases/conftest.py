@@ -61,6 +61,8 @@ class Broker:
     channel: grpc.aio.Channel | None = None
     stub: Any = None
     address: str = ""
+    port: int = 0
+    """The port to listen on; 0 picks a free one on each start."""
 
     async def start(self) -> Broker:
         store = SqliteStore(self.config.store.path)
@@ -72,7 +74,7 @@ class Broker:
         lease_service_pb2_grpc.add_LeaseServiceServicer_to_server(
             LeaseServicer(self.manager), self.server
         )
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        port = self.server.add_insecure_port(f"127.0.0.1:{self.port}")
         await self.server.start()
         self.address = f"127.0.0.1:{port}"
         self.channel = grpc.aio.insecure_channel(self.address)
