@@ -77,7 +77,7 @@ class QuarantineReason(enum.Enum):
 class LeaseEventKind(enum.Enum):
     """What happened to a lease or a client ID (mirrors ``ibbroker.v1.LeaseEventKind``).
 
-    SNAPSHOT and FINAL exist only on the watch stream; the others are also logged, counted and
+    SNAPSHOT, SNAPSHOT_END and FINAL exist only on the watch stream; the others are also logged, counted and
     passed to the lease manager's ``on_event`` callback.
     """
 
@@ -93,6 +93,8 @@ class LeaseEventKind(enum.Enum):
     """Reloaded from the store on start and extended by one TTL."""
     FINAL = "final"
     """The broker is shutting down: the last event of every watch stream."""
+    SNAPSHOT_END = "snapshot_end"
+    """Ends the snapshot, also an empty one, so a watcher can tell "no leases" from "not yet"."""
 
 
 def _fmt_time(t: float) -> str:
@@ -196,11 +198,11 @@ class LeaseEventRecord:
     def passes(self, gateway: str = "", owner: str = "") -> bool:
         """True when a watcher filtering on ``gateway`` and ``owner`` (empty: all) gets it.
 
-        FINAL passes every filter (it ends the stream). ID-level events without a lease
+        FINAL and SNAPSHOT_END pass every filter (they frame the stream). ID-level events without a lease
         (QUARANTINED, FREED) carry no owner: they pass every owner filter, still only for their
         gateway, so an owner's watcher sees its released ID rest and come back.
         """
-        if self.kind is LeaseEventKind.FINAL:
+        if self.kind in (LeaseEventKind.FINAL, LeaseEventKind.SNAPSHOT_END):
             return True
         if gateway and self.gateway != gateway:
             return False

@@ -501,12 +501,18 @@ class LeaseManager:
         # flight (store write, session open) is announced by its own ACQUIRED event, or never
         # when it aborts, so a watcher neither sees it twice nor keeps a lease that never was.
         now = self._now()
+        end = LeaseEventRecord(
+            sequence, now, LeaseEventKind.SNAPSHOT_END, self.config.default_gateway.name, 0
+        )
         return [
-            LeaseEventRecord(
-                sequence, now, LeaseEventKind.SNAPSHOT, lease.gateway, lease.client_id, lease
-            )
-            for lease in self._table.active()
-            if lease.lease_id in self._counted
+            *(
+                LeaseEventRecord(
+                    sequence, now, LeaseEventKind.SNAPSHOT, lease.gateway, lease.client_id, lease
+                )
+                for lease in self._table.active()
+                if lease.lease_id in self._counted
+            ),
+            end,
         ]
 
     # --- plumbing --------------------------------------------------------------------------

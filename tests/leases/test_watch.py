@@ -32,6 +32,7 @@ QUARANTINED = lease_pb2.LEASE_EVENT_KIND_QUARANTINED
 FREED = lease_pb2.LEASE_EVENT_KIND_FREED
 RESTORED = lease_pb2.LEASE_EVENT_KIND_RESTORED
 FINAL = lease_pb2.LEASE_EVENT_KIND_FINAL
+SNAPSHOT_END = lease_pb2.LEASE_EVENT_KIND_SNAPSHOT_END
 
 T0 = 1_700_000_000.0  # the ManualClock's wall reading at start
 
@@ -53,6 +54,20 @@ async def read(call: Any, n: int) -> list[lease_pb2.LeaseEvent]:
             assert reply is not grpc.aio.EOF, f"stream ended after {events}"
             events.append(reply.event)
     return events
+
+
+async def read_snapshot(call: Any) -> list[lease_pb2.LeaseEvent]:
+    """The snapshot events of a WatchLeases call, up to its SNAPSHOT_END marker (which must come)."""
+    events: list[lease_pb2.LeaseEvent] = []
+    async with asyncio.timeout(5):
+        while True:
+            [event] = await read(call, 1)
+            if event.kind == SNAPSHOT_END:
+                assert all(e.sequence == event.sequence for e in events)  # one snapshot
+                assert not event.HasField("lease")
+                return events
+            assert event.kind == SNAPSHOT
+            events.append(event)
 
 
 async def read_to_end(call: Any) -> list[lease_pb2.LeaseEvent]:
@@ -86,7 +101,7 @@ async def test_snapshot_first_then_every_event_in_order(broker: Broker) -> None:
     a = (await broker.stub.AcquireLease(acquire("alice"))).lease
     b = (await broker.stub.AcquireLease(acquire("bob"))).lease
     call = watch(broker)
-    snap = await read(call, 2)
+    snap = await read_snapshot(call)
     assert shape(snap) == [("SNAPSHOT", "paper", 100, "alice"), ("SNAPSHOT", "paper", 101, "bob")]
     assert [e.lease for e in snap] == [a, b]
     assert snap[0].sequence == snap[1].sequence  # one snapshot, stamped with the hub's sequence
@@ -151,10 +166,10 @@ async def test_owner_and_gateway_filters(make_broker: MakeBroker, tmp_path: Path
     bob_on_live = watch(broker, gateway="live", owner="bob")
     everything = watch(broker)
     # Each snapshot is filtered too; reading it also proves the watcher is subscribed.
-    assert shape(await read(on_paper, 1)) == [("SNAPSHOT", "paper", 100, "alice")]
-    assert shape(await read(of_alice, 1)) == [("SNAPSHOT", "paper", 100, "alice")]
-    assert shape(await read(bob_on_live, 1)) == [("SNAPSHOT", "live", 200, "bob")]
-    assert len(await read(everything, 2)) == 2
+    assert shape(await read_snapshot(on_paper)) == [("SNAPSHOT", "paper", 100, "alice")]
+    assert shape(await read_snapshot(of_alice)) == [("SNAPSHOT", "paper", 100, "alice")]
+    assert shape(await read_snapshot(bob_on_live)) == [("SNAPSHOT", "live", 200, "bob")]
+    assert len(await read_snapshot(everything)) == 2
 
     await broker.stub.AcquireLease(acquire("bob", gateway="paper"))
     await broker.stub.AcquireLease(acquire("carol", gateway="live"))
@@ -190,10 +205,18 @@ async def test_owner_and_gateway_filters(make_broker: MakeBroker, tmp_path: Path
     assert len(await read_to_end(everything)) == 7
 
 
+async def test_an_empty_snapshot_still_ends_with_its_marker(broker: Broker) -> None:
+    call = watch(broker)
+    assert await read_snapshot(call) == []  # "no leases", told apart from "nothing yet"
+    await broker.stub.AcquireLease(acquire("alice"))
+    assert shape(await read(call, 1)) == [("ACQUIRED", "paper", 100, "alice")]
+    call.cancel()
+
+
 async def test_resume_after_a_sequence_replays_what_was_missed(broker: Broker) -> None:
     a = (await broker.stub.AcquireLease(acquire("alice"))).lease
     call = watch(broker)
-    [first] = await read(call, 1)
+    [first] = await read_snapshot(call)
     assert (first.kind, first.lease) == (SNAPSHOT, a)
     b = (await broker.stub.AcquireLease(acquire("bob"))).lease
     assert shape(await read(call, 1)) == [("ACQUIRED", "paper", 101, "bob")]
@@ -220,7 +243,7 @@ async def test_resume_after_a_sequence_replays_what_was_missed(broker: Broker) -
     assert broker.manager is not None
     for stale in (1, broker.manager.events.sequence + 10):
         fresh = watch(broker, resume_after_sequence=stale)
-        [snap] = await read(fresh, 1)
+        [snap] = await read_snapshot(fresh)
         assert (snap.kind, snap.lease) == (SNAPSHOT, a)
         assert snap.sequence == broker.manager.events.sequence
         fresh.cancel()
@@ -257,7 +280,7 @@ async def test_the_snapshot_leaves_out_an_acquire_still_in_flight(
     )
     await asyncio.wait_for(sessions.opening.wait(), 5)  # bob's lease is in the table, unacked
     call = watch(broker)
-    assert shape(await read(call, 1)) == [("SNAPSHOT", "paper", 100, "alice")]
+    assert shape(await read_snapshot(call)) == [("SNAPSHOT", "paper", 100, "alice")]
     sessions.go.set()
     if fail:
         with pytest.raises(grpc.aio.AioRpcError):
@@ -315,7 +338,8 @@ async def test_a_slow_watcher_is_coalesced_and_blocks_nobody(
     fast = watch(broker)
     slow = hub.subscribe()  # a watcher stuck in the broker itself
     assert (await anext(slow)).kind is LeaseEventKind.SNAPSHOT
-    await read(fast, 1)
+    assert (await anext(slow)).kind is LeaseEventKind.SNAPSHOT_END
+    await read_snapshot(fast)
 
     expires = []
     for _ in range(12):  # three times the queue size; no renew waits for a watcher
@@ -330,6 +354,7 @@ async def test_a_slow_watcher_is_coalesced_and_blocks_nobody(
     caught_up = await asyncio.wait_for(anext(slow), 5)
     assert caught_up.kind is LeaseEventKind.SNAPSHOT and caught_up.lease is not None
     assert caught_up.lease.expire_time == expires[-1]
+    assert (await asyncio.wait_for(anext(slow), 5)).kind is LeaseEventKind.SNAPSHOT_END
     broker.clock.advance(1)
     await broker.stub.RenewLease(pb.RenewLeaseRequest(lease_id=a.lease_id, epoch=1, owner="alice"))
     assert (await asyncio.wait_for(anext(slow), 5)).kind is LeaseEventKind.RENEWED
@@ -338,7 +363,7 @@ async def test_a_slow_watcher_is_coalesced_and_blocks_nobody(
     async with asyncio.timeout(5):
         while True:
             [event] = await read(never_reads, 1)
-            assert event.kind in (SNAPSHOT, RENEWED)
+            assert event.kind in (SNAPSHOT, SNAPSHOT_END, RENEWED)
             if seconds(event.lease.expire_time) == expires[-1] + 1:
                 break
     never_reads.cancel()
@@ -352,6 +377,7 @@ async def test_watch_leases_resumes_across_a_broker_restart(broker: Broker) -> N
         events = watch_leases(channel, owner="alice", initial_backoff=0.01, max_backoff=0.05)
         first = await asyncio.wait_for(anext(events), 5)
         assert (first.kind, first.lease.lease_id) == (SNAPSHOT, a.lease_id)
+        assert (await asyncio.wait_for(anext(events), 5)).kind == SNAPSHOT_END
 
         assert broker.manager is not None
         broker.manager.end_streams("restarting")
@@ -365,6 +391,7 @@ async def test_watch_leases_resumes_across_a_broker_restart(broker: Broker) -> N
         assert (resumed.kind, resumed.lease.lease_id) == (SNAPSHOT, a.lease_id)
         assert resumed.sequence > final.sequence
         assert seconds(resumed.lease.expire_time) > seconds(a.expire_time)
+        assert (await asyncio.wait_for(anext(events), 5)).kind == SNAPSHOT_END
         await broker.stub.AcquireLease(acquire("alice"))
         acquired = await asyncio.wait_for(anext(events), 5)
         assert (acquired.kind, acquired.client_id) == (ACQUIRED, 101)
@@ -387,7 +414,7 @@ async def test_shutdown_ends_lease_watchers_with_final_and_ok(tmp_path: Path) ->
             stub = lease_service_pb2_grpc.LeaseServiceStub(channel)
             lease = (await stub.AcquireLease(acquire("alice"), timeout=5)).lease
             call = stub.WatchLeases(pb.WatchLeasesRequest(owner="alice"))
-            [snap] = await read(call, 1)
+            [snap] = await read_snapshot(call)
             assert (snap.kind, snap.lease.lease_id) == (SNAPSHOT, lease.lease_id)
 
             stopping = asyncio.create_task(stop_broker(broker))

@@ -97,6 +97,8 @@ class _LeaseEventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LeaseE
     """A lease was reloaded from the store after a broker restart."""
     LEASE_EVENT_KIND_FINAL: _LeaseEventKind.ValueType  # 9
     """The broker is shutting down: the last event of the stream."""
+    LEASE_EVENT_KIND_SNAPSHOT_END: _LeaseEventKind.ValueType  # 10
+    """Ends the snapshot (sent also when no lease is active): the events after it are live."""
 
 class LeaseEventKind(_LeaseEventKind, metaclass=_LeaseEventKindEnumTypeWrapper):
     """LeaseEventKind says what happened to a lease or a client ID."""
@@ -121,6 +123,8 @@ LEASE_EVENT_KIND_RESTORED: LeaseEventKind.ValueType  # 8
 """A lease was reloaded from the store after a broker restart."""
 LEASE_EVENT_KIND_FINAL: LeaseEventKind.ValueType  # 9
 """The broker is shutting down: the last event of the stream."""
+LEASE_EVENT_KIND_SNAPSHOT_END: LeaseEventKind.ValueType  # 10
+"""Ends the snapshot (sent also when no lease is active): the events after it are live."""
 Global___LeaseEventKind: _TypeAlias = LeaseEventKind  # noqa: Y015
 
 @_typing.final
