@@ -32,15 +32,15 @@ def session_name(gateway: str, role: SessionRole, client_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class DesiredSession:
-    """A session the broker wants to hold."""
+class SessionSpec:
+    """One session, wanted (desired) or held by the pool: the same four facts either way."""
 
     gateway: str
     """The gateway."""
     client_id: int
     """The IB client ID."""
     role: SessionRole
-    """Why it is wanted."""
+    """Why it is wanted (or was opened)."""
     lease_id: str = ""
     """The PROXIED lease it serves."""
 
@@ -50,23 +50,10 @@ class DesiredSession:
         return (self.gateway, self.client_id)
 
 
-@dataclass(frozen=True)
-class HeldSession:
-    """A session the pool holds now (in any state)."""
-
-    gateway: str
-    """The gateway."""
-    client_id: int
-    """The IB client ID."""
-    role: SessionRole
-    """Why it was opened."""
-    lease_id: str = ""
-    """The lease it serves."""
-
-    @property
-    def key(self) -> tuple[str, int]:
-        """Identity in the pool."""
-        return (self.gateway, self.client_id)
+DesiredSession = SessionSpec
+"""A session the broker wants to hold."""
+HeldSession = SessionSpec
+"""A session the pool holds now (in any state)."""
 
 
 @dataclass(frozen=True)

@@ -292,21 +292,7 @@ class ConnectionManager:
                 kind=EventKind.FINAL,
             )
         )
-        self.health_events.close(
-            lambda seq: HealthEvent(
-                sequence=seq,
-                event_time=wall,
-                gateway=g.config.name,
-                session=mon.name,
-                client_id=mon.client_id,
-                status=mon.health,
-                previous_status=mon.health,
-                reasons=mon.monitor.check_health().reasons,
-                metrics=mon.metrics(),
-                kind=EventKind.FINAL,
-                breaker=g.breaker.state,
-            )
-        )
+        self.health_events.close(self._current_health(mon, EventKind.FINAL, wall, g.breaker.state))
 
     async def wait_streams_drained(self, timeout: float = 1.0) -> bool:  # noqa: ASYNC109
         """Wait until every watcher has left the hubs; False when ``timeout`` passed first."""
@@ -690,24 +676,10 @@ class ConnectionManager:
         _breaker_transitions.add(1, {"gateway": gateway, "to": change.to_state.value})
         # Watchers see the breaker move on the health stream, once per session of the gateway.
         wall = self._clock.wall()
-
-        def event_of(sup: SessionSupervisor) -> Callable[[int], HealthEvent]:
-            return lambda seq: HealthEvent(
-                sequence=seq,
-                event_time=wall,
-                gateway=gateway,
-                session=sup.name,
-                client_id=sup.client_id,
-                status=sup.health,
-                previous_status=sup.health,
-                reasons=sup.monitor.check_health().reasons,
-                metrics=sup.metrics(),
-                kind=EventKind.TRANSITION,
-                breaker=change.to_state,
-            )
-
         for sup in self._gateways[gateway].sessions.values():
-            self.health_events.publish(event_of(sup))
+            self.health_events.publish(
+                self._current_health(sup, EventKind.TRANSITION, wall, change.to_state)
+            )
 
     # --- internals -----------------------------------------------------------------------
 
@@ -797,21 +769,31 @@ class ConnectionManager:
     def _health_snapshot(self, sequence: int) -> list[HealthEvent]:
         wall = self._clock.wall()
         return [
-            HealthEvent(
-                sequence=sequence,
-                event_time=wall,
-                gateway=sup.gateway,
-                session=sup.name,
-                client_id=sup.client_id,
-                status=sup.health,
-                previous_status=sup.health,
-                reasons=sup.monitor.check_health().reasons,
-                metrics=sup.metrics(),
-                kind=EventKind.SNAPSHOT,
-                breaker=self._gateways[sup.gateway].breaker.state,
-            )
+            self._current_health(
+                sup, EventKind.SNAPSHOT, wall, self._gateways[sup.gateway].breaker.state
+            )(sequence)
             for sup in self._all_sessions()
         ]
+
+    @staticmethod
+    def _current_health(
+        sup: SessionSupervisor, kind: EventKind, wall: float, breaker: BreakerState
+    ) -> Callable[[int], HealthEvent]:
+        """The session's health as it stands, as an event of ``kind`` awaiting its sequence."""
+        reasons, metrics = sup.monitor.check_health().reasons, sup.metrics()
+        return lambda seq: HealthEvent(
+            sequence=seq,
+            event_time=wall,
+            gateway=sup.gateway,
+            session=sup.name,
+            client_id=sup.client_id,
+            status=sup.health,
+            previous_status=sup.health,
+            reasons=reasons,
+            metrics=metrics,
+            kind=kind,
+            breaker=breaker,
+        )
 
     def _all_sessions(self) -> Iterable[SessionSupervisor]:
         for g in self._gateways.values():
