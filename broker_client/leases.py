@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import duration_pb2
@@ -95,19 +95,16 @@ def _ttl_seconds(lease: lease_pb2.Lease) -> float:
     return lease.ttl.seconds + lease.ttl.nanos / 1e9
 
 
-class HeldLease:
-    """A lease held by :func:`lease`: its current proto, and whether it has been lost."""
+class _Settable(Protocol):
+    def set(self) -> None: ...
 
-    def __init__(self, lease: lease_pb2.Lease, sent: float) -> None:
-        self.lease = lease
-        """The lease as last acquired or renewed."""
-        self.deadline = sent + _ttl_seconds(lease)
-        """Local ``time.monotonic()`` by which the lease surely ends unless renewed: counted from
-        when the granting call was sent, so neither clock skew nor latency makes it late."""
-        self.lost = asyncio.Event()
-        """Set when the lease is lost."""
-        self.error: LeaseLostError | None = None
-        """Why the lease was lost, once it was."""
+
+class _Lease:
+    """What both holders share: the current lease proto and whether it has been lost."""
+
+    lease: lease_pb2.Lease
+    error: LeaseLostError | None
+    lost: _Settable
 
     @property
     def client_id(self) -> int:
@@ -134,6 +131,23 @@ class HeldLease:
             self.error = LeaseLostError(self.lease, cause)
             self.lost.set()
             log.warning("lease lost: %s", self.error)
+
+
+class HeldLease(_Lease):
+    """A lease held by :func:`lease`: its current proto, and whether it has been lost."""
+
+    lost: asyncio.Event
+
+    def __init__(self, lease: lease_pb2.Lease, sent: float) -> None:
+        self.lease = lease
+        """The lease as last acquired or renewed."""
+        self.deadline = sent + _ttl_seconds(lease)
+        """Local ``time.monotonic()`` by which the lease surely ends unless renewed: counted from
+        when the granting call was sent, so neither clock skew nor latency makes it late."""
+        self.lost = asyncio.Event()
+        """Set when the lease is lost."""
+        self.error: LeaseLostError | None = None
+        """Why the lease was lost, once it was."""
 
     def __repr__(self) -> str:
         state = "lost" if self.error is not None else "held"
@@ -244,8 +258,10 @@ async def _hold(
                 log.warning("lease release failed: %s", BrokerError.from_rpc_error(err))
 
 
-class SyncLease:
+class SyncLease(_Lease):
     """A lease held by :func:`lease_sync`, renewed by a background thread."""
+
+    lost: threading.Event
 
     def __init__(self, stub: Any, lease: lease_pb2.Lease, owner: str, sent: float) -> None:
         self._stub = stub
@@ -262,32 +278,6 @@ class SyncLease:
         self._thread = threading.Thread(
             target=self._renew, name=f"lease-renew:{lease.lease_id}", daemon=True
         )
-
-    @property
-    def client_id(self) -> int:
-        """The leased IB API client ID."""
-        return self.lease.client_id
-
-    @property
-    def lease_id(self) -> str:
-        """The lease's ID."""
-        return self.lease.lease_id
-
-    @property
-    def epoch(self) -> int:
-        """The lease's fencing epoch."""
-        return self.lease.epoch
-
-    def check(self) -> None:
-        """Raise :class:`LeaseLostError` if the lease has been lost."""
-        if self.error is not None:
-            raise self.error
-
-    def _lose(self, cause: BaseException | None) -> None:
-        if self.error is None:
-            self.error = LeaseLostError(self.lease, cause)
-            self.lost.set()
-            log.warning("lease lost: %s", self.error)
 
     def _renew(self) -> None:
         while not self._stop.wait(_ttl_seconds(self.lease) / 3):
