@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from broker_server.aio import within
 from broker_server.config import GatewayConfig
 from broker_server.domain.events import Restored
 from broker_server.ib import library
@@ -318,7 +319,7 @@ class IBSession:
     ) -> None:
         timeout = self._config.timeout
         results = await asyncio.gather(
-            *(asyncio.wait_for(r, timeout) for r in reqs.values()), return_exceptions=True
+            *(within(r, timeout) for r in reqs.values()), return_exceptions=True
         )
         late = [name for name, r in zip(reqs, results, strict=True) if isinstance(r, TimeoutError)]
         broken = [
@@ -359,7 +360,7 @@ class IBSession:
         # Return once the socket is really closed, so a probe's client ID is free when we
         # say so. A peer that never acknowledges cannot hold us longer than a moment.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(closed, 0.5)
+            await within(closed, 0.5)
         conn.disconnected -= on_closed
 
     # --- heartbeat ----------------------------------------------------------------------
@@ -372,7 +373,7 @@ class IBSession:
         """
         ib = self._require()
         future = ib.reqCurrentTimeAsync()
-        answer = await asyncio.wait_for(asyncio.shield(future), timeout)
+        answer = await within(asyncio.shield(future), timeout)
         return float(answer.timestamp())
 
     # --- market data --------------------------------------------------------------------
@@ -385,7 +386,7 @@ class IBSession:
         A contract without ``conId`` is qualified first (ib_async cannot key a ticker by it).
         """
         if not getattr(contract, "conId", 0):
-            qualified = await asyncio.wait_for(
+            qualified = await within(
                 self._require().qualifyContractsAsync(contract), self._config.timeout
             )
             if not qualified:
@@ -423,14 +424,14 @@ class IBSession:
         """Re-read positions, open orders and executions since ``since_wall``; re-issue data."""
         ib = self._require()
         timeout = self._config.timeout
-        positions = await asyncio.wait_for(ib.reqPositionsAsync(), timeout)
+        positions = await within(ib.reqPositionsAsync(), timeout)
         # All clients' orders: the monitor watches the account, not only its own orders.
-        orders = await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), timeout)
+        orders = await within(ib.reqAllOpenOrdersAsync(), timeout)
         exec_filter = self._lib.ExecutionFilter()
         if since_wall is not None:
             since = dt.datetime.fromtimestamp(since_wall, dt.UTC)
             exec_filter.time = since.strftime("%Y%m%d-%H:%M:%S")
-        fills = await asyncio.wait_for(ib.reqExecutionsAsync(exec_filter), timeout)
+        fills = await within(ib.reqExecutionsAsync(exec_filter), timeout)
         lines = self.resubscribe()
         return Restored(
             positions=len(positions),

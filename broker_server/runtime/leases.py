@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from opentelemetry import metrics
 
+from broker_server.aio import within
 from broker_server.config import BrokerConfig
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError, ErrorKind
@@ -470,7 +471,7 @@ class LeaseManager:
         free: bool | None = True
         if quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
             try:
-                free = await asyncio.wait_for(
+                free = await within(
                     self._prober.probe(gateway, client_id), self.config.leases.probe_timeout
                 )
             except Exception as err:

@@ -25,6 +25,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from broker_server.aio import within
 from broker_server.config import GatewayConfig
 from broker_server.domain.backoff import BackoffPolicy
 from broker_server.domain.breaker import BreakerState, CircuitBreaker
@@ -391,7 +392,7 @@ class SessionSupervisor:
         """Sleep, cut short by :meth:`request_reconnect` or :meth:`close`."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            await within(self._wake.wait(), seconds)
 
     # --- callbacks (on the loop) ---------------------------------------------------------
 

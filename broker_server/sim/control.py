@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from broker_server.aio import within
 from broker_server.logs import log_event
 from broker_server.sim.server import SimServer
 
@@ -204,4 +205,4 @@ async def send_command(
             raise ValueError("control reply is not a JSON object")
         return reply
 
-    return await asyncio.wait_for(_roundtrip(), wait_s)
+    return await within(_roundtrip(), wait_s)
