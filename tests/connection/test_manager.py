@@ -11,6 +11,7 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.runtime.connections import ConnectionManager, IBKRConnectionManager
 from broker_server.sim.server import SimConfig, SimServer
 from tests.connection.conftest import Recorder, fast_config
+from tests.sim.conftest import wait_for
 
 S = ConnectionState
 
@@ -26,7 +27,8 @@ async def test_disconnect_then_connect_again(
 
     await manager.disconnect()
     assert manager.get_connection_state().state is S.DISCONNECTED
-    assert 99 not in sim.connected_client_ids()
+    # Our side has closed; the simulator (on this same loop) notices on its next turn.
+    await wait_for(lambda: 99 not in sim.connected_client_ids())
     with pytest.raises(DomainError) as info:
         async with manager.session():
             pass
