@@ -384,10 +384,11 @@ def watch_leases(
     """Lease events of ``gateway`` and ``owner`` (empty: all), across broker restarts.
 
     ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. First one SNAPSHOT
-    event per active lease, then every event. When the stream breaks (UNAVAILABLE) or ends after
+    event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks (UNAVAILABLE) or ends after
     the broker's FINAL event, it reconnects with exponential backoff and full jitter and resumes
     after the last sequence seen: the broker replays what was missed, or sends a fresh snapshot
-    (always after a restart). A new run of SNAPSHOT events replaces what you knew. Errors a
+    (always after a restart). A new run of SNAPSHOT events up to SNAPSHOT_END replaces what you
+    knew. Errors a
     retry cannot fix (unknown gateway, over-long owner) raise :class:`BrokerError`.
 
     ``max_attempts`` bounds consecutive failed reconnects (None: forever); ``stop_on_final``
