@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from broker_client.ibbroker.v1 import connection_pb2 as pb
+from broker_client.ibbroker.v1 import lease_pb2
 from broker_server.domain.breaker import BreakerState
 from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.events import (
@@ -17,6 +18,7 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import HealthReason, HealthStatus
+from broker_server.domain.leases import LeaseEventRecord, LeaseMode, LeaseRecord, LeaseState
 
 
 def timestamp(epoch_seconds: float | None) -> timestamp_pb2.Timestamp | None:
@@ -161,4 +163,44 @@ def health_event(value: HealthEvent) -> pb.HealthEvent:
         metrics=metrics(value.metrics),
         kind=kind(value.kind),
         breaker=breaker(value.breaker),
+    )
+
+
+_LEASE_MODES = {
+    LeaseMode.DIRECT: lease_pb2.LEASE_MODE_DIRECT,
+    LeaseMode.PROXIED: lease_pb2.LEASE_MODE_PROXIED,
+}
+_LEASE_STATES = {
+    LeaseState.ACTIVE: lease_pb2.LEASE_STATE_ACTIVE,
+    LeaseState.RELEASED: lease_pb2.LEASE_STATE_RELEASED,
+    LeaseState.EXPIRED: lease_pb2.LEASE_STATE_EXPIRED,
+}
+
+
+def lease(value: LeaseRecord) -> lease_pb2.Lease:
+    """Domain lease -> proto."""
+    return lease_pb2.Lease(
+        lease_id=value.lease_id,
+        client_id=value.client_id,
+        epoch=value.epoch,
+        owner=value.owner,
+        gateway=value.gateway,
+        mode=_LEASE_MODES[value.mode],
+        state=_LEASE_STATES[value.state],
+        acquire_time=timestamp(value.acquire_time),
+        expire_time=timestamp(value.expire_time),
+        ttl=duration(value.ttl),
+    )
+
+
+def lease_event(value: LeaseEventRecord) -> lease_pb2.LeaseEvent:
+    """Domain lease event -> proto."""
+    return lease_pb2.LeaseEvent(
+        sequence=value.sequence,
+        event_time=timestamp(value.event_time),
+        kind=lease_pb2.LeaseEventKind.Value(f"LEASE_EVENT_KIND_{value.kind.name}"),
+        gateway=value.gateway,
+        client_id=value.client_id,
+        lease=lease(value.lease) if value.lease is not None else None,
+        rest_until=timestamp(value.rest_until),
     )

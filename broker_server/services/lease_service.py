@@ -10,20 +10,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 from broker_server.domain.errors import FieldViolation
 from broker_server.domain.leases import (
-    LeaseEventKind,
-    LeaseEventRecord,
     LeaseMode,
-    LeaseRecord,
-    LeaseState,
     validate_acquire,
     validate_fenced,
 )
 from broker_server.runtime.leases import LeaseManager
+from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
 
 _MODES = {
@@ -31,68 +28,12 @@ _MODES = {
     lease_pb2.LEASE_MODE_DIRECT: LeaseMode.DIRECT,
     lease_pb2.LEASE_MODE_PROXIED: LeaseMode.PROXIED,
 }
-_MODES_OUT = {
-    LeaseMode.DIRECT: lease_pb2.LEASE_MODE_DIRECT,
-    LeaseMode.PROXIED: lease_pb2.LEASE_MODE_PROXIED,
-}
-_STATES_OUT = {
-    LeaseState.ACTIVE: lease_pb2.LEASE_STATE_ACTIVE,
-    LeaseState.RELEASED: lease_pb2.LEASE_STATE_RELEASED,
-    LeaseState.EXPIRED: lease_pb2.LEASE_STATE_EXPIRED,
-}
-
-_KINDS_OUT = {
-    kind: lease_pb2.LeaseEventKind.Value(f"LEASE_EVENT_KIND_{kind.name}") for kind in LeaseEventKind
-}
 
 
 def caller_identity(request: object, context: grpc.aio.ServicerContext) -> str:
     """Who is calling. Until authentication lands it is the request's ``owner`` field; this is
     the one place to swap for the authenticated identity."""
     return str(getattr(request, "owner", ""))
-
-
-def _split(seconds: float) -> tuple[int, int]:
-    return divmod(round(seconds * 1e9), 1_000_000_000)
-
-
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    whole, nanos = _split(seconds)
-    return timestamp_pb2.Timestamp(seconds=whole, nanos=nanos)
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    whole, nanos = _split(seconds)
-    return duration_pb2.Duration(seconds=whole, nanos=nanos)
-
-
-def lease_to_proto(lease: LeaseRecord) -> lease_pb2.Lease:
-    """The wire form of a lease."""
-    return lease_pb2.Lease(
-        lease_id=lease.lease_id,
-        client_id=lease.client_id,
-        epoch=lease.epoch,
-        owner=lease.owner,
-        gateway=lease.gateway,
-        mode=_MODES_OUT[lease.mode],
-        state=_STATES_OUT[lease.state],
-        acquire_time=_timestamp(lease.acquire_time),
-        expire_time=_timestamp(lease.expire_time),
-        ttl=_duration(lease.ttl),
-    )
-
-
-def lease_event_to_proto(event: LeaseEventRecord) -> lease_pb2.LeaseEvent:
-    """The wire form of a lease event."""
-    return lease_pb2.LeaseEvent(
-        sequence=event.sequence,
-        event_time=_timestamp(event.event_time),
-        kind=_KINDS_OUT[event.kind],
-        gateway=event.gateway,
-        client_id=event.client_id,
-        lease=lease_to_proto(event.lease) if event.lease is not None else None,
-        rest_until=_timestamp(event.rest_until) if event.rest_until is not None else None,
-    )
 
 
 def _ttl(message: object, violations: list[FieldViolation]) -> float | None:
@@ -143,7 +84,7 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
             extra=violations,
         )
         lease = await self._manager.acquire(acquire)
-        return lease_service_pb2.AcquireLeaseResponse(lease=lease_to_proto(lease))
+        return lease_service_pb2.AcquireLeaseResponse(lease=convert.lease(lease))
 
     @unary_errors
     async def RenewLease(
@@ -161,7 +102,7 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
             extra=violations,
         )
         lease = await self._manager.renew(lease_id, owner=owner, epoch=request.epoch, ttl=ttl)
-        return lease_service_pb2.RenewLeaseResponse(lease=lease_to_proto(lease))
+        return lease_service_pb2.RenewLeaseResponse(lease=convert.lease(lease))
 
     @unary_errors
     async def ReleaseLease(
@@ -179,7 +120,7 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
         self, request: lease_service_pb2.GetLeaseRequest, context: grpc.aio.ServicerContext
     ) -> lease_service_pb2.GetLeaseResponse:
         lease = await self._manager.get(request.lease_id)
-        return lease_service_pb2.GetLeaseResponse(lease=lease_to_proto(lease))
+        return lease_service_pb2.GetLeaseResponse(lease=convert.lease(lease))
 
     @unary_errors
     async def ListLeases(
@@ -187,7 +128,7 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
     ) -> lease_service_pb2.ListLeasesResponse:
         leases = await self._manager.list(gateway=request.gateway, owner=request.owner)
         return lease_service_pb2.ListLeasesResponse(
-            leases=[lease_to_proto(lease) for lease in leases]
+            leases=[convert.lease(lease) for lease in leases]
         )
 
     @stream_errors
@@ -200,4 +141,4 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
         self._manager.check_filter(gateway=gateway, owner=owner)
         async for event in self._manager.events.subscribe(request.resume_after_sequence):
             if event.passes(gateway=gateway, owner=owner):
-                yield lease_service_pb2.WatchLeasesResponse(event=lease_event_to_proto(event))
+                yield lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
