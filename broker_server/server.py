@@ -20,6 +20,7 @@ from opentelemetry import metrics as otel
 
 from broker_server.config import ServerConfig
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.services.errors import to_status
 
@@ -74,7 +75,7 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):
         status = to_status(
             DomainError(
                 ErrorKind.UNAVAILABLE,
-                "SHUTTING_DOWN",
+                FailureReason.SHUTTING_DOWN,
                 "the broker is shutting down",
                 retry_after=1.0,
             )

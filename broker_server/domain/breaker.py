@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.reasons import FailureReason
 
 
 class BreakerState(enum.Enum):
@@ -149,7 +150,7 @@ class CircuitBreaker:
         where = f" for gateway {gateway}" if gateway else ""
         raise DomainError(
             ErrorKind.UNAVAILABLE,
-            "BREAKER_OPEN",
+            FailureReason.BREAKER_OPEN,
             f"circuit breaker{where} is {self._state.value}; retry later",
             retry_after=self.retry_after(),
             metadata={"gateway": gateway} if gateway else None,

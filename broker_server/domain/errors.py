@@ -2,7 +2,7 @@
 
 The domain layer knows nothing of gRPC. Each error names an :class:`ErrorKind` (the gRPC edge
 maps it to a status code), a ``reason`` that is an ``ibbroker.v1.ErrorReason`` name without
-its prefix (``BREAKER_OPEN``), an optional ``retry_after`` (seconds; becomes ``RetryInfo``),
+its prefix, typed as :class:`~broker_server.domain.reasons.FailureReason`, an optional ``retry_after`` (seconds; becomes ``RetryInfo``),
 an optional IB error code and, for bad input, field violations.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+from broker_server.domain.reasons import FailureReason
 
 
 class ErrorKind(enum.Enum):
@@ -42,7 +44,7 @@ class DomainError(Exception):
     def __init__(
         self,
         kind: ErrorKind,
-        reason: str,
+        reason: FailureReason,
         message: str,
         *,
         retry_after: float | None = None,
@@ -68,7 +70,7 @@ def invalid_argument(*violations: FieldViolation) -> DomainError:
     text = "; ".join(f"{v.field}: {v.description}" for v in violations)
     return DomainError(
         ErrorKind.INVALID_ARGUMENT,
-        "INVALID_ARGUMENT",
+        FailureReason.INVALID_ARGUMENT,
         text or "invalid argument",
         violations=violations,
     )

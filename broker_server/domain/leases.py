@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from broker_server.config import MAX_IB_CLIENTS, BrokerConfig, GatewayConfig
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.reasons import FailureReason
 
 MAX_OWNER_LENGTH = 256
 """Longest owner string accepted."""
@@ -386,7 +387,7 @@ def validate_fenced(
 
 
 def _not_found(lease_id: str) -> DomainError:
-    return DomainError(ErrorKind.NOT_FOUND, "LEASE_NOT_FOUND", f"no lease {lease_id}")
+    return DomainError(ErrorKind.NOT_FOUND, FailureReason.LEASE_NOT_FOUND, f"no lease {lease_id}")
 
 
 class LeaseTable:
@@ -487,7 +488,7 @@ class LeaseTable:
                 if (lease.gateway, lease.mode) != (request.gateway, request.mode):
                     raise DomainError(
                         ErrorKind.INVALID_ARGUMENT,
-                        "IDEMPOTENCY_CONFLICT",
+                        FailureReason.IDEMPOTENCY_CONFLICT,
                         f"request_id {request.request_id!r} was used for another acquire "
                         f"(gateway {lease.gateway!r}, mode {lease.mode.value})",
                         violations=(
@@ -530,7 +531,7 @@ class LeaseTable:
         )
         return DomainError(
             ErrorKind.RESOURCE_EXHAUSTED,
-            "CLIENT_ID_EXHAUSTED",
+            FailureReason.CLIENT_ID_EXHAUSTED,
             what,
             retry_after=retry_after,
             metadata={"gateway": gateway},
@@ -559,13 +560,13 @@ class LeaseTable:
         if lease.owner != owner:
             raise DomainError(
                 ErrorKind.PERMISSION_DENIED,
-                "LEASE_NOT_OWNER",
+                FailureReason.LEASE_NOT_OWNER,
                 f"lease {lease_id} is not held by {owner!r}",
             )
         if epoch != lease.epoch:
             raise DomainError(
                 ErrorKind.ABORTED,
-                "LEASE_STALE_EPOCH",
+                FailureReason.LEASE_STALE_EPOCH,
                 f"epoch {epoch} is not lease {lease_id}'s epoch {lease.epoch}",
                 metadata={"epoch": str(lease.epoch)},
             )
@@ -578,11 +579,15 @@ class LeaseTable:
         lease = self._fenced(lease_id, owner, epoch, now)
         if lease.state is LeaseState.RELEASED:
             raise DomainError(
-                ErrorKind.FAILED_PRECONDITION, "LEASE_RELEASED", f"lease {lease_id} was released"
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.LEASE_RELEASED,
+                f"lease {lease_id} was released",
             )
         if not lease.live(now):
             raise DomainError(
-                ErrorKind.FAILED_PRECONDITION, "LEASE_EXPIRED", f"lease {lease_id} has expired"
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.LEASE_EXPIRED,
+                f"lease {lease_id} has expired",
             )
         new_ttl = lease.ttl if ttl is None else ttl
         renewed = replace(lease, ttl=new_ttl, expire_time=max(lease.expire_time, now + new_ttl))
@@ -599,7 +604,9 @@ class LeaseTable:
             return lease, None
         if not lease.live(now):
             raise DomainError(
-                ErrorKind.FAILED_PRECONDITION, "LEASE_EXPIRED", f"lease {lease_id} has expired"
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.LEASE_EXPIRED,
+                f"lease {lease_id} has expired",
             )
         return self._end(lease, LeaseState.RELEASED, QuarantineReason.RELEASED, now)
 

@@ -47,6 +47,7 @@ from broker_server.domain.events import (
 )
 from broker_server.domain.health import Folded, HealthStatus
 from broker_server.domain.pool import DesiredSession, HeldSession, plan
+from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
 from broker_server.ib.session import IBSession
 from broker_server.logs import log_event
@@ -339,7 +340,7 @@ class ConnectionManager:
         except KeyError:
             raise DomainError(
                 ErrorKind.NOT_FOUND,
-                "NOT_CONNECTED",
+                FailureReason.NOT_CONNECTED,
                 f"gateway {g.config.name} has no session with client ID {cid}",
             ) from None
 
@@ -386,7 +387,7 @@ class ConnectionManager:
         if g.breaker.state is BreakerState.OPEN:
             raise DomainError(
                 ErrorKind.UNAVAILABLE,
-                "BREAKER_OPEN",
+                FailureReason.BREAKER_OPEN,
                 f"circuit breaker of gateway {gateway} is OPEN: {sup.reason}",
                 retry_after=g.breaker.retry_after(),
                 metadata={"gateway": gateway},
@@ -394,7 +395,7 @@ class ConnectionManager:
         if sup.state in (S.RECONNECTING, S.CONNECTING):
             raise DomainError(
                 ErrorKind.UNAVAILABLE,
-                "RECONNECTING",
+                FailureReason.RECONNECTING,
                 f"session {sup.name} is {sup.state.value}: {sup.reason}",
                 retry_after=max(g.config.retry_delay, g.breaker.retry_after()),
                 metadata={"gateway": gateway, "session": sup.name},
@@ -404,7 +405,7 @@ class ConnectionManager:
         if for_orders and sup.orders_blocked:
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
-                "IB_LINK_LOST",
+                FailureReason.IB_LINK_LOST,
                 f"TWS at {g.config.address} lost its link to IB (1100): orders are held",
                 ib_error_code=1100,
                 metadata={"gateway": gateway},
@@ -806,29 +807,31 @@ class ConnectionManager:
         except KeyError:
             raise DomainError(
                 ErrorKind.NOT_FOUND,
-                "GATEWAY_UNKNOWN",
+                FailureReason.GATEWAY_UNKNOWN,
                 # Cut: a caller can send any length, and the status travels in the trailers.
                 f"no gateway named {key[:64]!r}; configured: {', '.join(self._gateways)}",
                 metadata={"gateway": key[:64]},
             ) from None
 
     def _unavailable(self, g: _Gateway, sup: SessionSupervisor) -> DomainError:
-        reason = sup.reason.split(":")[0] or "NOT_CONNECTED"
+        # TODO(architecture step): the supervisor should carry its reason typed; until then
+        # the reason text starts with a FailureReason name.
+        head = sup.reason.split(":")[0]
         known = {
-            "BREAKER_OPEN",
-            "CLIENT_ID_IN_USE",
-            "CONNECTION_REFUSED",
-            "HANDSHAKE_TIMEOUT",
-            "SERVER_VERSION_TOO_OLD",
-            "SYNC_TIMEOUT",
-            "ACCOUNT_MISMATCH",
-            "HEARTBEAT_TIMEOUT",
+            FailureReason.BREAKER_OPEN,
+            FailureReason.CLIENT_ID_IN_USE,
+            FailureReason.CONNECTION_REFUSED,
+            FailureReason.HANDSHAKE_TIMEOUT,
+            FailureReason.SERVER_VERSION_TOO_OLD,
+            FailureReason.SYNC_TIMEOUT,
+            FailureReason.ACCOUNT_MISMATCH,
+            FailureReason.HEARTBEAT_TIMEOUT,
         }
-        code = reason if reason in known else "NOT_CONNECTED"
+        code = FailureReason(head) if head in known else FailureReason.NOT_CONNECTED
         if sup.state in (S.RECONNECTING, S.CONNECTING):
-            code = "RECONNECTING"
+            code = FailureReason.RECONNECTING
         retry = g.breaker.retry_after() or g.config.retry_delay
-        if code in ("ACCOUNT_MISMATCH", "SERVER_VERSION_TOO_OLD"):
+        if code in (FailureReason.ACCOUNT_MISMATCH, FailureReason.SERVER_VERSION_TOO_OLD):
             kind, retry_after = ErrorKind.FAILED_PRECONDITION, None
         else:
             kind, retry_after = ErrorKind.UNAVAILABLE, retry

@@ -39,6 +39,7 @@ from broker_server.domain.leases import (
     validate_fenced,
     validate_filter,
 )
+from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
 from broker_server.store.base import Store, StoreError
@@ -111,7 +112,9 @@ class LeaseEvent:
         return f"<LeaseEvent {self.kind.value} {self.gateway}/{self.client_id} {what!r}>"
 
 
-def _unavailable(reason: str, message: str, retry_after: float | None = 1.0) -> DomainError:
+def _unavailable(
+    reason: FailureReason, message: str, retry_after: float | None = 1.0
+) -> DomainError:
     return DomainError(ErrorKind.UNAVAILABLE, reason, message, retry_after=retry_after)
 
 
@@ -272,7 +275,7 @@ class LeaseManager:
 
     def _check_running(self) -> None:
         if not self._running:
-            raise _unavailable("SHUTTING_DOWN", "the lease service is not running")
+            raise _unavailable(FailureReason.SHUTTING_DOWN, "the lease service is not running")
 
     # --- operations ------------------------------------------------------------------------
 
@@ -303,7 +306,7 @@ class LeaseManager:
         except StoreError as err:
             self._abort_acquire(lease, persist=False)
             raise _unavailable(
-                "STORE_UNAVAILABLE", f"the lease could not be stored: {err}"
+                FailureReason.STORE_UNAVAILABLE, f"the lease could not be stored: {err}"
             ) from err
         if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
             try:
@@ -323,7 +326,9 @@ class LeaseManager:
                         ib_error_code=err.ib_error_code,
                         metadata=err.metadata,
                     ) from err
-                raise _unavailable("NOT_CONNECTED", f"PROXIED session not opened: {err}") from err
+                raise _unavailable(
+                    FailureReason.NOT_CONNECTED, f"PROXIED session not opened: {err}"
+                ) from err
             self._session_open.add(lease.key)
         self._counted.add(lease.lease_id)
         _active_counter.add(1, {"gateway": lease.gateway})
@@ -522,7 +527,9 @@ class LeaseManager:
         try:
             await asyncio.wrap_future(future)
         except StoreError as err:
-            raise _unavailable("STORE_UNAVAILABLE", f"the lease store failed: {err}") from err
+            raise _unavailable(
+                FailureReason.STORE_UNAVAILABLE, f"the lease store failed: {err}"
+            ) from err
 
     def _track(self, future: Future[None]) -> None:
         """Keep a write nobody awaits, so stop() can wait for it and failures are logged."""

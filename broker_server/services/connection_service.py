@@ -18,6 +18,7 @@ from broker_server.domain.events import (
     HealthEvent,
     SessionSnapshot,
 )
+from broker_server.domain.reasons import FailureReason
 from broker_server.runtime.events import EventHub
 from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
@@ -121,6 +122,6 @@ class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
         if metadata.get("authorization") != f"Bearer {self._admin_token.reveal()}":
             raise DomainError(
                 ErrorKind.UNAUTHENTICATED,
-                "ADMIN_TOKEN_REQUIRED",
+                FailureReason.ADMIN_TOKEN_REQUIRED,
                 "Reconnect is an admin RPC: send `authorization: Bearer <admin_token>`",
             )

@@ -18,7 +18,9 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from broker_client.ibbroker.v1 import errors_pb2
 from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.reasons import FailureReason
 
 ERROR_DOMAIN = "ibbroker.v1"
 
@@ -37,6 +39,14 @@ _CODES: dict[ErrorKind, grpc.StatusCode] = {
 }
 
 
+_PROTO_PREFIX = "ERROR_REASON_"
+
+
+def proto_reason(reason: FailureReason) -> errors_pb2.ErrorReason.ValueType:
+    """The ``ibbroker.v1.ErrorReason`` of a domain reason: the one place the two are joined."""
+    return errors_pb2.ErrorReason.Value(_PROTO_PREFIX + reason.value)
+
+
 def _pack(message: Any) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
@@ -51,7 +61,9 @@ def to_status(err: DomainError) -> grpc.Status:
         metadata["ib_error_code"] = str(err.ib_error_code)
     details = [
         _pack(
-            error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=metadata)
+            error_details_pb2.ErrorInfo(
+                reason=_wire_reason(err.reason), domain=ERROR_DOMAIN, metadata=metadata
+            )
         )
     ]
     if err.retry_after is not None:
@@ -72,6 +84,11 @@ def to_status(err: DomainError) -> grpc.Status:
         code=getattr(code_pb2, code.name), message=err.message, details=details
     )
     return rpc_status.to_status(status)
+
+
+def _wire_reason(reason: FailureReason) -> str:
+    """``ErrorInfo.reason``: the proto enum's name without its prefix (checked to exist)."""
+    return errors_pb2.ErrorReason.Name(proto_reason(reason)).removeprefix(_PROTO_PREFIX)
 
 
 async def abort_with(context: grpc.aio.ServicerContext, err: DomainError) -> None:

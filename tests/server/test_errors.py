@@ -12,6 +12,7 @@ from broker_client import BrokerError
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.reasons import FailureReason
 from broker_server.runtime.events import EventHub
 from broker_server.services.connection_service import ConnectionServicer
 
@@ -74,7 +75,11 @@ async def test_a_bug_is_internal_without_leaking_its_text(
 
 async def test_a_domain_error_carries_reason_retry_and_ib_code(serve: Any) -> None:
     fault = DomainError(
-        ErrorKind.UNAVAILABLE, "BREAKER_OPEN", "breaker open", retry_after=2.5, ib_error_code=1100
+        ErrorKind.UNAVAILABLE,
+        FailureReason.BREAKER_OPEN,
+        "breaker open",
+        retry_after=2.5,
+        ib_error_code=1100,
     )
     stub = await serve(FaultyView(fault))
     with pytest.raises(grpc.aio.AioRpcError) as info:
