@@ -108,6 +108,10 @@ class StoreConfig:
 
     path: str = "var/ibbroker.sqlite3"
     """SQLite file holding leases and epochs (created with its folder when missing)."""
+    history_seconds: float = 600.0
+    """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
+    history_max_rows: int = 10_000
+    """Most ended leases kept in the store; the oldest are pruned first."""
 
 
 @dataclass(frozen=True)
@@ -443,6 +447,10 @@ def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
     if not cfg.store.path:
         problems.append("store.path: must not be empty")
+    if cfg.store.history_seconds < 0:
+        problems.append("store.history_seconds: must be >= 0")
+    if cfg.store.history_max_rows < 0:
+        problems.append("store.history_max_rows: must be >= 0")
     lc = cfg.leases
     if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
         problems.append(

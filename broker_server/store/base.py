@@ -18,6 +18,9 @@ The contract, which every store keeps and the runtime relies on:
 - **No single writer assumed.** A store may commit several calls in one transaction (SQLite's
   group commit), or run calls on disjoint keys concurrently on a connection pool (PostgreSQL);
   callers never depend on how many transactions or fsyncs a call costs.
+- **Bounded history.** Ended leases are pruned: a store keeps those that ended within its
+  configured history (seconds and count); active leases, epoch high-water marks and quarantines
+  are never pruned.
 
 SQLite (:mod:`broker_server.store.sqlite`) is the default; a PostgreSQL store for several replicas
 implements the same protocol.
@@ -62,8 +65,9 @@ class Store(Protocol):
         ...
 
     def load(self, since: float) -> Future[StoreSnapshot]:
-        """The state: every active lease, finished leases that ended at or after ``since``,
-        every client ID's epoch high-water mark and quarantine."""
+        """The state: every active lease, finished leases that ended at or after ``since``
+        (as far as the history keeps them), every client ID's epoch high-water mark and
+        quarantine."""
         ...
 
     def save_acquire(self, lease: LeaseRecord) -> Future[None]:

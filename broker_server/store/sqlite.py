@@ -10,6 +10,14 @@ rolls back only its own call, which alone gets the error, and the rest of the ba
 No future resolves before the ``COMMIT`` that holds its call returned, so a call is durable
 (fsynced, ``synchronous=FULL``) when its future resolves: nothing acknowledged is lost to
 ``kill -9`` or a power cut. The commit order is the call order.
+
+Ended leases are pruned in the same transactions (:class:`History`): the table keeps the ended
+leases of the last ``seconds`` and at most ``max_rows`` of them, whatever the uptime.
+
+The schema is versioned with ``PRAGMA user_version`` and migrated forward by
+:data:`MIGRATIONS`. Opening refuses, with a :class:`StoreError` and without writing a byte, a
+file that is not SQLite, fails ``PRAGMA quick_check``, belongs to another application, or has a
+schema newer than this code knows.
 """
 
 from __future__ import annotations
@@ -98,6 +106,9 @@ _calls = _meter.create_counter(
     unit="{call}",
     description="Store calls, by outcome; calls per commit is the group-commit batch size.",
 )
+_pruned = _meter.create_counter(
+    "ibbroker.store.pruned", unit="{lease}", description="Ended leases pruned from the store."
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,26 @@ class StoreStats:
     """Calls committed (calls / commits is the mean group-commit batch)."""
     failed_calls: int
     """Calls that failed (their own statement, or their batch's commit)."""
+    pruned: int
+    """Ended leases pruned."""
+
+
+@dataclass(frozen=True)
+class History:
+    """How many ended (released or expired) leases the store keeps.
+
+    A lease that ended stays in the table while it ended less than ``seconds`` before the newest
+    end in the table, and at most ``max_rows`` ended leases stay, the oldest going first. The
+    horizon is the data's own time, not the store's clock: lease times come from the runtime's
+    clock (injected in tests, re-anchored at each start), which the store does not share. Active
+    leases are never pruned; epochs and quarantines live in their own table and are never
+    pruned either.
+    """
+
+    seconds: float = 600.0
+    """Keep ended leases this long (GetLease and idempotent retries after a restart need them)."""
+    max_rows: int = 10_000
+    """Keep at most this many ended leases."""
 
 
 def _lease_from_row(row: sqlite3.Row) -> LeaseRecord:
@@ -160,25 +191,34 @@ def _lease_params(lease: LeaseRecord) -> dict[str, Any]:
 
 
 class SqliteStore:
-    """The :class:`~broker_server.store.base.Store` on one SQLite file."""
+    """The :class:`~broker_server.store.base.Store` on one SQLite file; ``history`` bounds the
+    ended leases kept (:class:`History`)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, history: History | None = None) -> None:
         self.path = Path(path)
+        self.history = history or History()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._opened: Future[None] | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self._stats = StoreStats(0, 0, 0)
+        # Writer-thread state for pruning: the ended rows in the table and the newest end_time
+        # written. Both are recounted after a failed commit.
+        self._ended_rows = 0
+        self._newest_end = 0.0
+        self._ends_in_batch = False
+        self._stats = StoreStats(0, 0, 0, 0)
 
     @property
     def stats(self) -> StoreStats:
-        """Commits, calls and failures so far."""
+        """Commits, calls, failures and prunes so far."""
         return self._stats
 
-    def _count(self, commits: int = 0, calls: int = 0, failed: int = 0) -> None:
+    def _count(self, commits: int = 0, calls: int = 0, failed: int = 0, pruned: int = 0) -> None:
         s = self._stats  # only the writer thread replaces it; readers see a whole snapshot
-        self._stats = StoreStats(s.commits + commits, s.calls + calls, s.failed_calls + failed)
+        self._stats = StoreStats(
+            s.commits + commits, s.calls + calls, s.failed_calls + failed, s.pruned + pruned
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._thread else "new")
@@ -242,11 +282,13 @@ class SqliteStore:
             for _fn, future in jobs:
                 if not future.done():
                     self._fail_one(future, err)
+            self._recount(conn)
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         """Run ``jobs`` in one transaction, each call in its own savepoint, then resolve every
         future: a future resolves only after the COMMIT holding its call returned."""
         outcomes: list[tuple[Future[Any], bool, Any]] = []
+        self._ends_in_batch = False
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:  # locked by another process past busy_timeout, I/O error
@@ -265,6 +307,7 @@ class SqliteStore:
                     for done, ok, value in outcomes:
                         self._fail_one(done, err if ok else value)
                     self._fail_one(future, err)
+                    self._recount(conn)
                     if jobs[index + 1 :]:
                         self._commit(conn, jobs[index + 1 :])
                     return
@@ -272,12 +315,15 @@ class SqliteStore:
             else:
                 conn.execute("RELEASE call")
                 outcomes.append((future, True, value))
+        if self._ends_in_batch:
+            self._prune(conn, self._newest_end - self.history.seconds)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._fail(jobs, err)
+            self._recount(conn)
             return
         _commits.add(1, {"outcome": "ok"})
         self._count(commits=1, calls=sum(ok for _f, ok, _v in outcomes))
@@ -287,6 +333,48 @@ class SqliteStore:
                 future.set_result(value)
             else:
                 self._fail_one(future, value)
+
+    def _prune(self, conn: sqlite3.Connection, ended_before: float) -> int:
+        """Delete ended leases that ended before ``ended_before``, then the oldest ended leases
+        beyond ``history.max_rows``; in its own savepoint, so a failure only skips the prune."""
+        conn.execute("SAVEPOINT prune")
+        try:
+            pruned = conn.execute(
+                "DELETE FROM leases WHERE end_time < ? AND state != 'ACTIVE'", (ended_before,)
+            ).rowcount
+            excess = self._ended_rows - pruned - self.history.max_rows
+            if excess > 0:
+                pruned += conn.execute(
+                    "DELETE FROM leases WHERE lease_id IN (SELECT lease_id FROM leases "
+                    "WHERE end_time IS NOT NULL AND state != 'ACTIVE' "
+                    "ORDER BY end_time, lease_id LIMIT ?)",
+                    (excess,),
+                ).rowcount
+            conn.execute("RELEASE prune")
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO prune")
+                conn.execute("RELEASE prune")
+            log_event(
+                log, logging.WARNING, "store_prune_failed", path=str(self.path), error=str(err)
+            )
+            return 0
+        self._ended_rows -= pruned
+        if pruned:
+            _pruned.add(pruned)
+            self._count(pruned=pruned)
+        return pruned
+
+    def _recount(self, conn: sqlite3.Connection) -> None:
+        """Re-read the prune bookkeeping from the table (after a failed commit)."""
+        try:
+            row = conn.execute(
+                "SELECT count(*), max(end_time) FROM leases WHERE state != 'ACTIVE'"
+            ).fetchone()
+        except sqlite3.Error:
+            return
+        self._ended_rows = int(row[0])
+        self._newest_end = float(row[1] or 0.0)
 
     @staticmethod
     def _undo_call(conn: sqlite3.Connection) -> bool:
@@ -361,6 +449,7 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
             self._migrate(conn)
+            self._prune_at_open(conn)
         except sqlite3.Error as err:
             conn.close()
             raise StoreError(
@@ -404,6 +493,28 @@ class SqliteStore:
                 raise
             log_event(
                 log, logging.INFO, "store_migrated", path=str(self.path), schema_version=target
+            )
+
+    def _prune_at_open(self, conn: sqlite3.Connection) -> None:
+        """Bound the history a previous run left (older code never pruned)."""
+        self._recount(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            pruned = self._prune(conn, self._newest_end - self.history.seconds)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if pruned:
+            log_event(
+                log,
+                logging.INFO,
+                "store_pruned",
+                path=str(self.path),
+                pruned=pruned,
+                kept=self._ended_rows,
+                history_seconds=self.history.seconds,
+                history_max_rows=self.history.max_rows,
             )
 
     def _load(self, conn: sqlite3.Connection, since: float) -> StoreSnapshot:
@@ -517,7 +628,22 @@ class SqliteStore:
             lease.request_id or None,
             lease.lease_id,
         )
-        return self._write([(update, params), *self._quarantine_sql(quarantine)])
+        statements = [(update, params), *self._quarantine_sql(quarantine)]
+
+        def run(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                "SELECT state FROM leases WHERE lease_id = ?", (lease.lease_id,)
+            ).fetchone()
+            for sql, values in statements:
+                conn.execute(sql, values)
+            # Reached only when every statement succeeded, so the savepoint is released.
+            if row is not None and row[0] == LeaseState.ACTIVE.value:
+                self._ended_rows += 1
+            if lease.end_time is not None:
+                self._newest_end = max(self._newest_end, lease.end_time)
+                self._ends_in_batch = True
+
+        return self._submit(run)
 
     @staticmethod
     def _quarantine_sql(q: Quarantine) -> list[tuple[str, Any]]:
