@@ -238,8 +238,9 @@ class SessionSupervisor:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # asyncio.wait, not ``suppress(CancelledError)``: that would also swallow a
+            # cancellation of the caller of close().
+            await asyncio.wait([task])
         await self.monitor.stop_monitoring()
         await self.session.disconnect()
         if self.state is not S.DISCONNECTED:
