@@ -399,6 +399,11 @@ class ConnectionManager:
         """The breaker may have moved: refresh what other threads and gRPC health see."""
         self._refresh()
 
+    def on_client_id(self, session: SessionSupervisor, previous: int) -> None:
+        """A monitor moved to a reserved fallback client ID (or back): re-file it."""
+        self._pool.rekey(session, previous)
+        self._refresh()
+
     # --- internals -----------------------------------------------------------------------
 
     def _on_breaker_change(self, gateway: str, change: BreakerChange) -> None:

@@ -252,7 +252,23 @@ class SessionPool:
             breaker=g.breaker,
             observer=self._observer,
             lease_id=d.lease_id,
+            fallback_ids=g.config.monitor_client_ids if d.role is SessionRole.MONITOR else (),
         )
+
+    def rekey(self, sup: SessionSupervisor, previous: int) -> None:
+        """A monitor moved from client ID ``previous`` to ``sup.client_id``: file it anew."""
+        g = self.gateways[sup.gateway]
+        if g.sessions.get(previous) is not sup:
+            return
+        # Rebuilt in order: the monitor stays first in listings and snapshots.
+        g.sessions = {(sup.client_id if k == previous else k): v for k, v in g.sessions.items()}
+        wanted = g.desired.pop(previous, None)
+        if wanted is not None:
+            g.desired[sup.client_id] = DesiredSession(
+                wanted.gateway, sup.client_id, wanted.role, wanted.lease_id
+            )
+        if g.monitor_id == previous:
+            g.monitor_id = sup.client_id
 
     def __repr__(self) -> str:
         parts = [

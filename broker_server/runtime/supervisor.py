@@ -33,7 +33,7 @@ from broker_server.domain.clock import Clock
 from broker_server.domain.connection_state import ConnectionState, StateMachine, Transition
 from broker_server.domain.events import MetricsSnapshot, Restored, SessionRole, SessionSnapshot
 from broker_server.domain.health import Folded, HealthStatus, IbCodeEffect
-from broker_server.domain.pool import session_name
+from broker_server.domain.pool import ClientIdRotation, session_name
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
 from broker_server.ib.session import IBSession
@@ -70,6 +70,10 @@ class SessionObserver(Protocol):
         """The gateway's breaker may have changed state."""
         ...
 
+    def on_client_id(self, session: SessionSupervisor, previous: int) -> None:
+        """The session moved from client ID ``previous`` to ``session.client_id``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -103,9 +107,13 @@ class SessionSupervisor:
         breaker: CircuitBreaker,
         observer: SessionObserver,
         lease_id: str = "",
+        fallback_ids: tuple[int, ...] = (),
     ) -> None:
         self.config = config
         self.client_id = client_id
+        # A monitor may move to a reserved fallback ID when IB answers 326 for its own.
+        self._ids = ClientIdRotation((client_id, *fallback_ids))
+        self._retry_now = False
         self.role = role
         self.lease_id = lease_id
         self.name = session_name(config.name, role, client_id)
@@ -281,16 +289,19 @@ class SessionSupervisor:
         """Attempt until CONNECTED; parks in ERROR where a retry cannot help right now."""
         if self.state in (S.DISCONNECTED, S.ERROR):
             self._transition(S.CONNECTING, "CONNECT_REQUESTED")
+        if self.client_id != self._ids.primary:
+            self._use_client_id(self._ids.primary)  # every new round tries the own ID first
         attempt = 0
         while not self._closing:
             if self._hold is not None:
                 await self._park()
                 attempt = 0
                 continue
-            if attempt > 0 or reconnecting:
+            if (attempt > 0 or reconnecting) and not self._retry_now:
                 await self._sleep(self._backoff.delay(max(attempt, 1), self._rng))
                 if self._closing:
                     return
+            self._retry_now = False
             if not await self._pass_breaker(attempt):
                 continue
             attempt += 1
@@ -351,6 +362,8 @@ class SessionSupervisor:
             # The gateway answered, so it is healthy; the ID is the problem.
             self._breaker.record_success()
             self._observer.on_breaker(self)
+            if self._next_client_id():
+                return
             self._id_in_use += 1
             if self.generation > 0 and self._id_in_use <= _OWN_GHOST_STRIKES:
                 # We held this ID a moment ago: TWS may not have processed our old socket's
@@ -393,6 +406,37 @@ class SessionSupervisor:
         else:
             self.cause = cause
 
+    def _next_client_id(self) -> bool:
+        """After a 326: move to the next reserved ID and retry at once; False if none is left.
+
+        Not a gateway failure (the breaker is not told), but a DEGRADED reason names the clash.
+        """
+        taken = self.client_id
+        nxt = self._ids.after_clash(taken)
+        if nxt is None:
+            return False
+        self._use_client_id(nxt)
+        self.monitor.id_clash(
+            f"client ID {taken} is in use by another API client (IB 326); "
+            f"{self.name} uses client ID {nxt}"
+        )
+        log_event(
+            log,
+            logging.WARNING,
+            "client_id_clash",
+            gateway=self.gateway,
+            session=self.name,
+            **{"from": taken},
+            to=nxt,
+        )
+        self._retry_now = True
+        return True
+
+    def _use_client_id(self, client_id: int) -> None:
+        previous, self.client_id = self.client_id, client_id
+        self.session.use_client_id(client_id)
+        self._observer.on_client_id(self, previous)
+
     async def _park(self) -> None:
         """Wait in ERROR until the hold's retry time, an operator's reconnect, or close."""
         hold = self._hold
@@ -412,6 +456,9 @@ class SessionSupervisor:
 
     def _up(self, restored: Restored | None, attempt: int) -> None:
         self._id_in_use = 0
+        self._ids.reset()
+        if self.client_id == self._ids.primary:
+            self.monitor.id_clash(None)
         self._breaker.record_success()
         self._observer.on_breaker(self)
         self.generation += 1
