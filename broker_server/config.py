@@ -168,6 +168,9 @@ class GatewayConfig:
     """Last client ID of the range leased to strategies."""
     monitor_client_id: int = 99
     """Client ID of the broker's always-on monitor session (never leased)."""
+    monitor_client_ids: tuple[int, ...] = (99, 98, 97)
+    """Reserved monitor client IDs: when IB answers 326 for the monitor's ID, the next of these
+    (after ``monitor_client_id``) is tried at once; never leased."""
     ib_library: str = "ib_insync"
     """Client library for the sessions: ib_insync or ib_async."""
     breaker_failures: int = 5
@@ -249,6 +252,14 @@ def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
             problems.append(f"{key}: must be a string, got {type(raw).__name__}")
             return Secret("")
         return Secret(raw)
+    if tp == tuple[int, ...]:
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        try:
+            return tuple(int(x) for x in raw if not isinstance(x, bool))
+        except (TypeError, ValueError):
+            problems.append(f"{key}: must be a list of integers")
+            return ()
     if tp == tuple[str, ...]:
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]
@@ -293,6 +304,7 @@ def _field_types(cls: type[Any]) -> dict[str, Any]:
         "bool": bool,
         "Secret": Secret,
         "tuple[str, ...]": tuple[str, ...],
+        "tuple[int, ...]": tuple[int, ...],
     }
     return {f.name: hints[str(f.type)] for f in dataclasses.fields(cls)}
 
@@ -382,6 +394,12 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
             f"{key}.monitor_client_id: {gw.monitor_client_id} overlaps the leased range "
             f"{gw.client_id_min}-{gw.client_id_max}"
         )
+    for cid in gw.monitor_client_ids:
+        if cid < 1 or gw.client_id_min <= cid <= gw.client_id_max:
+            problems.append(
+                f"{key}.monitor_client_ids: {cid} must be >= 1 and outside the leased range "
+                f"{gw.client_id_min}-{gw.client_id_max}"
+            )
     for name in (
         "timeout",
         "retry_delay",
