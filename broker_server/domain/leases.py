@@ -183,6 +183,7 @@ class LeaseTable:
                             FieldViolation("request_id", "already used with other parameters"),
                         ),
                     )
+                self._check_not_ended(lease, now, "the acquire with this request_id")
                 return AcquireResult(lease, repeated=True)
         free = self.free_ids(request.gateway)
         if not free or self.tws_clients(request.gateway) >= MAX_IB_CLIENTS:
@@ -260,23 +261,34 @@ class LeaseTable:
             )
         return lease
 
-    def renew(
-        self, lease_id: str, owner: str, epoch: int, now: float, ttl: float | None = None
-    ) -> LeaseRecord:
-        """Extend a live lease to ``now + ttl`` (its own TTL when None)."""
-        lease = self._fenced(lease_id, owner, epoch, now)
+    @staticmethod
+    def _check_not_ended(lease: LeaseRecord, now: float, what: str = "") -> None:
+        """FAILED_PRECONDITION (LEASE_RELEASED / LEASE_EXPIRED) unless ``lease`` is live.
+
+        Also for an idempotent retry of an acquire (``what`` says so): answering OK with an ended
+        lease would let the retrying client believe it holds an ID someone else may hold now."""
+        prefix = f"{what}: " if what else ""
         if lease.state is LeaseState.RELEASED:
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
                 FailureReason.LEASE_RELEASED,
-                f"lease {lease_id} was released",
+                f"{prefix}lease {lease.lease_id} was released",
+                metadata={"lease_id": lease.lease_id},
             )
         if not lease.live(now):
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
                 FailureReason.LEASE_EXPIRED,
-                f"lease {lease_id} has expired",
+                f"{prefix}lease {lease.lease_id} has expired",
+                metadata={"lease_id": lease.lease_id},
             )
+
+    def renew(
+        self, lease_id: str, owner: str, epoch: int, now: float, ttl: float | None = None
+    ) -> LeaseRecord:
+        """Extend a live lease to ``now + ttl`` (its own TTL when None)."""
+        lease = self._fenced(lease_id, owner, epoch, now)
+        self._check_not_ended(lease, now)
         new_ttl = lease.ttl if ttl is None else ttl
         renewed = replace(lease, ttl=new_ttl, expire_time=max(lease.expire_time, now + new_ttl))
         self._put(renewed)

@@ -431,3 +431,29 @@ async def test_a_system_clock_step_neither_expires_nor_extends_leases(broker: Br
     await broker.sweep()
     got = (await broker.stub.GetLease(pb.GetLeaseRequest(lease_id=lease.lease_id))).lease
     assert got.state == lease_pb2.LEASE_STATE_EXPIRED
+
+
+@pytest.mark.parametrize("ending", ["expire", "release"])
+async def test_retrying_an_acquire_whose_lease_ended_is_failed_precondition(
+    broker: Broker, ending: str
+) -> None:
+    # issue 9 finding 2: the retry answered OK with the ended lease, which a client takes as held.
+    first = (await broker.stub.AcquireLease(acquire(request_id="k-1", ttl=_secs(5)))).lease
+    if ending == "expire":
+        broker.clock.advance(6)
+        await broker.sweep()
+    else:
+        await broker.stub.ReleaseLease(
+            pb.ReleaseLeaseRequest(lease_id=first.lease_id, epoch=first.epoch, owner="alice")
+        )
+    err = await rpc_error(broker.stub.AcquireLease(acquire(request_id="k-1", ttl=_secs(5))))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == ("LEASE_EXPIRED" if ending == "expire" else "LEASE_RELEASED")
+    assert first.lease_id in err.message
+    # A new request_id acquires anew, never on the ended lease's epoch.
+    again = (await broker.stub.AcquireLease(acquire(request_id="k-2"))).lease
+    assert again.lease_id != first.lease_id
+
+
+def _secs(seconds: int) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=seconds)

@@ -110,6 +110,9 @@ class LeaseMachine(RuleBasedStateMachine):
                 assert mode is LeaseMode.PROXIED and self.pool.fail
                 assert {x.client_id for x in self.manager.table.active()} <= set(before)
                 return
+            if err.reason in {"LEASE_EXPIRED", "LEASE_RELEASED"}:  # a retry of an ended acquire
+                assert request_id, err
+                return
             assert err.reason in {"CLIENT_ID_EXHAUSTED", "IDEMPOTENCY_CONFLICT"}, err
             if err.reason == "CLIENT_ID_EXHAUSTED":
                 assert len(before) + len(self.manager.table.quarantined()) == 4
