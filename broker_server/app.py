@@ -106,7 +106,9 @@ async def start_broker(
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
-        leases = LeaseManager(config, store, clock, prober=connections, sessions=connections)
+        leases = LeaseManager(
+            config, store, clock, prober=connections, sessions=connections, accounts=connections
+        )
         await leases.start()
         unwind.push_async_callback(leases.stop)
         identity = Identity(config.server.admin_token)

@@ -49,7 +49,7 @@ from broker_server.domain.health import Folded, HealthStatus
 from broker_server.domain.pool import DesiredSession, HeldSession, plan
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
-from broker_server.ib.session import IBSession
+from broker_server.ib.session import IBSession, check_accounts
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -474,6 +474,19 @@ class ConnectionManager:
             return
         del g.desired[client_id]
         await self._reconcile(g)
+
+    def account_mismatch(self, gateway: str) -> str | None:
+        """Why ``gateway``'s managed accounts do not fit its config, as its monitor session last
+        saw them; None when they fit or are not known yet (lease manager's paper/live guard,
+        :class:`~broker_server.runtime.lease_ports.GatewayAccounts`)."""
+        g = self._gateways.get(gateway)
+        if g is None or g.config.monitor_client_id not in g.sessions:
+            return None
+        monitor = g.monitor
+        if monitor.reason.startswith(FailureReason.ACCOUNT_MISMATCH.value):
+            return monitor.reason
+        accounts = list(monitor.session.accounts)
+        return check_accounts(g.config, accounts) if accounts else None
 
     async def probe(self, gateway: str, client_id: int) -> bool:
         """Connect with ``client_id`` and disconnect at once: True when IB did not answer 326."""

@@ -31,3 +31,13 @@ class ProxiedSessionPool(Protocol):
     async def close_session(self, gateway: str, client_id: int) -> None:
         """Close the session on ``gateway`` with ``client_id`` (no-op when there is none)."""
         ...
+
+
+class GatewayAccounts(Protocol):
+    """Tells whether a gateway's managed accounts fit its configuration: implemented by the
+    connection layer from what its monitor session saw (paper vs live, the configured account)."""
+
+    def account_mismatch(self, gateway: str) -> str | None:
+        """Why ``gateway``'s managed accounts do not fit its configuration, or None when they fit
+        or are not known yet (the monitor has not connected)."""
+        ...

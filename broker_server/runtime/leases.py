@@ -42,11 +42,12 @@ from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.lease_events import LeasePublisher
-from broker_server.runtime.lease_ports import ClientIdProber, ProxiedSessionPool
+from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
 from broker_server.store.base import Store, StoreError
 
 __all__ = [
     "ClientIdProber",
+    "GatewayAccounts",
     "LeaseEvent",
     "LeaseEventKind",
     "LeaseManager",
@@ -91,6 +92,7 @@ class LeaseManager:
         sessions: ProxiedSessionPool | None = None,
         *,
         on_event: Callable[[LeaseEvent], None] | None = None,
+        accounts: GatewayAccounts | None = None,
     ) -> None:
         self.config = config
         self._store = store
@@ -99,6 +101,7 @@ class LeaseManager:
         self._mono0 = clock.monotonic()
         self._prober = prober
         self._sessions = sessions
+        self._accounts = accounts
         self.policy: LeasePolicy = config.lease_policy()
         """What the lease core reads of ``config``; the gRPC edge validates input against it."""
         self._table = LeaseTable(self.policy)
@@ -244,6 +247,8 @@ class LeaseManager:
             return await asyncio.shield(self._pending[key])
         now = self._now()
         self._expire_due(now)
+        if request.mode is LeaseMode.DIRECT:
+            self._check_accounts(request.gateway)
         result = self._table.acquire(request, now)
         if result.repeated:
             return result.lease
@@ -255,6 +260,29 @@ class LeaseManager:
             self._pending[key] = task
             task.add_done_callback(lambda _t: self._pending.pop(key, None))
         return await asyncio.shield(task)
+
+    def _account_mismatch(self, gateway: str) -> str | None:
+        if self._accounts is None:
+            return None
+        try:
+            return self._accounts.account_mismatch(gateway)
+        except Exception:
+            log.exception("lease_account_check_failed")
+            return None
+
+    def _check_accounts(self, gateway: str) -> None:
+        """The paper/live guard: a DIRECT lease hands a strategy an ID to log in with, so it is
+        refused (FAILED_PRECONDITION, no retry: an operator must fix the config or the gateway)
+        while the gateway's accounts are known not to fit its configuration."""
+        problem = self._account_mismatch(gateway)
+        if problem is not None:
+            log_event(log, logging.WARNING, "lease_refused", gateway=gateway, reason=problem)
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.LEASE_ACCOUNT_MISMATCH,
+                f"gateway {gateway!r} is not leased: {problem}",
+                metadata={"gateway": gateway},
+            )
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:
@@ -428,7 +456,19 @@ class LeaseManager:
     async def _prove_free(self, quarantine: Quarantine) -> None:
         gateway, client_id = quarantine.key
         free: bool | None = True
-        if quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
+        problem = self._account_mismatch(gateway)
+        if quarantine.mode is LeaseMode.DIRECT and problem is not None:
+            # Never log in to an account the config does not allow, not even to probe.
+            log_event(
+                log,
+                logging.WARNING,
+                "lease_probe_skipped",
+                gateway=gateway,
+                client_id=client_id,
+                reason=problem,
+            )
+            free = None
+        elif quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
             try:
                 free = await within(
                     self._prober.probe(gateway, client_id), self.config.leases.probe_timeout

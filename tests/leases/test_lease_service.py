@@ -457,3 +457,42 @@ async def test_retrying_an_acquire_whose_lease_ended_is_failed_precondition(
 
 def _secs(seconds: int) -> duration_pb2.Duration:
     return duration_pb2.Duration(seconds=seconds)
+
+
+class Accounts:
+    """A GatewayAccounts the test flips: None while the accounts fit, else the mismatch."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+
+    def account_mismatch(self, gateway: str) -> str | None:
+        return self.problem
+
+
+async def test_direct_leases_and_probes_stop_while_the_accounts_do_not_fit(
+    make_broker: MakeBroker,
+) -> None:
+    # issue 9 finding 5: a paper-configured broker pointed at a live account handed out DIRECT
+    # leases for it, and its quarantine probe logged in to the live account.
+    accounts, prober = Accounts(), Prober([True])
+    broker = await make_broker(cooldown=2.0, prober=prober, accounts=accounts)
+    a = (await broker.stub.AcquireLease(acquire())).lease
+    await broker.stub.ReleaseLease(
+        pb.ReleaseLeaseRequest(lease_id=a.lease_id, epoch=1, owner="alice")
+    )
+    accounts.problem = "ACCOUNT_MISMATCH: paper_trading = true but IB reports live account U1"
+    err = await rpc_error(broker.stub.AcquireLease(acquire("bob")))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "LEASE_ACCOUNT_MISMATCH")
+    assert "live account U1" in err.message and err.retry_after is None
+    broker.clock.advance(2)
+    await broker.sweep()
+    assert prober.calls == []  # never logged in to the live account, not even to probe
+    assert broker.manager is not None
+    assert [q.client_id for q in broker.manager.table.quarantined()] == [a.client_id]
+    accounts.problem = None  # the operator fixed the gateway: leases and probes resume
+    broker.clock.advance(2)
+    await broker.sweep()
+    assert prober.calls == [("paper", a.client_id)]
+    assert (await broker.stub.AcquireLease(acquire("bob"))).lease.state == (
+        lease_pb2.LEASE_STATE_ACTIVE
+    )
