@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/ibbroker serve --sim --listen $(LISTEN)
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code

@@ -62,3 +62,5 @@ class FailureReason(enum.StrEnum):
     """An admin call came without the configured admin bearer token."""
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     """The durable store could not write: retry later."""
+    LEASE_ACCOUNT_MISMATCH = "LEASE_ACCOUNT_MISMATCH"
+    """A lease was refused: the gateway's managed accounts do not match its configuration."""

@@ -63,8 +63,9 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
+from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
-from broker_server.ib.session import IBSession
+from broker_server.ib.session import IBSession, check_accounts
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -355,6 +356,19 @@ class ConnectionManager:
     async def close_session(self, gateway: str, client_id: int) -> None:
         """Close a PROXIED session (no-op when there is none)."""
         await self._pool.close_session(gateway, client_id)
+
+    def account_mismatch(self, gateway: str) -> str | None:
+        """Why ``gateway``'s managed accounts do not fit its config, as its monitor session last
+        saw them; None when they fit or are not known yet (lease manager's paper/live guard,
+        :class:`~broker_server.runtime.lease_ports.GatewayAccounts`)."""
+        g = self._pool.gateways.get(gateway)
+        if g is None or g.monitor_id not in g.sessions:
+            return None
+        monitor = g.monitor
+        if monitor.cause is not None and monitor.cause.reason is FailureReason.ACCOUNT_MISMATCH:
+            return monitor.reason
+        accounts = list(monitor.session.accounts)
+        return check_accounts(g.config, accounts) if accounts else None
 
     async def probe(self, gateway: str, client_id: int) -> bool:
         """Connect with ``client_id`` and disconnect at once: True when IB did not answer 326."""

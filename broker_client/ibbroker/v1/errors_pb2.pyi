@@ -72,6 +72,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """An admin RPC was called without the configured admin bearer token."""
     ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
     """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+    ERROR_REASON_LEASE_ACCOUNT_MISMATCH: _ErrorReason.ValueType  # 30
+    """A lease was refused because the gateway's managed accounts do not match its configuration
+    (paper vs live, or the configured account is missing): a strategy would trade an account the
+    broker's config does not allow. Operator action needed; retrying does not help.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -129,4 +134,9 @@ ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
 ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
 """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
+"""A lease was refused because the gateway's managed accounts do not match its configuration
+(paper vs live, or the configured account is missing): a strategy would trade an account the
+broker's config does not allow. Operator action needed; retrying does not help.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
