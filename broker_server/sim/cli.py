@@ -55,6 +55,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="answer reqCurrentTime at most once per this many seconds (0: always)",
     )
     sim.add_argument("--max-msgs-per-sec", type=int, default=50, help="pacing limit (0: unlimited)")
+    sim.add_argument(
+        "--max-connections", type=int, default=64, help="open sockets before new ones are closed"
+    )
+    sim.add_argument(
+        "--max-output-bytes",
+        type=int,
+        default=8 * 1024 * 1024,
+        help="unsent bytes per client before it is disconnected (a client that does not read)",
+    )
+    sim.add_argument(
+        "--max-frame-bytes", type=int, default=1024 * 1024, help="largest incoming message"
+    )
     sim.add_argument("--log-level", default="WARNING", help="log level of the JSON logs")
     sim.set_defaults(func=run_sim)
 
@@ -134,6 +146,9 @@ def run_sim(args: argparse.Namespace) -> int:
             tick_interval=args.tick_interval,
             current_time_min_interval=args.current_time_interval,
             max_msgs_per_sec=args.max_msgs_per_sec,
+            max_connections=args.max_connections,
+            max_output_bytes=args.max_output_bytes,
+            max_frame_bytes=args.max_frame_bytes,
         )
     except ValueError as exc:
         print(f"sim: {exc}", file=sys.stderr)

@@ -32,6 +32,19 @@ class SimConfig:
     """Concurrent API clients; one more gets an error and is closed."""
     farm_status_on_connect: bool = True
     """Send the 2104/2106/2158 "farm connection is OK" notices after startApi, as TWS does."""
+    max_connections: int = 64
+    """Open sockets, handshaking ones included; one more is closed at once (counted as
+    ``connections_refused``)."""
+    max_output_bytes: int = 8 * 1024 * 1024
+    """Unsent bytes queued for one client (the transport's write buffer) beyond which the
+    client is disconnected, as TWS drops an API client that does not read (counted as
+    ``output_overflow``). Also caps what a stalled client holds (oldest dropped)."""
+    max_frame_bytes: int = 1024 * 1024
+    """Largest incoming message; a bigger length prefix gets error 320 and the connection is
+    closed (counted as ``oversized_frames``). Bounds the inbound buffer per connection."""
+    max_pending_requests: int = 1000
+    """Requests queued behind a processing delay; beyond it the socket is not read until the
+    queue drains to half (TCP back-pressure instead of memory)."""
 
     def __post_init__(self) -> None:
         if (
@@ -47,3 +60,12 @@ class SimConfig:
             raise ValueError("at least one account is required")
         if self.tick_interval < 0 or self.current_time_min_interval < 0:
             raise ValueError("intervals must be >= 0")
+        for name in (
+            "max_clients",
+            "max_connections",
+            "max_output_bytes",
+            "max_frame_bytes",
+            "max_pending_requests",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +44,8 @@ class SimServer:
         self.market = Market(seed=self.config.seed)
         self.book = Book(self.config.accounts, self.market)
         self.clients = Clients()
+        self.counters: Counter[str] = Counter()
+        """How often each limit was hit (connections_refused, output_overflow, ...)."""
         # A lambda, not the bound method: tests move the clock by replacing ``sim.now``.
         self.feeds = Feeds(
             self.config.accounts, self.book, self.market, self.clients, lambda: self.now()
@@ -141,6 +144,15 @@ class SimServer:
             "working_orders": len(self.book.working_orders()),
             "executions": len(self.book.executions),
             "faults": self.faults.status(),
+            "limits": {
+                "max_clients": self.config.max_clients,
+                "max_connections": self.config.max_connections,
+                "max_output_bytes": self.config.max_output_bytes,
+                "max_frame_bytes": self.config.max_frame_bytes,
+                "max_pending_requests": self.config.max_pending_requests,
+                "max_msgs_per_sec": self.config.max_msgs_per_sec,
+            },
+            "counters": dict(self.counters),
         }
 
     # FaultTarget (used by faults)
@@ -179,9 +191,16 @@ class SimServer:
 
     # SessionHost (used by Session)
 
-    def register(self, s: Session) -> None:
-        """A connection was made."""
+    def register(self, s: Session) -> bool:
+        """A connection was made; refused beyond ``max_connections``."""
+        if len(self.clients.connections) >= self.config.max_connections:
+            return False
         self.clients.register(s)
+        return True
+
+    def count(self, event: str) -> None:
+        """Count a limit being hit."""
+        self.counters[event] += 1
 
     def unregister(self, s: Session) -> None:
         """A connection is gone."""

@@ -36,9 +36,6 @@ from broker_server.sim.versions import MIN_SERVER_VERSION
 
 logger = logging.getLogger("ibbroker.sim.session")
 
-MAX_HELD_MESSAGES = 100_000
-"""Outgoing messages kept for a stalled client before the oldest are discarded."""
-
 
 class FaultView(Protocol):
     """The fault state a session consults on every connection and message."""
@@ -76,8 +73,12 @@ class SessionHost(Protocol):
         """The fault state."""
         ...
 
-    def register(self, s: Session) -> None:
-        """A connection was made."""
+    def register(self, s: Session) -> bool:
+        """A connection was made; False when the connection limit refuses it."""
+        ...
+
+    def count(self, event: str) -> None:
+        """Count a limit being hit (shown by the control interface's status)."""
         ...
 
     def unregister(self, s: Session) -> None:
@@ -114,7 +115,7 @@ class Session(asyncio.Protocol):
         self.peer = ""
         self.subs = Subscriptions()
         self.market_data_type = 1
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(host.config.max_frame_bytes)
         self._prefix_seen = False
         self._queue: deque[list[str]] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -123,6 +124,8 @@ class Session(asyncio.Protocol):
         self._running.set()
         self._held_in = bytearray()
         self._held_out: deque[bytes] = deque()
+        self._held_out_bytes = 0
+        self._backpressure = False
         self._msg_times: deque[float] = deque()
         self._last_current_time = -1e18
 
@@ -140,7 +143,12 @@ class Session(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        self.host.register(self)
+        if not self.host.register(self):
+            log_event(logger, logging.WARNING, "sim_too_many_connections", peer=self.peer)
+            self.host.count("connections_refused")
+            self.phase = Phase.CLOSED
+            transport.abort()
+            return
         if self.host.faults.closing_before_handshake:
             log_event(logger, logging.INFO, "sim_close_before_handshake", peer=self.peer)
             self.close()
@@ -179,11 +187,35 @@ class Session(asyncio.Protocol):
         if self.transport is None or self.phase is Phase.CLOSED:
             return
         if self._stalled:
-            if len(self._held_out) >= MAX_HELD_MESSAGES:
-                self._held_out.popleft()
-            self._held_out.append(data)
+            self._hold(data)
             return
         self.transport.write(data)
+        if self.transport.get_write_buffer_size() > self.host.config.max_output_bytes:
+            self._overflow()
+
+    def _hold(self, data: bytes) -> None:
+        # A stalled gateway keeps what it would have sent, up to the output bound.
+        self._held_out.append(data)
+        self._held_out_bytes += len(data)
+        limit = self.host.config.max_output_bytes
+        while self._held_out_bytes > limit and self._held_out:
+            self._held_out_bytes -= len(self._held_out.popleft())
+            self.host.count("held_output_dropped")
+
+    def _overflow(self) -> None:
+        # TWS drops an API client whose unsent output keeps growing: it does not read.
+        assert self.transport is not None
+        log_event(
+            logger,
+            logging.WARNING,
+            "sim_output_overflow",
+            client_id=self.client_id,
+            peer=self.peer,
+            unsent=self.transport.get_write_buffer_size(),
+            limit=self.host.config.max_output_bytes,
+        )
+        self.host.count("output_overflow")
+        self.abort(rst=True)
 
     def send_error(self, req_id: int, code: int, text: str) -> None:
         """Send an error message in this session's protocol version."""
@@ -210,6 +242,7 @@ class Session(asyncio.Protocol):
             self.transport.abort()
         else:
             self._held_out.clear()
+            self._held_out_bytes = 0
             self.transport.close()
         self.phase = Phase.CLOSED
         self.host.unregister(self)
@@ -224,12 +257,22 @@ class Session(asyncio.Protocol):
             self.transport.pause_reading()
             return
         self._running.set()
-        self.transport.resume_reading()
-        while self._held_out and not self._stalled:
-            self.transport.write(self._held_out.popleft())
+        if not self._backpressure:
+            self.transport.resume_reading()
+        out, self._held_out = self._held_out, deque()
+        self._held_out_bytes = 0
+        for data in out:
+            self.send(data)
+            if self.phase is Phase.CLOSED:
+                return
         if self._held_in:
             held, self._held_in = bytes(self._held_in), bytearray()
             self._consume(held)
+
+    @property
+    def held_output_bytes(self) -> int:
+        """Bytes held for this client while it is stalled."""
+        return self._held_out_bytes
 
     @property
     def stalled(self) -> bool:
@@ -248,6 +291,7 @@ class Session(asyncio.Protocol):
                 frames = self._decoder.feed(data)
         except ProtocolError as exc:
             log_event(logger, logging.WARNING, "sim_protocol_error", peer=self.peer, error=str(exc))
+            self.host.count("oversized_frames")
             self.send_error(
                 -1, ib_codes.ERR_READING_REQUEST, ib_codes.reading_request_text(str(exc))
             )
@@ -280,6 +324,8 @@ class Session(asyncio.Protocol):
             return
         if self._queue or self._worker is not None or self.host.faults.delay > 0:
             self._queue.append(fields)
+            if len(self._queue) >= self.host.config.max_pending_requests:
+                self._set_backpressure(True)
             if self._worker is None:
                 self._worker = asyncio.get_running_loop().create_task(self._drain())
             return
@@ -296,8 +342,23 @@ class Session(asyncio.Protocol):
                 if self.phase is Phase.CLOSED:
                     return
                 self._dispatch(self._queue.popleft())
+                if (
+                    self._backpressure
+                    and len(self._queue) <= self.host.config.max_pending_requests // 2
+                ):
+                    self._set_backpressure(False)
         finally:
             self._worker = None
+
+    def _set_backpressure(self, on: bool) -> None:
+        if self.transport is None or on == self._backpressure:
+            return
+        self._backpressure = on
+        if on:
+            self.host.count("backpressure_pauses")
+            self.transport.pause_reading()
+        elif not self._stalled:
+            self.transport.resume_reading()
 
     def _on_hello(self, body: bytes) -> None:
         try:
@@ -350,6 +411,7 @@ class Session(asyncio.Protocol):
             received=len(times),
             limit=limit,
         )
+        self.host.count("rate_disconnects")
         self.send_error(
             -1,
             ib_codes.ERR_RATE,
