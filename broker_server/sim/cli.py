@@ -103,6 +103,25 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     restart.add_argument("seconds", type=float)
     step = cmds.add_parser("step", help="advance the market random walk")
     step.add_argument("n", type=int, nargs="?", default=1)
+    orders = cmds.add_parser("orders", help="count and list orders (by client ID / orderRef)")
+    orders.add_argument("--client-id", type=int, default=None)
+    orders.add_argument("--order-ref", default=None)
+    chunk = cmds.add_parser("fill-chunk", help="fill at most QTY per execution (0: whole)")
+    chunk.add_argument("qty", type=float)
+    chunk.add_argument("--con-id", type=int, default=0, help="only this instrument")
+    chunk.add_argument("--order-ref", default="", help="only orders with this orderRef")
+    reject = cmds.add_parser("reject", help="reject matching new orders with error 201")
+    reject.add_argument("reason")
+    reject.add_argument("--con-id", type=int, default=0)
+    reject.add_argument("--symbol", default="")
+    reject.add_argument("--order-ref", default="")
+    reject.add_argument("--client-id", type=int, default=None)
+    reject.add_argument("--action", default="")
+    reject.add_argument("--times", type=int, default=None, help="how many (default: all)")
+    cmds.add_parser("clear-rules", help="whole fills, no rejections")
+    price = cmds.add_parser("price", help="move one instrument's price (fills what crosses)")
+    price.add_argument("con_id", type=int)
+    price.add_argument("price", type=float)
     cmds.add_parser("clear", help="undo every fault")
     cmds.add_parser("status", help="print the simulator's state")
     ctl.set_defaults(func=run_ctl)
@@ -113,7 +132,11 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     req: dict[str, Any] = {"cmd": cmd}
     if cmd == "close_before_handshake":
         req["enabled"] = not args.off
-    for key in ("client_id", "seconds", "msg_id", "code", "message", "n"):
+    keys = (
+        *("client_id", "seconds", "msg_id", "code", "message", "n", "qty", "con_id"),
+        *("order_ref", "reason", "symbol", "action", "times", "price"),
+    )
+    for key in keys:
         if hasattr(args, key):
             req[key] = getattr(args, key)
     if hasattr(args, "rst"):

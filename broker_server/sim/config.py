@@ -32,6 +32,11 @@ class SimConfig:
     """Concurrent API clients; one more gets an error and is closed."""
     farm_status_on_connect: bool = True
     """Send the 2104/2106/2158 "farm connection is OK" notices after startApi, as TWS does."""
+    fill_chunk: float = 0.0
+    """Largest quantity one execution fills, for every order (0: the whole remainder at
+    once). Per instrument or per orderRef: ``sim.rules.set_fill_chunk`` or the control
+    command ``fill_chunk``. A partially filled order fills its next chunk on the next
+    market step."""
     max_connections: int = 64
     """Open sockets, handshaking ones included; one more is closed at once (counted as
     ``connections_refused``)."""
@@ -58,6 +63,8 @@ class SimConfig:
             )
         if not self.accounts:
             raise ValueError("at least one account is required")
+        if self.fill_chunk < 0:
+            raise ValueError("fill_chunk must be >= 0")
         if self.tick_interval < 0 or self.current_time_min_interval < 0:
             raise ValueError("intervals must be >= 0")
         for name in (

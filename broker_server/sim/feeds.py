@@ -19,6 +19,7 @@ from broker_server.sim import order_messages as omsg
 from broker_server.sim.book import Book, Execution, SimOrder
 from broker_server.sim.clients import Clients
 from broker_server.sim.market import Bar, Instrument, Market
+from broker_server.sim.rules import OrderRules
 from broker_server.sim.session import Session
 
 logger = logging.getLogger("ibbroker.sim")
@@ -46,12 +47,14 @@ class Feeds:
         book: Book,
         market: Market,
         clients: Clients,
+        rules: OrderRules,
         now: Callable[[], dt.datetime],
     ) -> None:
         self.accounts = accounts
         self.book = book
         self.market = market
         self.clients = clients
+        self.rules = rules
         self.now = now
 
     # market
@@ -113,23 +116,35 @@ class Feeds:
 
     # orders
 
+    def announce(self, order: SimOrder) -> None:
+        """openOrder + orderStatus of ``order`` to its owner, if connected."""
+        owner = self.clients.get(order.client_id)
+        if owner is not None:
+            owner.send(omsg.open_order(owner.version, order))
+            owner.send(omsg.order_status(owner.version, order))
+
     def try_fill(self, order: SimOrder) -> None:
-        """Fill ``order`` if the current quote crosses it, and tell everyone who cares."""
-        if not order.working:
+        """Fill ``order`` (one execution, at most the fill chunk) if the current quote
+        crosses it, and tell everyone who cares; then activate bracket children or cancel
+        OCA siblings. Works whether or not the owner is connected."""
+        if order.status != "Submitted":
             return
         fill_price = self.book.marketable_price(order)
         if fill_price is None:
             return
-        ex = self.book.fill(order, fill_price, self.now())
+        chunk = self.rules.chunk_for(order.instrument.con_id, order.order_ref)
+        ex = self.book.fill(order, fill_price, self.now(), chunk)
         log_event(
             logger,
             logging.INFO,
             "sim_order_filled",
             client_id=order.client_id,
             order_id=order.order_id,
+            order_ref=order.order_ref,
             symbol=order.instrument.symbol,
             qty=ex.shares,
             price=ex.price,
+            remaining=order.remaining,
             exec_id=ex.exec_id,
         )
         owner = self.clients.get(order.client_id)
@@ -139,9 +154,43 @@ class Feeds:
             owner.send(omsg.open_order(owner.version, order))
             owner.send(omsg.commission_report(ex))
         self.after_fill(ex)
+        self._oca_after_fill(order, ex.shares)
+        if order.done:
+            self._activate_children(order)
+
+    def _oca_after_fill(self, order: SimOrder, shares: float) -> None:
+        # Bracket children and OCA type 1 (and 0, TWS's default): the first fill cancels the
+        # others. OCA types 2 and 3 reduce the others by the filled quantity instead.
+        for sibling in self.book.oca_siblings(order):
+            if order.oca_group and order.oca_type in (2, 3) and not order.parent_id:
+                sibling.total_qty -= shares
+                if sibling.total_qty <= sibling.filled:
+                    self.cancel(sibling)
+                else:
+                    self.announce(sibling)
+            else:
+                self.cancel(sibling)
+
+    def _activate_children(self, parent: SimOrder) -> None:
+        # A bracket's children start working once the parent is filled.
+        for child in self.book.children(parent):
+            if child.status == "PreSubmitted":
+                child.status = "Submitted"
+                log_event(
+                    logger,
+                    logging.INFO,
+                    "sim_order_activated",
+                    client_id=child.client_id,
+                    order_id=child.order_id,
+                    parent_id=parent.order_id,
+                )
+                self.announce(child)
+        for child in self.book.children(parent):
+            self.try_fill(child)
 
     def cancel(self, order: SimOrder) -> None:
-        """Cancel a working order: orderStatus Cancelled and error 202 to its owner."""
+        """Cancel a live order (and its bracket children): orderStatus Cancelled and error
+        202 to its owner."""
         self.book.cancel(order, self.now())
         log_event(
             logger,
@@ -149,6 +198,7 @@ class Feeds:
             "sim_order_cancelled",
             client_id=order.client_id,
             order_id=order.order_id,
+            order_ref=order.order_ref,
         )
         owner = self.clients.get(order.client_id)
         if owner is not None:
@@ -156,6 +206,9 @@ class Feeds:
             owner.send_error(
                 order.order_id, ib_codes.ERR_ORDER_CANCELLED, ib_codes.ORDER_CANCELLED_TEXT
             )
+        for child in self.book.children(order):
+            if child.live:
+                self.cancel(child)
 
     def after_fill(self, ex: Execution) -> None:
         """Positions, account updates and summaries to every subscriber after a fill."""

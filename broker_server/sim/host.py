@@ -14,6 +14,7 @@ from broker_server.sim.clients import Clients
 from broker_server.sim.config import SimConfig
 from broker_server.sim.feeds import Feeds
 from broker_server.sim.market import Market
+from broker_server.sim.rules import OrderRules
 
 
 class HandlerHost(Protocol):
@@ -42,6 +43,11 @@ class HandlerHost(Protocol):
     @property
     def feeds(self) -> Feeds:
         """The push side (ticks, fills, account updates)."""
+        ...
+
+    @property
+    def rules(self) -> OrderRules:
+        """Scripted fill sizes and rejections."""
         ...
 
     def now(self) -> dt.datetime:

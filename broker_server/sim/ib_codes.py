@@ -14,6 +14,8 @@ ERR_MAX_TICKERS = 101
 """Max number of tickers (market-data lines) reached."""
 ERR_DUPLICATE_ORDER_ID = 103
 ERR_CANT_MODIFY_FILLED = 104
+ERR_PRICE_INCREMENT = 110
+"""The price does not conform to the minimum price variation (a warning to ib_insync)."""
 ERR_HMDS = 162
 """Historical Market Data Service error (pacing violations included)."""
 ERR_NO_SECURITY = 200
@@ -75,6 +77,9 @@ NOT_MASTER_TEXT = (
     "Error validating request.-'bx' : cause - The API client is not the master client "
     "(client id 0)."
 )
+PRICE_INCREMENT_TEXT = (
+    "The price does not conform to the minimum price variation for this contract."
+)
 ZERO_SIZE_TEXT = "The order size cannot be zero."
 LIMIT_MISSING_TEXT = "Error validating request.-'bO' : cause - Limit price is missing"
 STOP_MISSING_TEXT = "Error validating request.-'bO' : cause - Stop price is missing"
@@ -124,6 +129,11 @@ def invalid_account_text(code: str, account: str) -> str:
 def invalid_action_text(action: str) -> str:
     """Error 321 for an action other than BUY/SELL."""
     return f"Error validating request.-'bO' : cause - Invalid action: {action}"
+
+
+def invalid_tif_text(tif: str) -> str:
+    """Error 321 for a time in force the simulator does not know."""
+    return f"Error validating request.-'bO' : cause - Invalid time in force: {tif}"
 
 
 def order_type_text(order_type: str) -> str:

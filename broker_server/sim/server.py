@@ -22,13 +22,14 @@ from types import TracebackType
 from typing import Any
 
 from broker_server.logs import log_event
-from broker_server.sim.book import Book
+from broker_server.sim.book import Book, SimOrder
 from broker_server.sim.clients import Clients
 from broker_server.sim.config import SimConfig
 from broker_server.sim.faults import SimFaults
 from broker_server.sim.feeds import Feeds
 from broker_server.sim.handlers import Handlers
 from broker_server.sim.market import Market
+from broker_server.sim.rules import OrderRules
 from broker_server.sim.session import Session
 
 __all__ = ["SimConfig", "SimServer"]
@@ -47,8 +48,14 @@ class SimServer:
         self.counters: Counter[str] = Counter()
         """How often each limit was hit (connections_refused, output_overflow, ...)."""
         # A lambda, not the bound method: tests move the clock by replacing ``sim.now``.
+        self.rules = OrderRules(default_chunk=self.config.fill_chunk)
         self.feeds = Feeds(
-            self.config.accounts, self.book, self.market, self.clients, lambda: self.now()
+            self.config.accounts,
+            self.book,
+            self.market,
+            self.clients,
+            self.rules,
+            lambda: self.now(),
         )
         self.faults = SimFaults(self)
         self.handlers = Handlers(self)
@@ -143,6 +150,8 @@ class SimServer:
             "orders": len(self.book.orders),
             "working_orders": len(self.book.working_orders()),
             "executions": len(self.book.executions),
+            "rejected_orders": len(self.book.rejected),
+            "rules": self.rules.status(),
             "faults": self.faults.status(),
             "limits": {
                 "max_clients": self.config.max_clients,
@@ -153,6 +162,24 @@ class SimServer:
                 "max_msgs_per_sec": self.config.max_msgs_per_sec,
             },
             "counters": dict(self.counters),
+        }
+
+    def order_info(self, o: SimOrder) -> dict[str, Any]:
+        """One order as plain data (control port ``orders``)."""
+        return {
+            "client_id": o.client_id,
+            "order_id": o.order_id,
+            "perm_id": o.perm_id,
+            "order_ref": o.order_ref,
+            "symbol": o.instrument.symbol,
+            "con_id": o.instrument.con_id,
+            "action": o.action,
+            "order_type": o.order_type,
+            "total_qty": o.total_qty,
+            "filled": o.filled,
+            "status": o.status,
+            "parent_id": o.parent_id,
+            "account": o.account,
         }
 
     # FaultTarget (used by faults)
