@@ -7,12 +7,13 @@ googleapis-common-protos), never the server.
 from broker_client.client import BrokerClient
 from broker_client.errors import BrokerError
 from broker_client.leases import LeaseLostError, lease, lease_sync, watch_leases
-from broker_client.watch import watch_connection_state, watch_health
+from broker_client.watch import WatchOptions, watch_connection_state, watch_health
 
 __all__ = [
     "BrokerClient",
     "BrokerError",
     "LeaseLostError",
+    "WatchOptions",
     "lease",
     "lease_sync",
     "watch_connection_state",

@@ -25,6 +25,7 @@ from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
+from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 
 T = TypeVar("T")
@@ -92,6 +93,12 @@ class BrokerClient:
     def watch_health(self, gateway: str = "", **kwargs: Any) -> AsyncIterator[pb.HealthEvent]:
         """Health events, resuming across broker restarts."""
         return watch.watch_health(self.channel, gateway, **kwargs)
+
+    def watch_leases(
+        self, gateway: str = "", owner: str = "", **kwargs: Any
+    ) -> AsyncIterator[lease_pb2.LeaseEvent]:
+        """Lease events, resuming across broker restarts (see :func:`leases.watch_leases`)."""
+        return leases.watch_leases(self.leases, gateway, owner, **kwargs)
 
     def lease(self, **kwargs: Any) -> contextlib.AbstractAsyncContextManager[leases.HeldLease]:
         """``async with client.lease(owner=..., ttl=...) as held:`` (see :mod:`broker_client.leases`)."""

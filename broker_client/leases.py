@@ -28,11 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import grpc
@@ -41,7 +40,7 @@ from google.protobuf import duration_pb2
 from broker_client.channel import aio_channel, sync_channel
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
-from broker_client.watch import _watch
+from broker_client.watch import WatchOptions, watch_rpc
 
 log = logging.getLogger("ibbroker.client.leases")
 
@@ -373,42 +372,29 @@ def watch_leases(
     gateway: str = "",
     owner: str = "",
     *,
-    resume_after_sequence: int = 0,
-    metadata: Sequence[tuple[str, str]] | None = None,
-    initial_backoff: float = 0.2,
-    max_backoff: float = 5.0,
-    max_attempts: int | None = None,
-    stop_on_final: bool = False,
-    rng: random.Random | None = None,
+    options: WatchOptions | None = None,
+    **overrides: Any,
 ) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
     """Lease events of ``gateway`` and ``owner`` (empty: all), across broker restarts.
 
     ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. First one SNAPSHOT
-    event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks (UNAVAILABLE) or ends after
-    the broker's FINAL event, it reconnects with exponential backoff and full jitter and resumes
-    after the last sequence seen: the broker replays what was missed, or sends a fresh snapshot
-    (always after a restart). A new run of SNAPSHOT events up to SNAPSHOT_END replaces what you
-    knew. Errors a
-    retry cannot fix (unknown gateway, over-long owner) raise :class:`BrokerError`.
+    event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks
+    (UNAVAILABLE) or ends after the broker's FINAL event, it reconnects with exponential backoff
+    and full jitter and resumes after the last sequence seen: the broker replays what was
+    missed, or sends a fresh snapshot (always after a restart). A new run of SNAPSHOT events up
+    to SNAPSHOT_END replaces what you knew. Errors a retry cannot fix (unknown gateway,
+    over-long owner) raise :class:`BrokerError`.
 
-    ``max_attempts`` bounds consecutive failed reconnects (None: forever); ``stop_on_final``
-    ends the iteration at the broker's FINAL event instead of waiting for its return.
+    ``options`` (or its field names as keywords: ``resume_after_sequence``, ``metadata``,
+    ``initial_backoff``, ``max_backoff``, ``max_attempts``, ``stop_on_final``, ``rng``) say how
+    it resumes; see :class:`~broker_client.watch.WatchOptions`.
     """
     stub = _stub(target)
-
-    def open_stream(after: int) -> Any:
-        request = lease_service_pb2.WatchLeasesRequest(
+    return watch_rpc(
+        stub.WatchLeases,
+        lambda after: lease_service_pb2.WatchLeasesRequest(
             gateway=gateway, owner=owner, resume_after_sequence=after
-        )
-        return stub.WatchLeases(request, metadata=metadata)
-
-    return _watch(
-        open_stream,
-        resume_after_sequence,
-        initial_backoff=initial_backoff,
-        max_backoff=max_backoff,
-        max_attempts=max_attempts,
-        stop_on_final=stop_on_final,
-        rng=rng or random.Random(),
-        final_kind=lease_pb2.LEASE_EVENT_KIND_FINAL,
+        ),
+        lease_pb2.LEASE_EVENT_KIND_FINAL,
+        (options or WatchOptions()).with_overrides(**overrides),
     )
