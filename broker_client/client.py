@@ -5,7 +5,7 @@ Example::
     async with BrokerClient("127.0.0.1:50051") as broker:
         state = await broker.get_connection_state()
         async with broker.lease(owner="momentum", ttl=30) as held:
-            ib.connect("127.0.0.1", 4002, clientId=held.client_id)   # DIRECT lease
+            await ib.connectAsync("127.0.0.1", 4002, clientId=held.client_id)  # DIRECT lease
         async for event in broker.watch_connection_state():
             ...
 """

@@ -9,7 +9,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__ (contextlib re-raises)
 class BrokerError(Exception):
     """A failed broker call: the gRPC status plus the ``ibbroker.v1`` error details."""
 
