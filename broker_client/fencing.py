@@ -22,6 +22,7 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -154,6 +155,11 @@ class Keeper:
         ended it) or released; None while held."""
         self.error: LeaseLostError | None = None
         """Why it is no longer held, once it is not."""
+        self.release_error: BrokerError | None = None
+        """Why the release on exit failed, if it did (the lease then ends at its expiry; a
+        LEASE_EXPIRED here means the broker ended it before the holder's deadline)."""
+        self.release_failed_at: float | None = None
+        """Monotonic time :attr:`release_error` arrived."""
         self._clock = clock
         self._on_end = on_end
         self._lock = threading.Lock()
@@ -302,6 +308,8 @@ def renew_plan(keeper: Keeper, owner: str, policy: LeasePolicy, **clocks: Any) -
 def release_plan(keeper: Keeper, owner: str, policy: LeasePolicy) -> Plan:
     """Give the lease back if it is still held; a failed release is logged (the lease then
     expires on its own, and failing the caller's block for it would hide its result)."""
+    with contextlib.suppress(LeaseLostError):
+        keeper.check()  # past its deadline it is lost, not released: nothing to give back
     if keeper.error is not None:
         return
     lease = keeper.lease
@@ -311,6 +319,7 @@ def release_plan(keeper: Keeper, owner: str, policy: LeasePolicy) -> Plan:
     )
     answer = yield Call("ReleaseLease", request, policy.release_timeout)
     if isinstance(answer, BrokerError):
+        keeper.release_error, keeper.release_failed_at = answer, keeper._clock()
         log.warning("lease release failed: %s", answer)
 
 
