@@ -33,7 +33,7 @@ from typing import Any
 
 import grpc
 
-from broker_client.errors import BrokerError
+from broker_client.errors import BrokerError, LeaseExpiredError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2
 
 log = logging.getLogger("ibbroker.client.leases")
@@ -255,7 +255,7 @@ def acquire_plan(
             if problem is None:
                 return lease, sent
             if attempt == 0 or last:
-                raise BrokerError(
+                raise LeaseExpiredError(
                     grpc.StatusCode.FAILED_PRECONDITION,
                     f"acquire {problem}; the lease is not held",
                     reason="LEASE_EXPIRED",

@@ -36,7 +36,7 @@ from typing import Any
 
 import grpc
 
-from broker_client.errors import BrokerError
+from broker_client.errors import BrokerError, BrokerUnavailableError
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
@@ -109,7 +109,7 @@ async def resumable(
         # The stream ended (FINAL on shutdown) or broke: wait, then resume after ``last``.
         failures += 1
         if opts.max_attempts is not None and failures > opts.max_attempts:
-            raise BrokerError(
+            raise BrokerUnavailableError(
                 grpc.StatusCode.UNAVAILABLE,
                 f"watch stream lost; gave up after {opts.max_attempts} reconnect attempts",
             )
