@@ -136,6 +136,10 @@ class StoreConfig:
 
     path: str = "var/ibbroker.sqlite3"
     """SQLite file holding leases and epochs (created with its folder when missing)."""
+    history_seconds: float = 600.0
+    """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
+    history_max_rows: int = 10_000
+    """Most ended leases kept in the store; the oldest are pruned first."""
 
 
 @dataclass(frozen=True)

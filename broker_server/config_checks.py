@@ -116,6 +116,10 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
     if not cfg.store.path:
         problems.append("store.path: must not be empty")
+    if cfg.store.history_seconds < 0:
+        problems.append("store.history_seconds: must be >= 0")
+    if cfg.store.history_max_rows < 0:
+        problems.append("store.history_max_rows: must be >= 0")
     lc = cfg.leases
     if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
         problems.append(
