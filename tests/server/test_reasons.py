@@ -14,15 +14,10 @@ from broker_server.services.errors import proto_reason
 # the test below says so and its entry goes.
 NOT_YET_PRODUCED = {
     FailureReason.PACING,
-    FailureReason.ORDER_NOT_FOUND,
-    FailureReason.ORDER_OWNED_BY_OTHER_CLIENT_ID,
     FailureReason.CONTRACT_NOT_FOUND,  # contract resolution happens in the runtime (IB code 200)
     FailureReason.CONTRACT_AMBIGUOUS,
     FailureReason.ORDER_REJECTED,  # IB's 201 on a modify, mapped by the runtime
-    FailureReason.OUTCOME_UNKNOWN,
-    FailureReason.ORDER_FINISHED,
     FailureReason.LEASE_NOT_PROXIED,  # the lease check of the order runtime
-    FailureReason.ORDER_IDS_EXHAUSTED,
 }
 
 SERVER = pathlib.Path(__file__).resolve().parents[2] / "broker_server"
