@@ -13,7 +13,6 @@ from broker_server.services.errors import proto_reason
 # runtime and gRPC servicer, which wire the pure domain core to IB). When something produces one,
 # the test below says so and its entry goes.
 NOT_YET_PRODUCED = {
-    FailureReason.PACING,
     FailureReason.CONTRACT_NOT_FOUND,  # contract resolution happens in the runtime (IB code 200)
     FailureReason.CONTRACT_AMBIGUOUS,
     FailureReason.ORDER_REJECTED,  # IB's 201 on a modify, mapped by the runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broker_server.domain.journal import JournalEntry, advance
@@ -203,6 +203,7 @@ def scenarios(draw: st.DrawFn) -> tuple:
     return entries, opens, dones, draw(st.permutations(execs)), reported
 
 
+@settings(max_examples=200, deadline=None)  # generous scenarios; no per-example deadline under load
 @given(scenarios())
 def test_property_never_resend_what_ib_has_seen(scenario: tuple) -> None:
     entries, opens, dones, execs, reported = scenario
@@ -219,6 +220,7 @@ def test_property_never_resend_what_ib_has_seen(scenario: tuple) -> None:
         assert decision.filled_quantity >= entry.filled_quantity
 
 
+@settings(max_examples=200, deadline=None)  # generous scenarios; no per-example deadline under load
 @given(scenarios())
 def test_property_fills_once_in_order_and_idempotent(scenario: tuple) -> None:
     entries, opens, dones, execs, reported = scenario
