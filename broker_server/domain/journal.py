@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation
+from broker_server.domain.order_identity import derive_order_ref
 from broker_server.domain.order_ids import Reservation
 from broker_server.domain.order_state import (
     IllegalOrderTransition,
@@ -31,12 +32,7 @@ from broker_server.domain.order_state import (
     OrderTransition,
     transition,
 )
-from broker_server.domain.orders import (
-    BracketRole,
-    BracketSpec,
-    OrderSpec,
-    derive_order_ref,
-)
+from broker_server.domain.orders import BracketRole, BracketSpec, OrderSpec
 from broker_server.domain.reasons import FailureReason
 
 OUTCOME_RETRY_AFTER = 1.0
@@ -352,4 +348,19 @@ def check_amendable(entry: JournalEntry, client_id: int, action: str) -> None:
                 "owning_client_id": str(entry.client_id),
                 "client_id": str(client_id),
             },
+        )
+
+
+def check_order_lease(lease_id: str, proxied: bool) -> None:
+    """Orders go through the caller's PROXIED lease: the broker holds that client ID's session.
+
+    A DIRECT lease means the strategy holds the socket itself; the broker cannot place orders
+    on it -> FAILED_PRECONDITION (LEASE_NOT_PROXIED).
+    """
+    if not proxied:
+        raise DomainError(
+            ErrorKind.FAILED_PRECONDITION,
+            FailureReason.LEASE_NOT_PROXIED,
+            f"lease {lease_id} is DIRECT: orders through the broker need a PROXIED lease",
+            violations=(FieldViolation("lease_id", "not a PROXIED lease"),),
         )

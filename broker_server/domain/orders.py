@@ -1,4 +1,4 @@
-"""Orders, the pure core: value types, validation, the canonical parameter hash, orderRef.
+"""Orders, the pure core: value types and their validation.
 
 What a strategy sends is parsed from plain strings (the gRPC edge turns the proto into an
 :class:`OrderDraft`; prices and quantities stay decimal strings until they are
@@ -10,19 +10,13 @@ What a strategy sends is parsed from plain strings (the gRPC edge turns the prot
 2. :func:`check_increments`: the prices against the contract's minimum tick and the quantity
    against its size increment, once the contract is resolved (the tick is an argument).
 
-:func:`parameter_hash` gives the same digest for the same request however it was spelled
-(``"1.50"`` is ``"1.5"``), so a retried PlaceOrder is recognised; :func:`derive_order_ref` maps
-an (owner, idempotency key, bracket role) to the orderRef IB carries back in openOrder,
-orderStatus, execDetails and completedOrder, the key of reconciliation (see ``reconcile.py``).
-The life cycle of an order is :mod:`broker_server.domain.order_state`.
+The request's identity (idempotency key, parameter hash, orderRef) is
+:mod:`broker_server.domain.order_identity`; its life cycle :mod:`broker_server.domain.order_state`.
 """
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -30,12 +24,8 @@ from typing import Any, TypeVar
 
 from broker_server.domain.errors import FieldViolation
 
-MAX_IDEMPOTENCY_KEY_BYTES = 128
-"""Longest idempotency key accepted, in UTF-8 bytes."""
 MAX_DECIMAL_LENGTH = 32
 """Longest decimal string accepted: bounds the work of parsing and hashing a hostile value."""
-ORDER_REF_PREFIX = "ibb1-"
-"""Marks an orderRef as the broker's (and its derivation scheme's version)."""
 
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _E = TypeVar("_E", bound=enum.StrEnum)
@@ -478,47 +468,3 @@ def check_bracket_increments(
                 )
             )
     return found
-
-
-def check_idempotency_key(key: str, *, name: str = "idempotency_key") -> list[FieldViolation]:
-    """A key is required, at most :data:`MAX_IDEMPOTENCY_KEY_BYTES` bytes of UTF-8."""
-    if not key:
-        return [
-            FieldViolation(name, "required: choose a unique key per order and reuse it on retries")
-        ]
-    size = len(key.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_IDEMPOTENCY_KEY_BYTES:
-        return [FieldViolation(name, f"{size} bytes; at most {MAX_IDEMPOTENCY_KEY_BYTES} allowed")]
-    return []
-
-
-def parameter_hash(request: OrderSpec | BracketSpec) -> str:
-    """SHA-256 (hex) of the request's canonical form: equal for equal orders however spelled.
-
-    The key and the owner are not part of it: they name the request, the hash says what it
-    asks for. A single order and a bracket never hash alike (the form is tagged).
-    """
-    kind = "bracket" if isinstance(request, BracketSpec) else "single"
-    body = {"v": 1, "kind": kind, "order": request.canonical()}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def derive_order_ref(owner: str, key: str, role: BracketRole = BracketRole.NONE) -> str:
-    """The orderRef of the order placed under (owner, key) in ``role``: deterministic, short.
-
-    ``ibb1-`` + 26 base32 characters (128 bits of SHA-256 over owner and key) + ``-`` + the
-    role letter: 33 ASCII characters whatever the key holds, so it fits IB's orderRef, and the
-    same request always yields it, also after a broker restart. It leads back to its journal
-    entry, which stores it (an indexed column): reconciliation looks entries up by it.
-    """
-    digest = hashlib.sha256(
-        b"ibbroker.orderRef.v1\0" + owner.encode() + b"\0" + key.encode()
-    ).digest()
-    token = base64.b32encode(digest[:16]).decode("ascii").rstrip("=").lower()
-    return f"{ORDER_REF_PREFIX}{token}-{role.value.lower()}"
-
-
-def is_broker_order_ref(order_ref: str) -> bool:
-    """Whether ``order_ref`` has the shape of one the broker derived (vs an external order)."""
-    return order_ref.startswith(ORDER_REF_PREFIX)

@@ -9,15 +9,9 @@ from broker_client.ibbroker.v1 import errors_pb2
 from broker_server.domain.reasons import FailureReason
 from broker_server.services.errors import proto_reason
 
-# In the contract of the TradingService (issue 10) but produced only by parts not built yet (the
-# runtime and gRPC servicer, which wire the pure domain core to IB). When something produces one,
-# the test below says so and its entry goes.
-NOT_YET_PRODUCED = {
-    FailureReason.CONTRACT_NOT_FOUND,  # contract resolution happens in the runtime (IB code 200)
-    FailureReason.CONTRACT_AMBIGUOUS,
-    FailureReason.ORDER_REJECTED,  # IB's 201 on a modify, mapped by the runtime
-    FailureReason.LEASE_NOT_PROXIED,  # the lease check of the order runtime
-}
+# Reasons in the contract that nothing produces yet (none today). When something starts
+# producing one, the test below says so and its entry goes.
+NOT_YET_PRODUCED: set[FailureReason] = set()
 
 SERVER = pathlib.Path(__file__).resolve().parents[2] / "broker_server"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from broker_server.domain.journal import JournalEntry, plan_entries
+from broker_server.domain.order_identity import parameter_hash
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
 from broker_server.domain.orders import (
     BracketDraft,
@@ -12,7 +13,6 @@ from broker_server.domain.orders import (
     ContractRef,
     OrderDraft,
     OrderSpec,
-    parameter_hash,
     parse_bracket,
     parse_order,
 )

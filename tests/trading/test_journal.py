@@ -19,9 +19,10 @@ from broker_server.domain.journal import (
     plan_entries,
     plan_resend,
 )
+from broker_server.domain.order_identity import derive_order_ref, parameter_hash
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
 from broker_server.domain.order_state import IllegalOrderTransition, OrderState
-from broker_server.domain.orders import BracketRole, derive_order_ref, parameter_hash
+from broker_server.domain.orders import BracketRole
 from broker_server.domain.reasons import FailureReason
 from tests.trading.helpers import NOW, bracket_order, journal, limit_order
 

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker_server.domain.orders import (
+from broker_server.domain.order_identity import (
     MAX_IDEMPOTENCY_KEY_BYTES,
+    check_idempotency_key,
+    derive_order_ref,
+    is_broker_order_ref,
+    parameter_hash,
+)
+from broker_server.domain.orders import (
     BracketDraft,
     BracketRole,
     ContractRef,
@@ -20,11 +26,7 @@ from broker_server.domain.orders import (
     TimeInForce,
     canonical_decimal,
     check_bracket_increments,
-    check_idempotency_key,
     check_increments,
-    derive_order_ref,
-    is_broker_order_ref,
-    parameter_hash,
     parse_bracket,
     parse_order,
 )
