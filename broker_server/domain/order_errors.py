@@ -45,7 +45,7 @@ _FINISHED = frozenset({104, 161, 10148})
 # The request names an order IB does not know.
 _NOT_FOUND = frozenset({135, 10147})
 # IB may or may not have acted on the message: reconcile, never resend blindly.
-_OUTCOME_UNKNOWN = frozenset({100, 103, 1100})
+_OUTCOME_UNKNOWN = frozenset({100, 103})
 
 
 def _detail(code: int, text: str, order_ref: str) -> dict[str, str]:
@@ -90,13 +90,25 @@ def classify_order_error(code: int, text: str, order_ref: str = "") -> OrderErro
                 metadata=meta,
             ),
         )
+    if code == 1100:
+        # As ConnectionManager refuses orders while 1100 is active: FAILED_PRECONDITION. What
+        # was in flight is reconciled once the link is back.
+        return OrderErrorOutcome(
+            OrderState.UNKNOWN,
+            DomainError(
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.IB_LINK_LOST,
+                f"TWS lost its link to IB ({text}); the order is reconciled when it is back",
+                ib_error_code=code,
+                metadata=meta,
+            ),
+        )
     if code in _OUTCOME_UNKNOWN:
-        reason = FailureReason.IB_LINK_LOST if code == 1100 else FailureReason.OUTCOME_UNKNOWN
         return OrderErrorOutcome(
             OrderState.UNKNOWN,
             DomainError(
                 ErrorKind.UNAVAILABLE,
-                reason,
+                FailureReason.OUTCOME_UNKNOWN,
                 f"IB may not have acted on the order ({code}: {text}); it is being reconciled, "
                 "retry with the same idempotency key",
                 retry_after=OUTCOME_RETRY_AFTER,

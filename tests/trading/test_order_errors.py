@@ -25,7 +25,7 @@ R = FailureReason
         (10147, None, ErrorKind.NOT_FOUND, R.ORDER_NOT_FOUND),
         (103, S.UNKNOWN, ErrorKind.UNAVAILABLE, R.OUTCOME_UNKNOWN),
         (100, S.UNKNOWN, ErrorKind.UNAVAILABLE, R.OUTCOME_UNKNOWN),
-        (1100, S.UNKNOWN, ErrorKind.UNAVAILABLE, R.IB_LINK_LOST),
+        (1100, S.UNKNOWN, ErrorKind.FAILED_PRECONDITION, R.IB_LINK_LOST),
         (399, None, None, None),
         (2109, None, None, None),
         (9999, None, ErrorKind.FAILED_PRECONDITION, R.ORDER_REJECTED),
