@@ -96,6 +96,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """Orders need a PROXIED lease; the lease given is DIRECT."""
     ERROR_REASON_ORDER_IDS_EXHAUSTED: _ErrorReason.ValueType  # 48
     """No further order ID is available for the client ID (IB's order IDs are 32-bit)."""
+    ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED: _ErrorReason.ValueType  # 49
+    """The gateway's market data line budget is used up (checked before IB would answer 101)."""
+    ERROR_REASON_SUBSCRIBER_TOO_SLOW: _ErrorReason.ValueType  # 50
+    """A market data subscriber read too slowly for too long and was ended."""
+    ERROR_REASON_MARKET_DATA_NOT_PERMITTED: _ErrorReason.ValueType  # 51
+    """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -177,4 +183,10 @@ ERROR_REASON_LEASE_NOT_PROXIED: ErrorReason.ValueType  # 47
 """Orders need a PROXIED lease; the lease given is DIRECT."""
 ERROR_REASON_ORDER_IDS_EXHAUSTED: ErrorReason.ValueType  # 48
 """No further order ID is available for the client ID (IB's order IDs are 32-bit)."""
+ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED: ErrorReason.ValueType  # 49
+"""The gateway's market data line budget is used up (checked before IB would answer 101)."""
+ERROR_REASON_SUBSCRIBER_TOO_SLOW: ErrorReason.ValueType  # 50
+"""A market data subscriber read too slowly for too long and was ended."""
+ERROR_REASON_MARKET_DATA_NOT_PERMITTED: ErrorReason.ValueType  # 51
+"""IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

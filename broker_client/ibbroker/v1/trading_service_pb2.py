@@ -23,62 +23,75 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from broker_client.ibbroker.v1 import market_data_pb2 as ibbroker_dot_v1_dot_market__data__pb2
 from broker_client.ibbroker.v1 import trading_pb2 as ibbroker_dot_v1_dot_trading__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!ibbroker/v1/trading_service.proto\x12\x0bibbroker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ibbroker/v1/trading.proto\"(\n\x15GetCurrentTimeRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\"I\n\x16GetCurrentTimeResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x19GetContractDetailsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\'\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x15.ibbroker.v1.Contract\x12\x10\n\x08list_all\x18\x03 \x01(\x08\"K\n\x1aGetContractDetailsResponse\x12-\n\x07\x64\x65tails\x18\x01 \x03(\x0b\x32\x1c.ibbroker.v1.ContractDetails\"7\n\x13GetPositionsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"@\n\x14GetPositionsResponse\x12(\n\tpositions\x18\x01 \x03(\x0b\x32\x15.ibbroker.v1.Position\"J\n\x18GetAccountSummaryRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\"F\n\x19GetAccountSummaryResponse\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.ibbroker.v1.AccountValue\"\\\n\x15ListOpenOrdersRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\"<\n\x16ListOpenOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ibbroker.v1.Order\"\xa2\x02\n\x15ListExecutionsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06symbol\x18\x06 \x01(\t\x12\x30\n\rsecurity_type\x18\x07 \x01(\x0e\x32\x19.ibbroker.v1.SecurityType\x12$\n\x04side\x18\x08 \x01(\x0e\x32\x16.ibbroker.v1.OrderSide\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x16ListExecutionsResponse\x12*\n\nexecutions\x18\x01 \x03(\x0b\x32\x16.ibbroker.v1.Execution\"a\n\x1aListCompletedOrdersRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\"A\n\x1bListCompletedOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ibbroker.v1.Order\"\xbd\x01\n\x11PlaceOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12(\n\x06single\x18\x05 \x01(\x0b\x32\x16.ibbroker.v1.OrderSpecH\x00\x12,\n\x07\x62racket\x18\x06 \x01(\x0b\x32\x19.ibbroker.v1.BracketOrderH\x00\x42\x07\n\x05order\"o\n\x12PlaceOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\x12$\n\x08\x63hildren\x18\x02 \x03(\x0b\x32\x12.ibbroker.v1.Order\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"X\n\rOrderSelector\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12.\n\x0c\x62racket_role\x18\x02 \x01(\x0e\x32\x18.ibbroker.v1.BracketRole\"\xd7\x02\n\x12ModifyOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12)\n\x05order\x18\x04 \x01(\x0b\x32\x1a.ibbroker.v1.OrderSelector\x12\x15\n\x08quantity\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0blimit_price\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nstop_price\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x34\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x18.ibbroker.v1.TimeInForceH\x03\x88\x01\x01\x12\x18\n\x0boutside_rth\x18\t \x01(\x08H\x04\x88\x01\x01\x42\x0b\n\t_quantityB\x0e\n\x0c_limit_priceB\r\n\x0b_stop_priceB\x10\n\x0e_time_in_forceB\x0e\n\x0c_outside_rth\"8\n\x13ModifyOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\"o\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12)\n\x05order\x18\x04 \x01(\x0b\x32\x1a.ibbroker.v1.OrderSelector\"8\n\x13\x43\x61ncelOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\"l\n\x17WatchOrderEventsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x1d\n\x15resume_after_sequence\x18\x04 \x01(\x04\"B\n\x18WatchOrderEventsResponse\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.ibbroker.v1.OrderEvent2\x81\x08\n\x0eTradingService\x12Y\n\x0eGetCurrentTime\x12\".ibbroker.v1.GetCurrentTimeRequest\x1a#.ibbroker.v1.GetCurrentTimeResponse\x12\x65\n\x12GetContractDetails\x12&.ibbroker.v1.GetContractDetailsRequest\x1a\'.ibbroker.v1.GetContractDetailsResponse\x12S\n\x0cGetPositions\x12 .ibbroker.v1.GetPositionsRequest\x1a!.ibbroker.v1.GetPositionsResponse\x12\x62\n\x11GetAccountSummary\x12%.ibbroker.v1.GetAccountSummaryRequest\x1a&.ibbroker.v1.GetAccountSummaryResponse\x12Y\n\x0eListOpenOrders\x12\".ibbroker.v1.ListOpenOrdersRequest\x1a#.ibbroker.v1.ListOpenOrdersResponse\x12Y\n\x0eListExecutions\x12\".ibbroker.v1.ListExecutionsRequest\x1a#.ibbroker.v1.ListExecutionsResponse\x12h\n\x13ListCompletedOrders\x12\'.ibbroker.v1.ListCompletedOrdersRequest\x1a(.ibbroker.v1.ListCompletedOrdersResponse\x12M\n\nPlaceOrder\x12\x1e.ibbroker.v1.PlaceOrderRequest\x1a\x1f.ibbroker.v1.PlaceOrderResponse\x12P\n\x0bModifyOrder\x12\x1f.ibbroker.v1.ModifyOrderRequest\x1a .ibbroker.v1.ModifyOrderResponse\x12P\n\x0b\x43\x61ncelOrder\x12\x1f.ibbroker.v1.CancelOrderRequest\x1a .ibbroker.v1.CancelOrderResponse\x12\x61\n\x10WatchOrderEvents\x12$.ibbroker.v1.WatchOrderEventsRequest\x1a%.ibbroker.v1.WatchOrderEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!ibbroker/v1/trading_service.proto\x12\x0bibbroker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dibbroker/v1/market_data.proto\x1a\x19ibbroker/v1/trading.proto\"(\n\x15GetCurrentTimeRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\"I\n\x16GetCurrentTimeResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x19GetContractDetailsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\'\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x15.ibbroker.v1.Contract\x12\x10\n\x08list_all\x18\x03 \x01(\x08\"K\n\x1aGetContractDetailsResponse\x12-\n\x07\x64\x65tails\x18\x01 \x03(\x0b\x32\x1c.ibbroker.v1.ContractDetails\"7\n\x13GetPositionsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"@\n\x14GetPositionsResponse\x12(\n\tpositions\x18\x01 \x03(\x0b\x32\x15.ibbroker.v1.Position\"J\n\x18GetAccountSummaryRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\"F\n\x19GetAccountSummaryResponse\x12)\n\x06values\x18\x01 \x03(\x0b\x32\x19.ibbroker.v1.AccountValue\"\\\n\x15ListOpenOrdersRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\"<\n\x16ListOpenOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ibbroker.v1.Order\"\xa2\x02\n\x15ListExecutionsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06symbol\x18\x06 \x01(\t\x12\x30\n\rsecurity_type\x18\x07 \x01(\x0e\x32\x19.ibbroker.v1.SecurityType\x12$\n\x04side\x18\x08 \x01(\x0e\x32\x16.ibbroker.v1.OrderSide\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x16ListExecutionsResponse\x12*\n\nexecutions\x18\x01 \x03(\x0b\x32\x16.ibbroker.v1.Execution\"a\n\x1aListCompletedOrdersRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\"A\n\x1bListCompletedOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.ibbroker.v1.Order\"\xbd\x01\n\x11PlaceOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12(\n\x06single\x18\x05 \x01(\x0b\x32\x16.ibbroker.v1.OrderSpecH\x00\x12,\n\x07\x62racket\x18\x06 \x01(\x0b\x32\x19.ibbroker.v1.BracketOrderH\x00\x42\x07\n\x05order\"o\n\x12PlaceOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\x12$\n\x08\x63hildren\x18\x02 \x03(\x0b\x32\x12.ibbroker.v1.Order\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"X\n\rOrderSelector\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12.\n\x0c\x62racket_role\x18\x02 \x01(\x0e\x32\x18.ibbroker.v1.BracketRole\"\xd7\x02\n\x12ModifyOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12)\n\x05order\x18\x04 \x01(\x0b\x32\x1a.ibbroker.v1.OrderSelector\x12\x15\n\x08quantity\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0blimit_price\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nstop_price\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x34\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x18.ibbroker.v1.TimeInForceH\x03\x88\x01\x01\x12\x18\n\x0boutside_rth\x18\t \x01(\x08H\x04\x88\x01\x01\x42\x0b\n\t_quantityB\x0e\n\x0c_limit_priceB\r\n\x0b_stop_priceB\x10\n\x0e_time_in_forceB\x0e\n\x0c_outside_rth\"8\n\x13ModifyOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\"o\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08lease_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05owner\x18\x03 \x01(\t\x12)\n\x05order\x18\x04 \x01(\x0b\x32\x1a.ibbroker.v1.OrderSelector\"8\n\x13\x43\x61ncelOrderResponse\x12!\n\x05order\x18\x01 \x01(\x0b\x32\x12.ibbroker.v1.Order\"l\n\x17WatchOrderEventsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x12\n\nall_owners\x18\x03 \x01(\x08\x12\x1d\n\x15resume_after_sequence\x18\x04 \x01(\x04\"B\n\x18WatchOrderEventsResponse\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.ibbroker.v1.OrderEvent\"\xfc\x01\n\x16WatchMarketDataRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\'\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x15.ibbroker.v1.Contract\x12,\n\x06\x66ields\x18\x03 \x03(\x0e\x32\x1c.ibbroker.v1.MarketDataField\x12\x35\n\x10market_data_type\x18\x04 \x01(\x0e\x32\x1b.ibbroker.v1.MarketDataType\x12\x15\n\rrealtime_bars\x18\x05 \x01(\x08\x12\r\n\x05owner\x18\x06 \x01(\t\x12\x1d\n\x15resume_after_sequence\x18\x07 \x01(\x04\"F\n\x17WatchMarketDataResponse\x12+\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1c.ibbroker.v1.MarketDataEvent\",\n\x19GetMarketDataLinesRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\"h\n\x1aGetMarketDataLinesResponse\x12*\n\x05lines\x18\x01 \x03(\x0b\x32\x1b.ibbroker.v1.MarketDataLine\x12\x0e\n\x06in_use\x18\x02 \x01(\r\x12\x0e\n\x06\x62udget\x18\x03 \x01(\r\"\xfc\x01\n\x18GetHistoricalBarsRequest\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\'\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x15.ibbroker.v1.Contract\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64uration\x18\x04 \x01(\t\x12&\n\x08\x62\x61r_size\x18\x05 \x01(\x0e\x32\x14.ibbroker.v1.BarSize\x12-\n\x0cwhat_to_show\x18\x06 \x01(\x0e\x32\x17.ibbroker.v1.WhatToShow\x12\x0f\n\x07use_rth\x18\x07 \x01(\x08\"\x99\x01\n\x19GetHistoricalBarsResponse\x12\x1e\n\x04\x62\x61rs\x18\x01 \x03(\x0b\x32\x10.ibbroker.v1.Bar\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xac\n\n\x0eTradingService\x12Y\n\x0eGetCurrentTime\x12\".ibbroker.v1.GetCurrentTimeRequest\x1a#.ibbroker.v1.GetCurrentTimeResponse\x12\x65\n\x12GetContractDetails\x12&.ibbroker.v1.GetContractDetailsRequest\x1a\'.ibbroker.v1.GetContractDetailsResponse\x12S\n\x0cGetPositions\x12 .ibbroker.v1.GetPositionsRequest\x1a!.ibbroker.v1.GetPositionsResponse\x12\x62\n\x11GetAccountSummary\x12%.ibbroker.v1.GetAccountSummaryRequest\x1a&.ibbroker.v1.GetAccountSummaryResponse\x12Y\n\x0eListOpenOrders\x12\".ibbroker.v1.ListOpenOrdersRequest\x1a#.ibbroker.v1.ListOpenOrdersResponse\x12Y\n\x0eListExecutions\x12\".ibbroker.v1.ListExecutionsRequest\x1a#.ibbroker.v1.ListExecutionsResponse\x12h\n\x13ListCompletedOrders\x12\'.ibbroker.v1.ListCompletedOrdersRequest\x1a(.ibbroker.v1.ListCompletedOrdersResponse\x12M\n\nPlaceOrder\x12\x1e.ibbroker.v1.PlaceOrderRequest\x1a\x1f.ibbroker.v1.PlaceOrderResponse\x12P\n\x0bModifyOrder\x12\x1f.ibbroker.v1.ModifyOrderRequest\x1a .ibbroker.v1.ModifyOrderResponse\x12P\n\x0b\x43\x61ncelOrder\x12\x1f.ibbroker.v1.CancelOrderRequest\x1a .ibbroker.v1.CancelOrderResponse\x12\x61\n\x10WatchOrderEvents\x12$.ibbroker.v1.WatchOrderEventsRequest\x1a%.ibbroker.v1.WatchOrderEventsResponse0\x01\x12^\n\x0fWatchMarketData\x12#.ibbroker.v1.WatchMarketDataRequest\x1a$.ibbroker.v1.WatchMarketDataResponse0\x01\x12\x65\n\x12GetMarketDataLines\x12&.ibbroker.v1.GetMarketDataLinesRequest\x1a\'.ibbroker.v1.GetMarketDataLinesResponse\x12\x62\n\x11GetHistoricalBars\x12%.ibbroker.v1.GetHistoricalBarsRequest\x1a&.ibbroker.v1.GetHistoricalBarsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'broker_client.ibbroker.v1.trading_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCURRENTTIMEREQUEST']._serialized_start=110
-  _globals['_GETCURRENTTIMEREQUEST']._serialized_end=150
-  _globals['_GETCURRENTTIMERESPONSE']._serialized_start=152
-  _globals['_GETCURRENTTIMERESPONSE']._serialized_end=225
-  _globals['_GETCONTRACTDETAILSREQUEST']._serialized_start=227
-  _globals['_GETCONTRACTDETAILSREQUEST']._serialized_end=330
-  _globals['_GETCONTRACTDETAILSRESPONSE']._serialized_start=332
-  _globals['_GETCONTRACTDETAILSRESPONSE']._serialized_end=407
-  _globals['_GETPOSITIONSREQUEST']._serialized_start=409
-  _globals['_GETPOSITIONSREQUEST']._serialized_end=464
-  _globals['_GETPOSITIONSRESPONSE']._serialized_start=466
-  _globals['_GETPOSITIONSRESPONSE']._serialized_end=530
-  _globals['_GETACCOUNTSUMMARYREQUEST']._serialized_start=532
-  _globals['_GETACCOUNTSUMMARYREQUEST']._serialized_end=606
-  _globals['_GETACCOUNTSUMMARYRESPONSE']._serialized_start=608
-  _globals['_GETACCOUNTSUMMARYRESPONSE']._serialized_end=678
-  _globals['_LISTOPENORDERSREQUEST']._serialized_start=680
-  _globals['_LISTOPENORDERSREQUEST']._serialized_end=772
-  _globals['_LISTOPENORDERSRESPONSE']._serialized_start=774
-  _globals['_LISTOPENORDERSRESPONSE']._serialized_end=834
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=837
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=1127
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=1129
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=1197
-  _globals['_LISTCOMPLETEDORDERSREQUEST']._serialized_start=1199
-  _globals['_LISTCOMPLETEDORDERSREQUEST']._serialized_end=1296
-  _globals['_LISTCOMPLETEDORDERSRESPONSE']._serialized_start=1298
-  _globals['_LISTCOMPLETEDORDERSRESPONSE']._serialized_end=1363
-  _globals['_PLACEORDERREQUEST']._serialized_start=1366
-  _globals['_PLACEORDERREQUEST']._serialized_end=1555
-  _globals['_PLACEORDERRESPONSE']._serialized_start=1557
-  _globals['_PLACEORDERRESPONSE']._serialized_end=1668
-  _globals['_ORDERSELECTOR']._serialized_start=1670
-  _globals['_ORDERSELECTOR']._serialized_end=1758
-  _globals['_MODIFYORDERREQUEST']._serialized_start=1761
-  _globals['_MODIFYORDERREQUEST']._serialized_end=2104
-  _globals['_MODIFYORDERRESPONSE']._serialized_start=2106
-  _globals['_MODIFYORDERRESPONSE']._serialized_end=2162
-  _globals['_CANCELORDERREQUEST']._serialized_start=2164
-  _globals['_CANCELORDERREQUEST']._serialized_end=2275
-  _globals['_CANCELORDERRESPONSE']._serialized_start=2277
-  _globals['_CANCELORDERRESPONSE']._serialized_end=2333
-  _globals['_WATCHORDEREVENTSREQUEST']._serialized_start=2335
-  _globals['_WATCHORDEREVENTSREQUEST']._serialized_end=2443
-  _globals['_WATCHORDEREVENTSRESPONSE']._serialized_start=2445
-  _globals['_WATCHORDEREVENTSRESPONSE']._serialized_end=2511
-  _globals['_TRADINGSERVICE']._serialized_start=2514
-  _globals['_TRADINGSERVICE']._serialized_end=3539
+  _globals['_GETCURRENTTIMEREQUEST']._serialized_start=141
+  _globals['_GETCURRENTTIMEREQUEST']._serialized_end=181
+  _globals['_GETCURRENTTIMERESPONSE']._serialized_start=183
+  _globals['_GETCURRENTTIMERESPONSE']._serialized_end=256
+  _globals['_GETCONTRACTDETAILSREQUEST']._serialized_start=258
+  _globals['_GETCONTRACTDETAILSREQUEST']._serialized_end=361
+  _globals['_GETCONTRACTDETAILSRESPONSE']._serialized_start=363
+  _globals['_GETCONTRACTDETAILSRESPONSE']._serialized_end=438
+  _globals['_GETPOSITIONSREQUEST']._serialized_start=440
+  _globals['_GETPOSITIONSREQUEST']._serialized_end=495
+  _globals['_GETPOSITIONSRESPONSE']._serialized_start=497
+  _globals['_GETPOSITIONSRESPONSE']._serialized_end=561
+  _globals['_GETACCOUNTSUMMARYREQUEST']._serialized_start=563
+  _globals['_GETACCOUNTSUMMARYREQUEST']._serialized_end=637
+  _globals['_GETACCOUNTSUMMARYRESPONSE']._serialized_start=639
+  _globals['_GETACCOUNTSUMMARYRESPONSE']._serialized_end=709
+  _globals['_LISTOPENORDERSREQUEST']._serialized_start=711
+  _globals['_LISTOPENORDERSREQUEST']._serialized_end=803
+  _globals['_LISTOPENORDERSRESPONSE']._serialized_start=805
+  _globals['_LISTOPENORDERSRESPONSE']._serialized_end=865
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=868
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=1158
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=1160
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=1228
+  _globals['_LISTCOMPLETEDORDERSREQUEST']._serialized_start=1230
+  _globals['_LISTCOMPLETEDORDERSREQUEST']._serialized_end=1327
+  _globals['_LISTCOMPLETEDORDERSRESPONSE']._serialized_start=1329
+  _globals['_LISTCOMPLETEDORDERSRESPONSE']._serialized_end=1394
+  _globals['_PLACEORDERREQUEST']._serialized_start=1397
+  _globals['_PLACEORDERREQUEST']._serialized_end=1586
+  _globals['_PLACEORDERRESPONSE']._serialized_start=1588
+  _globals['_PLACEORDERRESPONSE']._serialized_end=1699
+  _globals['_ORDERSELECTOR']._serialized_start=1701
+  _globals['_ORDERSELECTOR']._serialized_end=1789
+  _globals['_MODIFYORDERREQUEST']._serialized_start=1792
+  _globals['_MODIFYORDERREQUEST']._serialized_end=2135
+  _globals['_MODIFYORDERRESPONSE']._serialized_start=2137
+  _globals['_MODIFYORDERRESPONSE']._serialized_end=2193
+  _globals['_CANCELORDERREQUEST']._serialized_start=2195
+  _globals['_CANCELORDERREQUEST']._serialized_end=2306
+  _globals['_CANCELORDERRESPONSE']._serialized_start=2308
+  _globals['_CANCELORDERRESPONSE']._serialized_end=2364
+  _globals['_WATCHORDEREVENTSREQUEST']._serialized_start=2366
+  _globals['_WATCHORDEREVENTSREQUEST']._serialized_end=2474
+  _globals['_WATCHORDEREVENTSRESPONSE']._serialized_start=2476
+  _globals['_WATCHORDEREVENTSRESPONSE']._serialized_end=2542
+  _globals['_WATCHMARKETDATAREQUEST']._serialized_start=2545
+  _globals['_WATCHMARKETDATAREQUEST']._serialized_end=2797
+  _globals['_WATCHMARKETDATARESPONSE']._serialized_start=2799
+  _globals['_WATCHMARKETDATARESPONSE']._serialized_end=2869
+  _globals['_GETMARKETDATALINESREQUEST']._serialized_start=2871
+  _globals['_GETMARKETDATALINESREQUEST']._serialized_end=2915
+  _globals['_GETMARKETDATALINESRESPONSE']._serialized_start=2917
+  _globals['_GETMARKETDATALINESRESPONSE']._serialized_end=3021
+  _globals['_GETHISTORICALBARSREQUEST']._serialized_start=3024
+  _globals['_GETHISTORICALBARSREQUEST']._serialized_end=3276
+  _globals['_GETHISTORICALBARSRESPONSE']._serialized_start=3279
+  _globals['_GETHISTORICALBARSRESPONSE']._serialized_end=3432
+  _globals['_TRADINGSERVICE']._serialized_start=3435
+  _globals['_TRADINGSERVICE']._serialized_end=4759
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from broker_client.ibbroker.v1 import market_data_pb2 as _market_data_pb2
 from broker_client.ibbroker.v1 import trading_pb2 as _trading_pb2
 import builtins as _builtins
 import sys
@@ -754,3 +755,219 @@ class WatchOrderEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchOrderEventsResponse: _TypeAlias = WatchOrderEventsResponse  # noqa: Y015
+
+@_typing.final
+class WatchMarketDataRequest(_message.Message):
+    """WatchMarketDataRequest opens a market data stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    MARKET_DATA_TYPE_FIELD_NUMBER: _builtins.int
+    REALTIME_BARS_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    RESUME_AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """The gateway; empty means the default gateway."""
+    market_data_type: _market_data_pb2.MarketDataType.ValueType
+    """Live, frozen or delayed; unset means LIVE."""
+    realtime_bars: _builtins.bool
+    """Also stream 5-second real-time bars (BAR events)."""
+    owner: _builtins.str
+    """Who asks (shown in GetMarketDataLines)."""
+    resume_after_sequence: _builtins.int
+    """Resume: replay the retained events after this sequence number (a GAP first when some are
+    no longer retained), then a SNAPSHOT.
+    """
+    @_builtins.property
+    def contract(self) -> _trading_pb2.Contract:
+        """The instrument: con_id, or enough fields to resolve to exactly one contract."""
+
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_market_data_pb2.MarketDataField.ValueType]:
+        """The fields wanted; empty means bid, ask, last and their sizes."""
+
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+        contract: _trading_pb2.Contract | None = ...,
+        fields: _abc.Iterable[_market_data_pb2.MarketDataField.ValueType] | None = ...,
+        market_data_type: _market_data_pb2.MarketDataType.ValueType = ...,
+        realtime_bars: _builtins.bool = ...,
+        owner: _builtins.str = ...,
+        resume_after_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "fields", b"fields", "gateway", b"gateway", "market_data_type", b"market_data_type", "owner", b"owner", "realtime_bars", b"realtime_bars", "resume_after_sequence", b"resume_after_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchMarketDataRequest: _TypeAlias = WatchMarketDataRequest  # noqa: Y015
+
+@_typing.final
+class WatchMarketDataResponse(_message.Message):
+    """WatchMarketDataResponse carries one event."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def event(self) -> _market_data_pb2.MarketDataEvent:
+        """The event."""
+
+    def __init__(
+        self,
+        *,
+        event: _market_data_pb2.MarketDataEvent | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchMarketDataResponse: _TypeAlias = WatchMarketDataResponse  # noqa: Y015
+
+@_typing.final
+class GetMarketDataLinesRequest(_message.Message):
+    """GetMarketDataLinesRequest selects a gateway."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """The gateway; empty means the default gateway."""
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMarketDataLinesRequest: _TypeAlias = GetMarketDataLinesRequest  # noqa: Y015
+
+@_typing.final
+class GetMarketDataLinesResponse(_message.Message):
+    """GetMarketDataLinesResponse lists the lines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    IN_USE_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    in_use: _builtins.int
+    """Lines in use, lingering ones included."""
+    budget: _builtins.int
+    """The gateway's line budget."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_market_data_pb2.MarketDataLine]:
+        """The lines in use (and lingering), ordered by contract."""
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_market_data_pb2.MarketDataLine] | None = ...,
+        in_use: _builtins.int = ...,
+        budget: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "in_use", b"in_use", "lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMarketDataLinesResponse: _TypeAlias = GetMarketDataLinesResponse  # noqa: Y015
+
+@_typing.final
+class GetHistoricalBarsRequest(_message.Message):
+    """GetHistoricalBarsRequest asks for historical bars."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    BAR_SIZE_FIELD_NUMBER: _builtins.int
+    WHAT_TO_SHOW_FIELD_NUMBER: _builtins.int
+    USE_RTH_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """The gateway; empty means the default gateway."""
+    duration: _builtins.str
+    """The length of the period in IB's syntax: an integer and a unit S, D, W, M or Y ("30 D")."""
+    bar_size: _market_data_pb2.BarSize.ValueType
+    """The bar length."""
+    what_to_show: _market_data_pb2.WhatToShow.ValueType
+    """What the bars show; unset means TRADES."""
+    use_rth: _builtins.bool
+    """Only regular trading hours."""
+    @_builtins.property
+    def contract(self) -> _trading_pb2.Contract:
+        """The instrument."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """The end of the period; unset means now."""
+
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+        contract: _trading_pb2.Contract | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        duration: _builtins.str = ...,
+        bar_size: _market_data_pb2.BarSize.ValueType = ...,
+        what_to_show: _market_data_pb2.WhatToShow.ValueType = ...,
+        use_rth: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "end_time", b"end_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_size", b"bar_size", "contract", b"contract", "duration", b"duration", "end_time", b"end_time", "gateway", b"gateway", "use_rth", b"use_rth", "what_to_show", b"what_to_show"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHistoricalBarsRequest: _TypeAlias = GetHistoricalBarsRequest  # noqa: Y015
+
+@_typing.final
+class GetHistoricalBarsResponse(_message.Message):
+    """GetHistoricalBarsResponse carries the bars."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BARS_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def bars(self) -> _containers.RepeatedCompositeFieldContainer[_market_data_pb2.Bar]:
+        """The bars, oldest first."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The start of the period IB returned."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """The end of the period IB returned."""
+
+    def __init__(
+        self,
+        *,
+        bars: _abc.Iterable[_market_data_pb2.Bar] | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHistoricalBarsResponse: _TypeAlias = GetHistoricalBarsResponse  # noqa: Y015

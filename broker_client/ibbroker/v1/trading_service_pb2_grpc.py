@@ -95,6 +95,21 @@ class TradingServiceStub:
                 request_serializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsRequest.SerializeToString,
                 response_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsResponse.FromString,
                 _registered_method=True)
+        self.WatchMarketData = channel.unary_stream(
+                '/ibbroker.v1.TradingService/WatchMarketData',
+                request_serializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataRequest.SerializeToString,
+                response_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataResponse.FromString,
+                _registered_method=True)
+        self.GetMarketDataLines = channel.unary_unary(
+                '/ibbroker.v1.TradingService/GetMarketDataLines',
+                request_serializer=ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesRequest.SerializeToString,
+                response_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesResponse.FromString,
+                _registered_method=True)
+        self.GetHistoricalBars = channel.unary_unary(
+                '/ibbroker.v1.TradingService/GetHistoricalBars',
+                request_serializer=ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+                response_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsResponse.FromString,
+                _registered_method=True)
 
 
 class TradingServiceServicer:
@@ -190,6 +205,31 @@ class TradingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchMarketData(self, request, context):
+        """WatchMarketData streams one instrument's quote: SNAPSHOT first, then UPDATEs (conflated for
+        a slow reader), GAP and a fresh SNAPSHOT after an outage, FINAL on shutdown. One IB line per
+        (gateway, instrument, type) serves every subscriber; a subscription beyond the gateway's
+        line budget is RESOURCE_EXHAUSTED (MARKET_DATA_LINES_EXHAUSTED) before IB says 101.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMarketDataLines(self, request, context):
+        """GetMarketDataLines shows the IB lines in use, their subscribers and the budget.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistoricalBars(self, request, context):
+        """GetHistoricalBars returns historical bars, with IB's historical pacing rules enforced by
+        the broker (queued within the caller's deadline, else RESOURCE_EXHAUSTED PACING).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TradingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +287,21 @@ def add_TradingServiceServicer_to_server(servicer, server):
                     servicer.WatchOrderEvents,
                     request_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsRequest.FromString,
                     response_serializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsResponse.SerializeToString,
+            ),
+            'WatchMarketData': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchMarketData,
+                    request_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataRequest.FromString,
+                    response_serializer=ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataResponse.SerializeToString,
+            ),
+            'GetMarketDataLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMarketDataLines,
+                    request_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesRequest.FromString,
+                    response_serializer=ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesResponse.SerializeToString,
+            ),
+            'GetHistoricalBars': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistoricalBars,
+                    request_deserializer=ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsRequest.FromString,
+                    response_serializer=ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -552,6 +607,87 @@ class TradingService:
             '/ibbroker.v1.TradingService/WatchOrderEvents',
             ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsRequest.SerializeToString,
             ibbroker_dot_v1_dot_trading__service__pb2.WatchOrderEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchMarketData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibbroker.v1.TradingService/WatchMarketData',
+            ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataRequest.SerializeToString,
+            ibbroker_dot_v1_dot_trading__service__pb2.WatchMarketDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMarketDataLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibbroker.v1.TradingService/GetMarketDataLines',
+            ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesRequest.SerializeToString,
+            ibbroker_dot_v1_dot_trading__service__pb2.GetMarketDataLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistoricalBars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibbroker.v1.TradingService/GetHistoricalBars',
+            ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+            ibbroker_dot_v1_dot_trading__service__pb2.GetHistoricalBarsResponse.FromString,
             options,
             channel_credentials,
             insecure,

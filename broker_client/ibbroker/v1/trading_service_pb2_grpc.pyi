@@ -71,6 +71,18 @@ class TradingServiceStub:
     change, modification, fill and commission; GAP where the stream could not be continuous;
     FINAL on shutdown. Resumable by sequence number.
     """
+    WatchMarketData: _grpc.UnaryStreamMultiCallable[_trading_service_pb2.WatchMarketDataRequest, _trading_service_pb2.WatchMarketDataResponse]
+    """WatchMarketData streams one instrument's quote: SNAPSHOT first, then UPDATEs (conflated for
+    a slow reader), GAP and a fresh SNAPSHOT after an outage, FINAL on shutdown. One IB line per
+    (gateway, instrument, type) serves every subscriber; a subscription beyond the gateway's
+    line budget is RESOURCE_EXHAUSTED (MARKET_DATA_LINES_EXHAUSTED) before IB says 101.
+    """
+    GetMarketDataLines: _grpc.UnaryUnaryMultiCallable[_trading_service_pb2.GetMarketDataLinesRequest, _trading_service_pb2.GetMarketDataLinesResponse]
+    """GetMarketDataLines shows the IB lines in use, their subscribers and the budget."""
+    GetHistoricalBars: _grpc.UnaryUnaryMultiCallable[_trading_service_pb2.GetHistoricalBarsRequest, _trading_service_pb2.GetHistoricalBarsResponse]
+    """GetHistoricalBars returns historical bars, with IB's historical pacing rules enforced by
+    the broker (queued within the caller's deadline, else RESOURCE_EXHAUSTED PACING).
+    """
 
 @_typing.type_check_only
 class TradingServiceAsyncStub(TradingServiceStub):
@@ -114,6 +126,18 @@ class TradingServiceAsyncStub(TradingServiceStub):
     """WatchOrderEvents streams one SNAPSHOT event per open order, SNAPSHOT_END, then every state
     change, modification, fill and commission; GAP where the stream could not be continuous;
     FINAL on shutdown. Resumable by sequence number.
+    """
+    WatchMarketData: _aio.UnaryStreamMultiCallable[_trading_service_pb2.WatchMarketDataRequest, _trading_service_pb2.WatchMarketDataResponse]  # type: ignore[assignment]
+    """WatchMarketData streams one instrument's quote: SNAPSHOT first, then UPDATEs (conflated for
+    a slow reader), GAP and a fresh SNAPSHOT after an outage, FINAL on shutdown. One IB line per
+    (gateway, instrument, type) serves every subscriber; a subscription beyond the gateway's
+    line budget is RESOURCE_EXHAUSTED (MARKET_DATA_LINES_EXHAUSTED) before IB says 101.
+    """
+    GetMarketDataLines: _aio.UnaryUnaryMultiCallable[_trading_service_pb2.GetMarketDataLinesRequest, _trading_service_pb2.GetMarketDataLinesResponse]  # type: ignore[assignment]
+    """GetMarketDataLines shows the IB lines in use, their subscribers and the budget."""
+    GetHistoricalBars: _aio.UnaryUnaryMultiCallable[_trading_service_pb2.GetHistoricalBarsRequest, _trading_service_pb2.GetHistoricalBarsResponse]  # type: ignore[assignment]
+    """GetHistoricalBars returns historical bars, with IB's historical pacing rules enforced by
+    the broker (queued within the caller's deadline, else RESOURCE_EXHAUSTED PACING).
     """
 
 class TradingServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -221,6 +245,36 @@ class TradingServiceServicer(metaclass=_abc_1.ABCMeta):
         """WatchOrderEvents streams one SNAPSHOT event per open order, SNAPSHOT_END, then every state
         change, modification, fill and commission; GAP where the stream could not be continuous;
         FINAL on shutdown. Resumable by sequence number.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchMarketData(
+        self,
+        request: _trading_service_pb2.WatchMarketDataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_trading_service_pb2.WatchMarketDataResponse], _abc.AsyncIterator[_trading_service_pb2.WatchMarketDataResponse]]:
+        """WatchMarketData streams one instrument's quote: SNAPSHOT first, then UPDATEs (conflated for
+        a slow reader), GAP and a fresh SNAPSHOT after an outage, FINAL on shutdown. One IB line per
+        (gateway, instrument, type) serves every subscriber; a subscription beyond the gateway's
+        line budget is RESOURCE_EXHAUSTED (MARKET_DATA_LINES_EXHAUSTED) before IB says 101.
+        """
+
+    @_abc_1.abstractmethod
+    def GetMarketDataLines(
+        self,
+        request: _trading_service_pb2.GetMarketDataLinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trading_service_pb2.GetMarketDataLinesResponse, _abc.Awaitable[_trading_service_pb2.GetMarketDataLinesResponse]]:
+        """GetMarketDataLines shows the IB lines in use, their subscribers and the budget."""
+
+    @_abc_1.abstractmethod
+    def GetHistoricalBars(
+        self,
+        request: _trading_service_pb2.GetHistoricalBarsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trading_service_pb2.GetHistoricalBarsResponse, _abc.Awaitable[_trading_service_pb2.GetHistoricalBarsResponse]]:
+        """GetHistoricalBars returns historical bars, with IB's historical pacing rules enforced by
+        the broker (queued within the caller's deadline, else RESOURCE_EXHAUSTED PACING).
         """
 
 def add_TradingServiceServicer_to_server(servicer: TradingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
