@@ -270,7 +270,8 @@ def _parse_enum(
         return kind(text)
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in kind)
-        v.add(name, f"unknown value {text[:32]!r}; one of {allowed}")
+        problem = f"unknown value {text[:32]!r}" if text else "required"
+        v.add(name, f"{problem}; one of {allowed}")
         return None
 
 
