@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { connect, decodeError, unary } from '@ibbroker/client';
-import { freePort, startBroker } from './broker.mjs';
+import { freePort, healthCall, startBroker } from './broker.mjs';
 
 describe('a client against a real broker', () => {
   let broker;
@@ -153,6 +153,13 @@ describe('a client against a real broker', () => {
       assert.ok(Date.now() - started < 5_000, 'failed within the deadline');
     } finally {
       dead.close();
+    }
+  });
+
+  it('lists every service as SERVING with grpc.health.v1.Health/List', async () => {
+    const { statuses } = await healthCall(broker.address, 'List');
+    for (const name of ['', 'ibbroker.v1.LeaseService', 'ibbroker.v1.ConnectionService']) {
+      assert.equal(statuses[name]?.status, 'SERVING', `service "${name}"`);
     }
   });
 
