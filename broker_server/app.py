@@ -25,6 +25,7 @@ from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.server import GrpcServer
 from broker_server.services.connection_service import ConnectionServicer
+from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.sqlite import History, SqliteStore
@@ -108,13 +109,16 @@ async def start_broker(
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
-        leases = LeaseManager(config, store, clock, prober=connections, sessions=connections)
+        leases = LeaseManager(
+            config, store, clock, prober=connections, sessions=connections, accounts=connections
+        )
         await leases.start()
         unwind.push_async_callback(leases.stop)
-        server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases))
+        identity = Identity(config.server.admin_token)
+        server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
             conn_grpc.add_ConnectionServiceServicer_to_server,
-            ConnectionServicer(connections, config.server.admin_token),
+            ConnectionServicer(connections, identity=identity),
         )
         address = await server.start(config.server.listen)
         await _publish_health(server, config, connections)
