@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { connect, decodeError, unary } from '@ibbroker/client';
+import { connect, decodeError, SERVICES, unary } from '@ibbroker/client';
 import { freePort, healthCall, startBroker } from './broker.mjs';
 
 describe('a client against a real broker', () => {
@@ -18,6 +18,15 @@ describe('a client against a real broker', () => {
   after(async () => {
     client?.close();
     await broker?.dispose();
+  });
+
+  it('gives every service of SERVICES a client on one shared channel', () => {
+    assert.deepEqual(Object.keys(SERVICES).sort(), ['connections', 'leases', 'trading']);
+    for (const prop of Object.keys(SERVICES)) {
+      assert.equal(client[prop].getChannel(), client.channel, prop);
+    }
+    assert.equal(typeof client.trading.PlaceOrder, 'function');
+    assert.equal(typeof client.trading.WatchOrderEvents, 'function');
   });
 
   it('reads the connection state with enums as names and 64-bit integers as strings', async () => {
