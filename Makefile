@@ -36,7 +36,6 @@ typecheck: $(STAMP)
 proto: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	$(BIN)/python tools/gen_protos.py
 	$(BIN)/python tools/gen_proto_assets.py
-	cd $(NODE_DIR) && npm run --silent gen-types
 
 proto-check: $(STAMP)
 	$(BIN)/python tools/gen_protos.py --check
@@ -66,4 +65,4 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var $(NODE_DIR)/node_modules
