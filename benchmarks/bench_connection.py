@@ -4,11 +4,14 @@
 - time to detect a stalled socket (peer mute -> RECONNECTING, default heartbeat 1 s / 2 s),
 - time from the gateway's return to RESTORED (default backoff 0.5 s x2, full jitter),
 - p99 latency of one state event to 1,000 watchers of the state hub,
+- time from the gateway listening again to CONNECTED after a long outage (default 60 s, the
+  simulator's restart window), with the port looks (fast return, the default) next to the same
+  manager with them turned off (backoff and breaker only) in the same run,
 
 each printed next to the seed's 30 s target and ib_insync's Watchdog defaults (20 s idle timeout
 plus a 4 s probe before it acts).
 
-    python benchmarks/bench_connection.py [--runs 5]
+    python benchmarks/bench_connection.py [--runs 5] [--outage 60] [--outage-runs 1]
 
 The simulator runs in this process on 127.0.0.1 (one event loop, as in ``serve --sim``); every
 run is bounded by a timeout.
@@ -25,6 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dataclasses
 
 from broker_server.config import GatewayConfig
 from broker_server.domain.connection_state import ConnectionState
@@ -52,9 +57,11 @@ class Waiter:
         self.events.append((time.monotonic(), event))
         self._changed.set()
 
-    async def first(self, after: int, kind: EventKind, state: S | None = None) -> float:
+    async def first(
+        self, after: int, kind: EventKind, state: S | None = None, within: float = 60
+    ) -> float:
         i = after
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(within):
             while True:
                 while i < len(self.events):
                     at, e = self.events[i]
@@ -71,6 +78,45 @@ def _row(name: str, samples: list[float], reference: str) -> None:
     print(
         f"{name:<34} median {med * 1000:9.1f} ms   max {worst * 1000:9.1f} ms   "
         f"(n={len(samples)})   {reference}"
+    )
+
+
+async def outage(seconds: float, runs: int) -> None:
+    """Gateway back -> CONNECTED after an outage of ``seconds``: port looks on vs off."""
+    async with SimServer(SimConfig(port=0, tick_interval=0.25)) as sim:
+        fast = GatewayConfig(port=sim.port, monitor_client_ids=())
+        slow = dataclasses.replace(
+            fast, name="backoff-only", monitor_client_id=98, port_probe_interval=0.0
+        )
+        managers = {"fast": ConnectionManager(fast), "slow": ConnectionManager(slow)}
+        waiters = {k: Waiter(m) for k, m in managers.items()}
+        for m in managers.values():
+            await m.connect(timeout=10)
+        back: dict[str, list[float]] = {"fast": [], "slow": []}
+        # A backoff-only manager may sleep a breaker interval of up to 60 s after the return.
+        bound = seconds + 2 * slow.breaker_open_max + 30
+        for _ in range(runs):
+            marks = {k: len(w.events) for k, w in waiters.items()}
+            await sim.faults.restart(seconds)
+            await sim.faults.wait_accepting()
+            start = time.monotonic()
+            for k, w in waiters.items():
+                back[k].append(
+                    await w.first(marks[k], EventKind.TRANSITION, S.CONNECTED, within=bound) - start
+                )
+        for m in managers.values():
+            await m.close("benchmark over")
+    print(f"gateway back after a {seconds:g} s outage, {runs} run(s), defaults otherwise")
+    _row(
+        f"back -> CONNECTED ({seconds:g} s outage)",
+        back["fast"],
+        f"goal 1 s; port look every {fast.port_probe_interval:g} s",
+    )
+    _row(
+        "  same, backoff + breaker only",
+        back["slow"],
+        f"reference (issue 9: 0.02/1.06/13.2 s min/median/max); cap {fast.backoff_cap:g} s, "
+        f"breaker open <= {fast.breaker_open_max:g} s",
     )
 
 
@@ -160,5 +206,12 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument(
+        "--outage", type=float, default=60.0, help="outage in seconds for the gateway-back figure"
+    )
+    parser.add_argument(
+        "--outage-runs", type=int, default=1, help="runs of the long-outage figure (default 1)"
+    )
     args = parser.parse_args()
     asyncio.run(main(max(1, args.runs)))
+    asyncio.run(outage(max(0.1, args.outage), max(1, args.outage_runs)))

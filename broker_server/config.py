@@ -179,6 +179,12 @@ class GatewayConfig:
     """Seconds the breaker first stays open (doubles on each failed trial)."""
     breaker_open_max: float = 60.0
     """Longest time in seconds the breaker stays open."""
+    breaker_failure_span: float = 5.0
+    """Seconds the consecutive failures must span before they open the breaker (a short
+    restart's burst of refused connects does not); 0 opens on the count alone."""
+    port_probe_interval: float = 0.25
+    """Seconds between bare TCP looks at a refusing gateway's port while backing off; the real
+    connect starts as soon as it accepts. 0 turns the look off."""
 
     @property
     def address(self) -> str:
@@ -400,6 +406,9 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
                 f"{key}.monitor_client_ids: {cid} must be >= 1 and outside the leased range "
                 f"{gw.client_id_min}-{gw.client_id_max}"
             )
+    for name in ("breaker_failure_span", "port_probe_interval"):
+        if getattr(gw, name) < 0:
+            problems.append(f"{key}.{name}: must be >= 0, got {getattr(gw, name)}")
     for name in (
         "timeout",
         "retry_delay",
