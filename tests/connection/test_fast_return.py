@@ -96,9 +96,11 @@ async def test_the_half_open_trial_is_not_delayed_by_a_backoff(
     trials = []
     for _ in range(2):
         trial = await events.wait(
-            lambda e: e.kind is EventKind.TRANSITION
-            and e.state is S.CONNECTING
-            and e.reason.startswith("BREAKER_HALF_OPEN"),
+            lambda e: (
+                e.kind is EventKind.TRANSITION
+                and e.state is S.CONNECTING
+                and e.reason.startswith("BREAKER_HALF_OPEN")
+            ),
             after=events.events.index(trials[-1] if trials else first) + 1,
             within=3,
         )
