@@ -62,3 +62,5 @@ class FailureReason(enum.StrEnum):
     """An admin call came without the configured admin bearer token."""
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     """The durable store could not write: retry later."""
+    OPERATOR_ACTION_REQUIRED = "OPERATOR_ACTION_REQUIRED"
+    """The session gave up (retries exhausted): only an operator's Reconnect helps."""

@@ -118,6 +118,7 @@ class SessionSupervisor:
         self._task: asyncio.Task[None] | None = None
         self._gap_start: float | None = None
         self._hold: _Hold | None = None
+        self._hold_until = 0.0
         self._id_in_use = 0
         self._state_changed = asyncio.Event()
         self.cause: Cause | None = None
@@ -170,6 +171,20 @@ class SessionSupervisor:
             accounts=self.session.accounts,
             reason=self.reason,
         )
+
+    def retry_in(self) -> float | None:
+        """Seconds until the session tries to connect again by itself; None when it will not
+        (parked until an operator's reconnect, closed, or stopped)."""
+        if not self.running or self.state is S.DISCONNECTED:
+            return None
+        hold = self._hold
+        if hold is not None:
+            if hold.retry_in is None:
+                return None
+            return max(0.0, self._hold_until - self._clock.monotonic())
+        if self.state is S.ERROR:
+            return self._breaker.retry_after()
+        return 0.0
 
     def metrics(self) -> MetricsSnapshot:
         """The session's figures now."""
@@ -254,7 +269,9 @@ class SessionSupervisor:
                 self._transition(
                     S.ERROR,
                     f"INTERNAL: {err!r}",
-                    cause=Cause(FailureReason.NOT_CONNECTED, f"supervisor crashed: {err!r}"),
+                    cause=Cause(
+                        FailureReason.OPERATOR_ACTION_REQUIRED, f"supervisor crashed: {err!r}"
+                    ),
                 )
 
     async def _connect_until_up(self, *, reconnecting: bool) -> None:
@@ -371,6 +388,7 @@ class SessionSupervisor:
             # Someone else holds it: quarantine for the longest breaker interval instead of
             # retrying in a loop.
             self._hold = _Hold(cause, self.config.breaker_open_max)
+            self._hold_until = self._clock.monotonic() + self.config.breaker_open_max
             self._transition(S.ERROR, reason, attempt, cause=cause)
             return
         if not failure.reason.retryable:
@@ -382,7 +400,8 @@ class SessionSupervisor:
         self._observer.on_breaker(self)
         if self._backoff.exhausted(attempt):
             exhausted = Cause(
-                FailureReason.NOT_CONNECTED, f"retries exhausted after {attempt}: {reason}"
+                FailureReason.OPERATOR_ACTION_REQUIRED,
+                f"retries exhausted after {attempt}: {reason}",
             )
             self._hold = _Hold(exhausted, None)
             self._transition(

@@ -72,6 +72,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """An admin RPC was called without the configured admin bearer token."""
     ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
     """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+    ERROR_REASON_OPERATOR_ACTION_REQUIRED: _ErrorReason.ValueType  # 25
+    """The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+    call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -129,4 +133,8 @@ ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
 ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
 """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+ERROR_REASON_OPERATOR_ACTION_REQUIRED: ErrorReason.ValueType  # 25
+"""The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
