@@ -7,6 +7,8 @@
 - time from the gateway listening again to CONNECTED after a long outage (default 60 s, the
   simulator's restart window), with the port looks (fast return, the default) next to the same
   manager with them turned off (backoff and breaker only) in the same run,
+- one client-ID probe (raw handshake) next to the old probe with a full ib_insync ``IB()``,
+  and one GetConnectionState-style read of the published snapshot next to a rebuild,
 
 each printed next to the seed's 30 s target and ib_insync's Watchdog defaults (20 s idle timeout
 plus a 4 s probe before it acts).
@@ -72,13 +74,52 @@ class Waiter:
                 await self._changed.wait()
 
 
-def _row(name: str, samples: list[float], reference: str) -> None:
+def _row(name: str, samples: list[float], reference: str, *, micro: bool = False) -> None:
     med = statistics.median(samples)
     worst = max(samples)
+    scale, unit = (1e6, "us") if micro else (1e3, "ms")
     print(
-        f"{name:<34} median {med * 1000:9.1f} ms   max {worst * 1000:9.1f} ms   "
+        f"{name:<34} median {med * scale:9.1f} {unit}   max {worst * scale:9.1f} {unit}   "
         f"(n={len(samples)})   {reference}"
     )
+
+
+async def probes(runs: int) -> None:
+    """Cost of one client-ID probe and of one snapshot read, each next to the old way."""
+    from broker_server.ib.session import IBSession
+    from broker_server.runtime.snapshots import gateway_snapshot
+
+    async with SimServer(SimConfig(port=0, tick_interval=0.25)) as sim:
+        cfg = GatewayConfig(port=sim.port)
+        manager = ConnectionManager(cfg)
+        await manager.connect(timeout=10)
+        raw: list[float] = []
+        full: list[float] = []
+        for i in range(runs * 20):
+            start = time.perf_counter()
+            assert await manager.probe("paper", 120 + i % 5)
+            raw.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            old = IBSession(cfg, 125 + i % 5)
+            await old.connect(sync=False)
+            await old.disconnect()
+            full.append(time.perf_counter() - start)
+        read: list[float] = []
+        rebuild: list[float] = []
+        entry = manager._pool.gateway("paper")  # the rebuild the reads used to do
+        for _ in range(runs * 200):
+            start = time.perf_counter()
+            manager.gateways("paper")
+            read.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            gateway_snapshot(entry)
+            rebuild.append(time.perf_counter() - start)
+        await manager.close("benchmark over")
+    print("probe and read cost (in-process simulator)")
+    _row("client-ID probe (raw handshake)", raw, "reference below: the old probe")
+    _row("  old probe (ib_insync IB())", full, "reference")
+    _row("GetConnectionState read", read, "reference below: rebuild per call", micro=True)
+    _row("  rebuild per call (old)", rebuild, "reference", micro=True)
 
 
 async def outage(seconds: float, runs: int) -> None:
@@ -214,4 +255,5 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     asyncio.run(main(max(1, args.runs)))
+    asyncio.run(probes(max(1, args.runs)))
     asyncio.run(outage(max(0.1, args.outage), max(1, args.outage_runs)))

@@ -63,8 +63,8 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
-from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
-from broker_server.ib.session import IBSession
+from broker_server.ib.errors import ConnectFailure
+from broker_server.ib.probe import probe_client_id
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -77,7 +77,6 @@ from broker_server.runtime.session_pool import SessionPool
 from broker_server.runtime.snapshots import (
     ManagerSnapshot,
     SnapshotStore,
-    gateway_snapshot,
     serving,
 )
 from broker_server.runtime.supervisor import SessionSupervisor
@@ -245,13 +244,19 @@ class ConnectionManager:
         return serving(g)
 
     def gateways(self, name: str = "") -> list[GatewaySnapshot]:
-        """Fresh snapshots of every gateway, or the one named (NOT_FOUND when unknown)."""
+        """Every gateway, or the one named (NOT_FOUND when unknown), from the published snapshot.
+
+        No rebuild per call: the snapshot is replaced after every change and every heartbeat
+        interval, so figures such as uptime and rates are at most that old.
+        """
+        snap = self._snapshots.current
         if name:
-            return [gateway_snapshot(self._pool.gateway(name))]
-        return [gateway_snapshot(g) for g in self._pool.gateways.values()]
+            self._pool.gateway(name)  # NOT_FOUND for an unknown name
+            return [snap.gateway(name)]
+        return list(snap.gateways)
 
     def sessions(self, gateway: str = "") -> list[SessionSnapshot]:
-        """Fresh snapshots of every session, or those of one gateway."""
+        """Every session, or those of one gateway (from the published snapshot)."""
         return [s for g in self.gateways(gateway) for s in g.sessions]
 
     def supervisor(
@@ -357,25 +362,33 @@ class ConnectionManager:
         await self._pool.close_session(gateway, client_id)
 
     async def probe(self, gateway: str, client_id: int) -> bool:
-        """Connect with ``client_id`` and disconnect at once: True when IB did not answer 326."""
+        """Prove ``client_id`` free: True when IB accepted it, False when it answered 326.
+
+        Speaks only the API handshake (:func:`broker_server.ib.probe.probe_client_id`, no
+        ``IB()``). Raises a DomainError when it cannot tell (the lease manager keeps the ID
+        quarantined then).
+        """
         g = self._pool.gateway(gateway)
         if client_id in g.sessions:
             return False  # the broker itself holds it
-        probe = IBSession(g.config, client_id)
+        cfg = g.config
         try:
-            await probe.connect(sync=False)
+            result = await probe_client_id(
+                cfg.host,
+                cfg.port,
+                client_id,
+                cfg.timeout,
+            )
         except ConnectFailure as failure:
-            if failure.reason is ConnectFailureReason.CLIENT_ID_IN_USE:
-                return False
+            fatal = not failure.reason.retryable
             raise DomainError(
-                ErrorKind.UNAVAILABLE,
+                ErrorKind.FAILED_PRECONDITION if fatal else ErrorKind.UNAVAILABLE,
                 failure.reason.failure_reason,
                 f"cannot probe client ID {client_id} on {gateway}: {failure.message}",
-                retry_after=retry_hint(g.config, g.breaker),
+                retry_after=None if fatal else retry_hint(cfg, g.breaker),
+                metadata={"gateway": gateway},
             ) from failure
-        finally:
-            await probe.disconnect()
-        return True
+        return result.free
 
     # --- SessionObserver (the supervisors report here) -----------------------------------
 

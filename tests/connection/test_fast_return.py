@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 
 from broker_server.domain.connection_state import ConnectionState
-from broker_server.domain.events import EventKind
+from broker_server.domain.events import ConnectionEvent, EventKind
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.sim.server import SimServer
 from tests.connection.conftest import Recorder, fast_config
@@ -93,7 +93,7 @@ async def test_the_half_open_trial_is_not_delayed_by_a_backoff(
     events = Recorder(manager)
     await manager.start()
     first = await events.wait(lambda e: e.state is S.ERROR)
-    trials = []
+    trials: list[ConnectionEvent] = []
     for _ in range(2):
         trial = await events.wait(
             lambda e: (
