@@ -63,8 +63,10 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
+from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure
 from broker_server.ib.probe import probe_client_id
+from broker_server.ib.session import check_accounts
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -365,19 +367,30 @@ class ConnectionManager:
         """Prove ``client_id`` free: True when IB accepted it, False when it answered 326.
 
         Speaks only the API handshake (:func:`broker_server.ib.probe.probe_client_id`, no
-        ``IB()``). Raises a DomainError when it cannot tell (the lease manager keeps the ID
-        quarantined then).
+        ``IB()``), and never connects to an account the configuration does not allow: refused
+        outright (FAILED_PRECONDITION / ACCOUNT_MISMATCH) when the gateway's monitor already
+        found a mismatch, and closed the moment managedAccounts shows one. Raises a DomainError
+        when it cannot tell (the lease manager keeps the ID quarantined then).
         """
         g = self._pool.gateway(gateway)
         if client_id in g.sessions:
             return False  # the broker itself holds it
         cfg = g.config
+        mon = g.monitor
+        if mon.cause is not None and mon.cause.reason is FailureReason.ACCOUNT_MISMATCH:
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.ACCOUNT_MISMATCH,
+                f"not probing client ID {client_id} on {gateway}: {mon.cause.detail}",
+                metadata={"gateway": gateway},
+            )
         try:
             result = await probe_client_id(
                 cfg.host,
                 cfg.port,
                 client_id,
                 cfg.timeout,
+                check_accounts=lambda accounts: check_accounts(cfg, accounts),
             )
         except ConnectFailure as failure:
             fatal = not failure.reason.retryable

@@ -1,4 +1,5 @@
-"""The client-ID probe speaks only the handshake it needs (issue 9, finding 12).
+"""The client-ID probe speaks only the handshake it needs (issue 9, finding 12) and never
+connects to an account the configuration does not allow (finding 5, runtime part).
 
 A small recording gateway (a real TCP server speaking the TWS handshake) shows exactly what the
 probe sends: the hello, startApi, nothing else.
@@ -12,6 +13,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.reasons import FailureReason
 from broker_server.runtime.connections import ConnectionManager
 from tests.connection.conftest import fast_config
 
@@ -108,3 +111,36 @@ async def test_the_probe_reads_326_as_in_use(
     await gw.start()
     manager = make_manager(fast_config(gw.port))
     assert await manager.probe("paper", 105) is False
+
+
+async def test_the_probe_hangs_up_on_an_account_the_config_does_not_allow(
+    gateway_factory: Callable[..., RecordingGateway],
+    make_manager: Callable[..., ConnectionManager],
+) -> None:
+    gw = gateway_factory("free", accounts="U7654321")  # a live account; the config is paper
+    await gw.start()
+    manager = make_manager(fast_config(gw.port))
+    with pytest.raises(DomainError) as info:
+        await manager.probe("paper", 105)
+    assert info.value.kind is ErrorKind.FAILED_PRECONDITION
+    assert info.value.reason is FailureReason.ACCOUNT_MISMATCH
+    assert info.value.retry_after is None
+    await asyncio.wait_for(gw.closed.wait(), 2)
+    assert gw.received == ["71"]  # closed on managedAccounts, before any request
+
+
+async def test_no_probe_once_the_monitor_found_a_forbidden_account(
+    gateway_factory: Callable[..., RecordingGateway],
+    make_manager: Callable[..., ConnectionManager],
+) -> None:
+    gw = gateway_factory("free", accounts="U7654321")
+    await gw.start()
+    manager = make_manager(fast_config(gw.port))
+    with pytest.raises(DomainError) as connect:
+        await manager.connect(timeout=5)
+    assert connect.value.reason is FailureReason.ACCOUNT_MISMATCH
+    before = gw.connections
+    with pytest.raises(DomainError) as info:
+        await manager.probe("paper", 105)
+    assert info.value.reason is FailureReason.ACCOUNT_MISMATCH
+    assert gw.connections == before  # refused without touching the gateway
