@@ -19,9 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broker_server.domain.events import SessionRole
-
-TWS_CAPACITY = 32
-"""API clients one TWS / IB Gateway accepts."""
+from broker_server.domain.limits import MAX_IB_CLIENTS as TWS_CAPACITY
 
 
 def session_name(gateway: str, role: SessionRole, client_id: int) -> str:

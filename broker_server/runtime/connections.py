@@ -363,6 +363,19 @@ class ConnectionManager:
         """Close a PROXIED session (no-op when there is none)."""
         await self._pool.close_session(gateway, client_id)
 
+    def account_mismatch(self, gateway: str) -> str | None:
+        """Why ``gateway``'s managed accounts do not fit its config, as its monitor session last
+        saw them; None when they fit or are not known yet (lease manager's paper/live guard,
+        :class:`~broker_server.runtime.lease_ports.GatewayAccounts`)."""
+        g = self._pool.gateways.get(gateway)
+        if g is None or g.monitor_id not in g.sessions:
+            return None
+        monitor = g.monitor
+        if monitor.cause is not None and monitor.cause.reason is FailureReason.ACCOUNT_MISMATCH:
+            return monitor.reason
+        accounts = list(monitor.session.accounts)
+        return check_accounts(g.config, accounts) if accounts else None
+
     async def probe(self, gateway: str, client_id: int) -> bool:
         """Prove ``client_id`` free: True when IB accepted it, False when it answered 326.
 
@@ -376,12 +389,12 @@ class ConnectionManager:
         if client_id in g.sessions:
             return False  # the broker itself holds it
         cfg = g.config
-        mon = g.monitor
-        if mon.cause is not None and mon.cause.reason is FailureReason.ACCOUNT_MISMATCH:
+        mismatch = self.account_mismatch(g.name)
+        if mismatch is not None:
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
                 FailureReason.ACCOUNT_MISMATCH,
-                f"not probing client ID {client_id} on {gateway}: {mon.cause.detail}",
+                f"not probing client ID {client_id} on {gateway}: {mismatch}",
                 metadata={"gateway": gateway},
             )
         try:
