@@ -221,6 +221,12 @@ class GatewayConfig:
     """Seconds the breaker first stays open (doubles on each failed trial)."""
     breaker_open_max: float = 60.0
     """Longest time in seconds the breaker stays open."""
+    breaker_failure_span: float = 5.0
+    """Seconds the consecutive failures must span before they open the breaker (a short
+    restart's burst of refused connects does not); 0 opens on the count alone."""
+    port_probe_interval: float = 0.25
+    """Seconds between bare TCP looks at a refusing gateway's port while backing off; the real
+    connect starts as soon as it accepts. 0 turns the look off."""
 
     @property
     def address(self) -> str:

@@ -54,6 +54,9 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
                 f"{key}.monitor_client_ids: {cid} must be >= 1 and outside the leased range "
                 f"{gw.client_id_min}-{gw.client_id_max}"
             )
+    for name in ("breaker_failure_span", "port_probe_interval"):
+        if getattr(gw, name) < 0:
+            problems.append(f"{key}.{name}: must be >= 0, got {getattr(gw, name)}")
     for name in (
         "timeout",
         "retry_delay",

@@ -62,6 +62,8 @@ class FailureReason(enum.StrEnum):
     """An admin call came without the configured admin bearer token."""
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     """The durable store could not write: retry later."""
+    OPERATOR_ACTION_REQUIRED = "OPERATOR_ACTION_REQUIRED"
+    """The session gave up (retries exhausted): only an operator's Reconnect helps."""
     LEASE_ACCOUNT_MISMATCH = "LEASE_ACCOUNT_MISMATCH"
     """A lease was refused: the gateway's managed accounts do not match its configuration."""
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"

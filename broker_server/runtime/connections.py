@@ -64,8 +64,9 @@ from broker_server.domain.events import (
 )
 from broker_server.domain.health import Folded
 from broker_server.domain.reasons import FailureReason
-from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
-from broker_server.ib.session import IBSession, check_accounts
+from broker_server.ib.errors import ConnectFailure
+from broker_server.ib.probe import probe_client_id
+from broker_server.ib.session import check_accounts
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -78,7 +79,6 @@ from broker_server.runtime.session_pool import SessionPool
 from broker_server.runtime.snapshots import (
     ManagerSnapshot,
     SnapshotStore,
-    gateway_snapshot,
     serving,
 )
 from broker_server.runtime.supervisor import SessionSupervisor
@@ -246,13 +246,19 @@ class ConnectionManager:
         return serving(g)
 
     def gateways(self, name: str = "") -> list[GatewaySnapshot]:
-        """Fresh snapshots of every gateway, or the one named (NOT_FOUND when unknown)."""
+        """Every gateway, or the one named (NOT_FOUND when unknown), from the published snapshot.
+
+        No rebuild per call: the snapshot is replaced after every change and every heartbeat
+        interval, so figures such as uptime and rates are at most that old.
+        """
+        snap = self._snapshots.current
         if name:
-            return [gateway_snapshot(self._pool.gateway(name))]
-        return [gateway_snapshot(g) for g in self._pool.gateways.values()]
+            self._pool.gateway(name)  # NOT_FOUND for an unknown name
+            return [snap.gateway(name)]
+        return list(snap.gateways)
 
     def sessions(self, gateway: str = "") -> list[SessionSnapshot]:
-        """Fresh snapshots of every session, or those of one gateway."""
+        """Every session, or those of one gateway (from the published snapshot)."""
         return [s for g in self.gateways(gateway) for s in g.sessions]
 
     def supervisor(
@@ -371,25 +377,44 @@ class ConnectionManager:
         return check_accounts(g.config, accounts) if accounts else None
 
     async def probe(self, gateway: str, client_id: int) -> bool:
-        """Connect with ``client_id`` and disconnect at once: True when IB did not answer 326."""
+        """Prove ``client_id`` free: True when IB accepted it, False when it answered 326.
+
+        Speaks only the API handshake (:func:`broker_server.ib.probe.probe_client_id`, no
+        ``IB()``), and never connects to an account the configuration does not allow: refused
+        outright (FAILED_PRECONDITION / ACCOUNT_MISMATCH) when the gateway's monitor already
+        found a mismatch, and closed the moment managedAccounts shows one. Raises a DomainError
+        when it cannot tell (the lease manager keeps the ID quarantined then).
+        """
         g = self._pool.gateway(gateway)
         if client_id in g.sessions:
             return False  # the broker itself holds it
-        probe = IBSession(g.config, client_id)
-        try:
-            await probe.connect(sync=False)
-        except ConnectFailure as failure:
-            if failure.reason is ConnectFailureReason.CLIENT_ID_IN_USE:
-                return False
+        cfg = g.config
+        mismatch = self.account_mismatch(g.name)
+        if mismatch is not None:
             raise DomainError(
-                ErrorKind.UNAVAILABLE,
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.ACCOUNT_MISMATCH,
+                f"not probing client ID {client_id} on {gateway}: {mismatch}",
+                metadata={"gateway": gateway},
+            )
+        try:
+            result = await probe_client_id(
+                cfg.host,
+                cfg.port,
+                client_id,
+                cfg.timeout,
+                check_accounts=lambda accounts: check_accounts(cfg, accounts),
+            )
+        except ConnectFailure as failure:
+            fatal = not failure.reason.retryable
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION if fatal else ErrorKind.UNAVAILABLE,
                 failure.reason.failure_reason,
                 f"cannot probe client ID {client_id} on {gateway}: {failure.message}",
-                retry_after=retry_hint(g.config, g.breaker),
+                retry_after=None if fatal else retry_hint(cfg, g.breaker),
+                metadata={"gateway": gateway},
             ) from failure
-        finally:
-            await probe.disconnect()
-        return True
+        return result.free
 
     # --- SessionObserver (the supervisors report here) -----------------------------------
 

@@ -72,6 +72,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """An admin RPC was called without the configured admin bearer token."""
     ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
     """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+    ERROR_REASON_OPERATOR_ACTION_REQUIRED: _ErrorReason.ValueType  # 25
+    """The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+    call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+    """
     ERROR_REASON_LEASE_ACCOUNT_MISMATCH: _ErrorReason.ValueType  # 30
     """A lease was refused because the gateway's managed accounts do not match its configuration
     (paper vs live, or the configured account is missing): a strategy would trade an account the
@@ -164,6 +168,10 @@ ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
 ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
 """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+ERROR_REASON_OPERATOR_ACTION_REQUIRED: ErrorReason.ValueType  # 25
+"""The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+"""
 ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
 """A lease was refused because the gateway's managed accounts do not match its configuration
 (paper vs live, or the configured account is missing): a strategy would trade an account the

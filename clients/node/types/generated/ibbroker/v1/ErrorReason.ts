@@ -107,6 +107,11 @@ export const ErrorReason = {
    */
   ERROR_REASON_STORE_UNAVAILABLE: 'ERROR_REASON_STORE_UNAVAILABLE',
   /**
+   * The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+   * call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+   */
+  ERROR_REASON_OPERATOR_ACTION_REQUIRED: 'ERROR_REASON_OPERATOR_ACTION_REQUIRED',
+  /**
    * A lease was refused because the gateway's managed accounts do not match its configuration
    * (paper vs live, or the configured account is missing): a strategy would trade an account the
    * broker's config does not allow. Operator action needed; retrying does not help.
@@ -296,6 +301,12 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_STORE_UNAVAILABLE'
   | 24
+  /**
+   * The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+   * call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+   */
+  | 'ERROR_REASON_OPERATOR_ACTION_REQUIRED'
+  | 25
   /**
    * A lease was refused because the gateway's managed accounts do not match its configuration
    * (paper vs live, or the configured account is missing): a strategy would trade an account the
