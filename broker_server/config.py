@@ -152,6 +152,8 @@ class LeaseConfig:
     """Seconds between sweeps that expire leases and free quarantined IDs."""
     probe_timeout: float = 3.0
     """Seconds a probe connect (proving a DIRECT lease's ID free) may take."""
+    pause_threshold: float = 2.0
+    """Seconds without a sweep after which the broker counts itself paused and gives each lease one grace (a third of its TTL)."""
 
     def policy(self) -> LeaseTimes:
         """The timing rules as the lease core takes them."""

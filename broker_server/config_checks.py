@@ -115,6 +115,10 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(
             f"leases.default_ttl: must lie within min_ttl..max_ttl ({lc.min_ttl}..{lc.max_ttl}), got {lc.default_ttl}"
         )
+    if lc.pause_threshold <= lc.sweep_interval:
+        problems.append(
+            f"leases.pause_threshold: must be > sweep_interval ({lc.pause_threshold} <= {lc.sweep_interval})"
+        )
     for name in ("quarantine_cooldown", "sweep_interval", "probe_timeout"):
         if getattr(lc, name) < 0 or (name != "quarantine_cooldown" and getattr(lc, name) == 0):
             problems.append(f"leases.{name}: must be > 0")

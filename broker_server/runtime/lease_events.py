@@ -56,6 +56,8 @@ class LeasePublisher:
                 state=lease.state.value,
                 expire_time=lease.expire_time,
             )
+            if lease.grace_until is not None:
+                fields["grace_until"] = lease.grace_until
         if quarantine is not None:
             fields.update(until=quarantine.until, reason=quarantine.reason.value)
         level = (

@@ -40,6 +40,7 @@ from broker_server.domain.leases import (
 )
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
+from broker_server.runtime.alive import AliveMark, alive_path
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.lease_events import LeasePublisher
 from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
@@ -61,6 +62,11 @@ _Events = list[LeaseEvent]  # ``list`` is a LeaseManager method inside the class
 _meter = metrics.get_meter("ibbroker")
 _active_counter = _meter.create_up_down_counter(
     "ibbroker.lease.active", unit="{lease}", description="Leases currently held, by gateway."
+)
+_pauses_counter = _meter.create_counter(
+    "ibbroker.lease.pauses",
+    unit="{pause}",
+    description="Detected broker pauses after which every lease got its one grace.",
 )
 
 
@@ -110,6 +116,9 @@ class LeaseManager:
         self._counted: set[str] = set()
         self._sweep_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._last_tick = clock.monotonic()
+        self._alive = AliveMark(alive_path(config.store.path))
         self._running = False
         self._writes: set[asyncio.Future[Any]] = set()
         # Sequences start at wall-clock milliseconds so they keep rising across broker restarts.
@@ -140,15 +149,25 @@ class LeaseManager:
     # --- life-cycle ------------------------------------------------------------------------
 
     async def start(self, *, sweeper: bool = True) -> None:
-        """Open the store, reload the live leases extended by one TTL, reopen PROXIED sessions
-        and start the sweeper (``sweeper=False``: the caller drives :meth:`sweep`, as tests do).
+        """Open the store, reload the active leases with one grace each (those past it end at
+        once), reopen PROXIED sessions and start the sweeper (``sweeper=False``: the caller
+        drives :meth:`sweep`, as tests do, and no pause is ever detected).
 
         Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
         """
         await self._store.open()  # a no-op when the composition root opened it already
         now = self._now()
         snapshot = await asyncio.wrap_future(self._store.load(since=now - FINISHED_RETENTION))
-        extended, skipped = self._table.restore(snapshot.leases, snapshot.client_ids, now)
+        downtime = self._downtime(now)
+        # Marked before the shift below is stored: a crash in between loses that downtime (the
+        # leases end a little early) instead of counting it twice (leases held too long).
+        self._alive.write(now)
+        restored, skipped = self._table.restore(
+            snapshot.leases, snapshot.client_ids, now, downtime=downtime
+        )
+        if downtime > 0 and restored:
+            await asyncio.wrap_future(self._store.save_leases(restored))
+        extended = [lease for lease in restored if lease.live(now)]
         for lease in skipped:
             log_event(
                 log,
@@ -159,8 +178,8 @@ class LeaseManager:
                 client_id=lease.client_id,
                 lease_id=lease.lease_id,
             )
-        if extended:
-            await asyncio.wrap_future(self._store.save_leases(extended))
+        # The grace itself is not stored: it is computed again on every start.
+        self._expire_due(now)  # the leases already past their grace end now, with their events
         for lease in extended:
             self._counted.add(lease.lease_id)
             _active_counter.add(1, {"gateway": lease.gateway})
@@ -189,24 +208,40 @@ class LeaseManager:
             logging.INFO,
             "leases_started",
             restored=len(extended),
+            expired=len(restored) - len(extended),
+            downtime=round(downtime, 3),
             quarantined=len(self._table.quarantined()),
             schema_version=snapshot.schema_version,
         )
         if sweeper:
+            self._last_tick = self._clock.monotonic()
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
+            self._ticker = asyncio.create_task(self._tick_forever(), name="lease-ticker")
+
+    def _downtime(self, now: float) -> float:
+        """Seconds the broker was down before this start, by the alive mark: the gap since the
+        mark, less one tick (the broker may have lived up to a tick after its last mark, and
+        that time counts as uptime, so downtime is never over-counted)."""
+        alive = self._alive.read()
+        if alive is None:
+            return 0.0
+        return max(0.0, now - alive - self.config.leases.sweep_interval)
 
     async def stop(self) -> None:
         """Stop the sweeper, let in-flight acquires finish, flush and close the store (closing
         it again afterwards is a no-op).
 
-        Leases stay in the store: they are restored, extended, on the next start.
+        Leases stay in the store: they are restored on the next start, and the time until then
+        does not count against them (the alive mark says when the broker stopped).
         """
         self._running = False
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        for task in (self._sweeper, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._ticker = None
+        self._alive.write(self._now())
         pending = list(self._pending.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
@@ -408,6 +443,15 @@ class LeaseManager:
             await asyncio.gather(*(self._prove_free(q) for q in due))
             self._table.prune(now)
 
+    async def _tick_forever(self) -> None:
+        """Every ``sweep_interval``: notice a pause, and mark the broker alive. Apart from the
+        sweeper, whose probes may take seconds."""
+        while True:
+            await asyncio.sleep(self.config.leases.sweep_interval)
+            now = self._now()
+            self._expire_due(now)
+            self._alive.write(now)
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.leases.sweep_interval)
@@ -416,7 +460,30 @@ class LeaseManager:
             except Exception:
                 log.exception("lease_sweep_failed")
 
+    def _detect_pause(self, now: float) -> None:
+        """Give every lease its one grace when the broker was paused (SIGSTOP, a stalled host or
+        loop): the sweeper ticks every ``sweep_interval``, and every expiry passes here first,
+        so a gap of more than ``pause_threshold`` since the last pass means the broker could not
+        serve renewals that clients sent on time. Only with the sweeper running."""
+        if self._ticker is None:
+            return
+        mono = self._clock.monotonic()
+        gap, self._last_tick = mono - self._last_tick, mono
+        if gap <= self.config.leases.pause_threshold:
+            return
+        graced = self._table.grant_pause_grace(now)
+        _pauses_counter.add(1)
+        log_event(
+            log,
+            logging.WARNING,
+            "lease_pause_detected",
+            paused=round(gap, 3),
+            graced=len(graced),
+            threshold=self.config.leases.pause_threshold,
+        )
+
     def _expire_due(self, now: float) -> None:
+        self._detect_pause(now)
         for lease, quarantine in self._table.expire_due(now):
             self._track(self._store.save_end(lease, quarantine))
             self._ended(lease, quarantine, now)
