@@ -64,3 +64,5 @@ class FailureReason(enum.StrEnum):
     """The durable store could not write: retry later."""
     LEASE_ACCOUNT_MISMATCH = "LEASE_ACCOUNT_MISMATCH"
     """A lease was refused: the gateway's managed accounts do not match its configuration."""
+    PEER_STREAM_LIMIT = "PEER_STREAM_LIMIT"
+    """The caller's address has too many streaming calls open."""

@@ -77,6 +77,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     (paper vs live, or the configured account is missing): a strategy would trade an account the
     broker's config does not allow. Operator action needed; retrying does not help.
     """
+    ERROR_REASON_PEER_STREAM_LIMIT: _ErrorReason.ValueType  # 31
+    """The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+    some before opening more.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -138,5 +142,9 @@ ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
 """A lease was refused because the gateway's managed accounts do not match its configuration
 (paper vs live, or the configured account is missing): a strategy would trade an account the
 broker's config does not allow. Operator action needed; retrying does not help.
+"""
+ERROR_REASON_PEER_STREAM_LIMIT: ErrorReason.ValueType  # 31
+"""The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+some before opening more.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
