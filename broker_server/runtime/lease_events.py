@@ -35,6 +35,19 @@ class LeasePublisher:
         self.events = events
         self._on_event = on_event
 
+    def end(self, reason: str, now: float, gateway: str) -> None:
+        """End every watch stream after one FINAL event naming ``gateway`` (idempotent)."""
+        if self.events.closed:
+            return
+        log_event(
+            log,
+            logging.INFO,
+            "lease_streams_ended",
+            reason=reason,
+            watchers=self.events.watcher_count,
+        )
+        self.events.close(lambda seq: LeaseEvent(seq, now, LeaseEventKind.FINAL, gateway, 0))
+
     def emit(
         self,
         kind: LeaseEventKind,
