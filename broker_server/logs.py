@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ class RepeatLimiter(logging.Filter):
         self.interval = interval
         self._clock = clock
         self._windows: dict[str, _Window] = {}
+        # Handlers filter outside their lock, and the store's writer thread logs too.
+        self._lock = threading.Lock()
 
     @staticmethod
     def _key(record: logging.LogRecord) -> str:
@@ -90,6 +93,10 @@ class RepeatLimiter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = self._key(record)
+        with self._lock:
+            return self._admit(key, record)
+
+    def _admit(self, key: str, record: logging.LogRecord) -> bool:
         now = self._clock()
         window = self._windows.get(key)
         if window is not None and now - window.start < self.interval:

@@ -50,7 +50,9 @@ async def test_a_crash_loop_never_keeps_an_abandoned_lease(make_broker: MakeBrok
     for _ in range(40):  # bounded: 40 restarts, 0.5 s of uptime and 3 s of downtime each
         broker.clock.advance(0.5)  # the broker runs
         uptime += 0.5
-        await broker.stop()  # and crashes (stop writes nothing a kill would not have)
+        # and stops: its alive mark says when (after a kill -9 the mark of its last tick says
+        # so, at most one tick earlier, which the start allows for)
+        await broker.stop()
         broker.clock.advance(3.0)  # it is down: this time does not count
         await broker.start()
         restarts += 1
@@ -131,7 +133,7 @@ async def test_sigstop_longer_than_the_ttl_of_a_real_broker(tmp_path: Path) -> N
     broker = BrokerProcess(tmp_path / "store.sqlite3", extra=["--config", str(config)])
     await broker.start()
     assert broker.proc is not None
-    ttl = duration_pb2.Duration(seconds=1, nanos=500_000_000)  # renew every 0.5 s
+    ttl = duration_pb2.Duration(seconds=2)  # renewed every 0.5 s: slack for a loaded machine
     failures: list[str] = []
     renewed_after_resume = asyncio.Event()
     resumed_at: list[float] = []
@@ -158,7 +160,7 @@ async def test_sigstop_longer_than_the_ttl_of_a_real_broker(tmp_path: Path) -> N
             await asyncio.sleep(0.6)  # a renew or two before the stop
             broker.proc.send_signal(signal.SIGSTOP)
             try:
-                await asyncio.sleep(3.0)  # stopped for twice the TTL
+                await asyncio.sleep(4.0)  # stopped for twice the TTL
             finally:
                 broker.proc.send_signal(signal.SIGCONT)
                 resumed_at.append(time.monotonic())
@@ -167,7 +169,7 @@ async def test_sigstop_longer_than_the_ttl_of_a_real_broker(tmp_path: Path) -> N
             listed = (await stub.ListLeases(pb.ListLeasesRequest(), timeout=5)).leases
             assert [(x.lease_id, x.epoch) for x in listed if x.owner == "k"] == [(kept.lease_id, 1)]
 
-            # The abandoned lease ends within one grace (0.5 s) after the resume.
+            # The abandoned lease ends within one grace (2/3 s) after the resume.
             async def gone_ended() -> None:
                 request = pb.WatchLeasesRequest(owner="g")
                 async for reply in stub.WatchLeases(request, timeout=10):
