@@ -29,7 +29,7 @@ from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.sim.server import SimConfig, SimServer
-from broker_server.store.sqlite import SqliteStore
+from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
 
 log = logging.getLogger("ibbroker.app")
@@ -98,7 +98,10 @@ async def start_broker(
             unwind.push_async_callback(sim.stop)
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
-        store = SqliteStore(config.store.path)
+        store = SqliteStore(
+            config.store.path,
+            history=History(config.store.history_seconds, config.store.history_max_rows),
+        )
         await store.open()
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)

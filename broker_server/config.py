@@ -33,7 +33,9 @@ from broker_server.domain.limits import (
     TWS_LIVE_PORT,
     TWS_PAPER_PORT,
 )
-from broker_server.ib.library import LIBRARIES as IB_LIBRARIES
+from broker_server.domain.limits import (
+    IB_CLIENT_LIBRARIES as IB_LIBRARIES,
+)
 
 __all__ = [
     "GATEWAY_LIVE_PORT",
@@ -114,6 +116,10 @@ class StoreConfig:
 
     path: str = "var/ibbroker.sqlite3"
     """SQLite file holding leases and epochs (created with its folder when missing)."""
+    history_seconds: float = 600.0
+    """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
+    history_max_rows: int = 10_000
+    """Most ended leases kept in the store; the oldest are pruned first."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,9 @@ class GatewayConfig:
     """Last client ID of the range leased to strategies."""
     monitor_client_id: int = 99
     """Client ID of the broker's always-on monitor session (never leased)."""
+    monitor_client_ids: tuple[int, ...] = (99, 98, 97)
+    """Reserved monitor client IDs: when IB answers 326 for the monitor's ID, the next of these
+    (after ``monitor_client_id``) is tried at once; never leased."""
     ib_library: str = "ib_insync"
     """Client library for the sessions: ib_insync or ib_async."""
     breaker_failures: int = 5
@@ -281,6 +290,7 @@ def _field_types(cls: type[Any]) -> dict[str, Any]:
         "bool": bool,
         "Secret": Secret,
         "tuple[str, ...]": tuple[str, ...],
+        "tuple[int, ...]": tuple[int, ...],
     }
     return {f.name: hints[str(f.type)] for f in dataclasses.fields(cls)}
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from broker_server.domain.limits import IB_CLIENT_LIBRARIES as IB_LIBRARIES
 from broker_server.domain.limits import LIVE_PORTS
-from broker_server.ib.library import LIBRARIES as IB_LIBRARIES
 
 if TYPE_CHECKING:
     from broker_server.config import BrokerConfig, GatewayConfig
@@ -48,6 +48,12 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
             f"{key}.monitor_client_id: {gw.monitor_client_id} overlaps the leased range "
             f"{gw.client_id_min}-{gw.client_id_max}"
         )
+    for cid in gw.monitor_client_ids:
+        if cid < 1 or gw.client_id_min <= cid <= gw.client_id_max:
+            problems.append(
+                f"{key}.monitor_client_ids: {cid} must be >= 1 and outside the leased range "
+                f"{gw.client_id_min}-{gw.client_id_max}"
+            )
     for name in (
         "timeout",
         "retry_delay",
@@ -116,6 +122,10 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
     if not cfg.store.path:
         problems.append("store.path: must not be empty")
+    if cfg.store.history_seconds < 0:
+        problems.append("store.history_seconds: must be >= 0")
+    if cfg.store.history_max_rows < 0:
+        problems.append("store.history_max_rows: must be >= 0")
     lc = cfg.leases
     if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
         problems.append(

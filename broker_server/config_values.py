@@ -56,6 +56,14 @@ def coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
             problems.append(f"{key}: must be a string, got {type(raw).__name__}")
             return Secret("")
         return Secret(raw)
+    if tp == tuple[int, ...]:
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        try:
+            return tuple(int(x) for x in raw if not isinstance(x, bool))
+        except (TypeError, ValueError):
+            problems.append(f"{key}: must be a list of integers")
+            return ()
     if tp == tuple[str, ...]:
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]

@@ -60,6 +60,32 @@ def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
     ]
 
 
+class HealthServicer(health.aio.HealthServicer):
+    """The standard health service with ``List``, which grpcio-health-checking 1.85 leaves to
+    its generated base (UNIMPLEMENTED) although reflection advertises it."""
+
+    MAX_LIST = 100
+    """More services than this and List answers RESOURCE_EXHAUSTED (as health.proto says)."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        """Every service with a status (``""`` is the whole process), as Check answers them."""
+        # _server_status is where the aio servicer keeps what set() and shutdown wrote.
+        statuses = dict(self._server_status)
+        if len(statuses) > self.MAX_LIST:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{len(statuses)} services exceed the List limit of {self.MAX_LIST}",
+            )
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in statuses.items()
+            }
+        )
+
+
 class DrainInterceptor(grpc.aio.ServerInterceptor):
     """Refuses every call but health checks once :meth:`start_draining` was called."""
 
@@ -209,9 +235,7 @@ class GrpcServer:
         self.service_names = tuple(service_names)
         self.drain = DrainInterceptor()
         self._serving: dict[str, bool] = {}
-        self.health = (
-            health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
-        )
+        self.health = HealthServicer()
         self.peer_streams = PeerStreamLimit(cfg.max_streams_per_peer)
         self.server = grpc.aio.server(
             interceptors=[self.drain, self.peer_streams, MalformedRequestInterceptor()],

@@ -22,3 +22,7 @@ LIVE_PORTS = frozenset({TWS_LIVE_PORT, GATEWAY_LIVE_PORT})
 """Ports that, by IB's convention, serve live accounts."""
 PAPER_PORTS = frozenset({TWS_PAPER_PORT, GATEWAY_PAPER_PORT})
 """Ports that, by IB's convention, serve paper accounts."""
+
+IB_CLIENT_LIBRARIES = ("ib_insync", "ib_async")
+"""The TWS API client libraries the broker can drive (``GatewayConfig.ib_library``); both
+expose the same ``IB`` class, so ``broker_server.ib`` is written once against either."""

@@ -10,6 +10,7 @@ INTERNAL.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 import grpc
@@ -18,11 +19,14 @@ from google.protobuf import duration_pb2
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 from broker_server.domain.errors import FieldViolation
 from broker_server.domain.lease_input import validate_acquire, validate_fenced
-from broker_server.domain.leases import LeaseMode
+from broker_server.domain.leases import LeaseEvent, LeaseEventKind, LeaseMode
 from broker_server.runtime.leases import LeaseManager
 from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
 from broker_server.services.identity import Identity
+
+_CONVERTED = 1024
+"""Live lease events kept converted (a watcher further behind converts its own)."""
 
 _MODES = {
     lease_pb2.LEASE_MODE_UNSPECIFIED: LeaseMode.DIRECT,
@@ -54,6 +58,20 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
     def __init__(self, manager: LeaseManager, identity: Identity | None = None) -> None:
         self._manager = manager
         self._identity = identity or Identity()
+        # Live events converted once for all watchers (by sequence, unique for live events);
+        # snapshots are built per watcher and converted per watcher.
+        self._converted: OrderedDict[int, lease_service_pb2.WatchLeasesResponse] = OrderedDict()
+
+    def _response(self, event: LeaseEvent) -> lease_service_pb2.WatchLeasesResponse:
+        if event.kind in (LeaseEventKind.SNAPSHOT, LeaseEventKind.SNAPSHOT_END):
+            return lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+        response = self._converted.get(event.sequence)
+        if response is None:
+            response = lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+            self._converted[event.sequence] = response
+            if len(self._converted) > _CONVERTED:
+                self._converted.popitem(last=False)
+        return response
 
     @unary_errors
     async def AcquireLease(
@@ -138,4 +156,4 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
         self._manager.check_filter(gateway=gateway, owner=owner)
         async for event in self._manager.events.subscribe(request.resume_after_sequence):
             if event.passes(gateway=gateway, owner=owner):
-                yield lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+                yield self._response(event)
