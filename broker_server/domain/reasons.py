@@ -66,6 +66,8 @@ class FailureReason(enum.StrEnum):
     """The session gave up (retries exhausted): only an operator's Reconnect helps."""
     LEASE_ACCOUNT_MISMATCH = "LEASE_ACCOUNT_MISMATCH"
     """A lease was refused: the gateway's managed accounts do not match its configuration."""
+    PEER_STREAM_LIMIT = "PEER_STREAM_LIMIT"
+    """The caller's address has too many streaming calls open."""
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     """No such order for the caller (or IB does not know it, error 10147)."""
     ORDER_OWNED_BY_OTHER_CLIENT_ID = "ORDER_OWNED_BY_OTHER_CLIENT_ID"

@@ -81,6 +81,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     (paper vs live, or the configured account is missing): a strategy would trade an account the
     broker's config does not allow. Operator action needed; retrying does not help.
     """
+    ERROR_REASON_PEER_STREAM_LIMIT: _ErrorReason.ValueType  # 31
+    """The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+    some before opening more.
+    """
     ERROR_REASON_ORDER_NOT_FOUND: _ErrorReason.ValueType  # 40
     """No order with that idempotency key (and bracket role) exists for the caller, or IB does not
     know the order (error 10147).
@@ -176,6 +180,10 @@ ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
 """A lease was refused because the gateway's managed accounts do not match its configuration
 (paper vs live, or the configured account is missing): a strategy would trade an account the
 broker's config does not allow. Operator action needed; retrying does not help.
+"""
+ERROR_REASON_PEER_STREAM_LIMIT: ErrorReason.ValueType  # 31
+"""The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+some before opening more.
 """
 ERROR_REASON_ORDER_NOT_FOUND: ErrorReason.ValueType  # 40
 """No order with that idempotency key (and bracket role) exists for the caller, or IB does not

@@ -118,6 +118,11 @@ export const ErrorReason = {
    */
   ERROR_REASON_LEASE_ACCOUNT_MISMATCH: 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH',
   /**
+   * The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+   * some before opening more.
+   */
+  ERROR_REASON_PEER_STREAM_LIMIT: 'ERROR_REASON_PEER_STREAM_LIMIT',
+  /**
    * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
    * know the order (error 10147).
    */
@@ -314,6 +319,12 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH'
   | 30
+  /**
+   * The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+   * some before opening more.
+   */
+  | 'ERROR_REASON_PEER_STREAM_LIMIT'
+  | 31
   /**
    * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
    * know the order (error 10147).
