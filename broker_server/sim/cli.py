@@ -119,6 +119,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     reject.add_argument("--action", default="")
     reject.add_argument("--times", type=int, default=None, help="how many (default: all)")
     cmds.add_parser("clear-rules", help="whole fills, no rejections")
+    dao = cmds.add_parser(
+        "drop-after-order", help="accept the next new order(s), then reset the connection"
+    )
+    dao.add_argument("--times", type=int, default=1)
+    dao.add_argument("--client-id", type=int, default=None)
     price = cmds.add_parser("price", help="move one instrument's price (fills what crosses)")
     price.add_argument("con_id", type=int)
     price.add_argument("price", type=float)

@@ -143,6 +143,11 @@ async def _reject(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
     return {"rules": sim.rules.status()}
 
 
+async def _drop_after_order(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.drop_after_order(int(req.get("times", 1)), _opt_int(req, "client_id"))
+    return {}
+
+
 async def _clear_rules(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
     sim.rules.clear()
     return {}
@@ -172,6 +177,7 @@ COMMANDS: dict[str, Command] = {
     "fill_chunk": _fill_chunk,
     "reject": _reject,
     "clear_rules": _clear_rules,
+    "drop_after_order": _drop_after_order,
     "price": _price,
 }
 

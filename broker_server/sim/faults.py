@@ -61,6 +61,11 @@ class SimFaults:
         """Seconds every incoming message waits before it is processed."""
         self.ignored: set[int] = set()
         """Incoming message ids that are dropped without an answer."""
+        self.drop_after_order_times = 0
+        """How many more accepted new orders drop their client's connection before the
+        gateway answers (the order exists, its client never hears of it)."""
+        self.drop_after_order_client: int | None = None
+        """Only orders of this client ID (None: any)."""
         self._restart_task: asyncio.Task[None] | None = None
 
     async def refuse(self) -> None:
@@ -108,6 +113,27 @@ class SimFaults:
             self.stalled_ids.discard(client_id)
         self._target.apply_stall()
         log_event(logger, logging.INFO, "sim_fault_resume", client_id=client_id)
+
+    def drop_after_order(self, times: int = 1, client_id: int | None = None) -> None:
+        """The next ``times`` new orders (of ``client_id``, or of anyone) are accepted and
+        then their connection is reset before any answer: an order whose outcome the client
+        cannot know. 0 turns it off."""
+        if times < 0:
+            raise ValueError("times must be >= 0")
+        self.drop_after_order_times = times
+        self.drop_after_order_client = client_id
+        log_event(
+            logger, logging.INFO, "sim_fault_drop_after_order", times=times, client_id=client_id
+        )
+
+    def take_drop_after_order(self, client_id: int) -> bool:
+        """Whether a new order of ``client_id`` must drop its connection (uses one)."""
+        if self.drop_after_order_times <= 0:
+            return False
+        if self.drop_after_order_client not in (None, client_id):
+            return False
+        self.drop_after_order_times -= 1
+        return True
 
     def is_stalled(self, client_id: int | None) -> bool:
         """Whether a client (None: not yet identified) is stalled now."""
@@ -178,6 +204,8 @@ class SimFaults:
         A refused listener is reopened in the background (await :meth:`accept` to be sure).
         """
         self.closing_before_handshake = False
+        self.drop_after_order_times = 0
+        self.drop_after_order_client = None
         self.delay = 0.0
         self.ignored.clear()
         self.resume(None)
@@ -197,4 +225,5 @@ class SimFaults:
             "stalled_client_ids": sorted(self.stalled_ids),
             "delay": self.delay,
             "ignored_msg_ids": sorted(self.ignored),
+            "drop_after_order": self.drop_after_order_times,
         }

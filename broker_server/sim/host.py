@@ -12,6 +12,7 @@ from typing import Protocol
 from broker_server.sim.book import Book
 from broker_server.sim.clients import Clients
 from broker_server.sim.config import SimConfig
+from broker_server.sim.faults import SimFaults
 from broker_server.sim.feeds import Feeds
 from broker_server.sim.market import Market
 from broker_server.sim.rules import OrderRules
@@ -43,6 +44,11 @@ class HandlerHost(Protocol):
     @property
     def feeds(self) -> Feeds:
         """The push side (ticks, fills, account updates)."""
+        ...
+
+    @property
+    def faults(self) -> SimFaults:
+        """Scripted faults."""
         ...
 
     @property

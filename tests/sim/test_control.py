@@ -188,3 +188,7 @@ async def test_order_commands(
     assert (await ctl(control, cmd="status"))["rules"]["rejects"] == []
     assert not (await ctl(control, cmd="price", con_id=1, price=1.0))["ok"]
     assert not (await ctl(control, cmd="reject", reason=""))["ok"]
+    assert (await ctl(control, cmd="drop_after_order", times=2, client_id=12))["ok"]
+    assert (sim.faults.drop_after_order_times, sim.faults.drop_after_order_client) == (2, 12)
+    assert (await ctl(control, cmd="status"))["faults"]["drop_after_order"] == 2
+    assert not (await ctl(control, cmd="drop_after_order", times=-1))["ok"]
