@@ -18,6 +18,7 @@ from broker_server.sim import messages as msg
 from broker_server.sim import order_messages as omsg
 from broker_server.sim.book import Book, Execution, SimOrder
 from broker_server.sim.clients import Clients
+from broker_server.sim.faults import SimFaults
 from broker_server.sim.market import Bar, Instrument, Market
 from broker_server.sim.rules import OrderRules
 from broker_server.sim.session import Session
@@ -48,6 +49,7 @@ class Feeds:
         market: Market,
         clients: Clients,
         rules: OrderRules,
+        faults: SimFaults,
         now: Callable[[], dt.datetime],
     ) -> None:
         self.accounts = accounts
@@ -55,24 +57,50 @@ class Feeds:
         self.market = market
         self.clients = clients
         self.rules = rules
+        self.faults = faults
         self.now = now
 
     # market
 
     def on_market_step(self) -> None:
         """After every market step: fill what crosses, tick subscribers, roll live bars."""
+        self._push(None)
+
+    def on_instrument_step(self, con_id: int) -> None:
+        """After one instrument moved on its own tick rate: the same, for it only."""
+        self._push(con_id)
+
+    def _push(self, con_id: int | None) -> None:
         for order in self.book.working_orders():
-            self.try_fill(order)
+            if con_id is None or order.instrument.con_id == con_id:
+                self.try_fill(order)
+        ticks = not self.faults.ticks_paused
+        bars = not self.faults.bars_paused
         for s in self.clients.ready():
-            for req_id, sub in list(s.subs.mkt_data.items()):
-                self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=False)
-            for req_id, hist in s.subs.hist.items():
+            if ticks:
+                for req_id, sub in list(s.subs.mkt_data.items()):
+                    if con_id is None or sub.instrument.con_id == con_id:
+                        self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=False)
+            if not bars:
+                continue
+            for req_id, hist in list(s.subs.hist.items()):
+                if con_id is not None and hist.instrument.con_id != con_id:
+                    continue
                 hist.bar = self.roll_bar(hist.bar, hist.bar_s, hist.instrument)
                 s.send(
                     msg.historical_data_update(
                         s.version, req_id, hist.bar, hist.bar_s, hist.format_date
                     )
                 )
+
+    def resume(self) -> None:
+        """Data flows again (1102, 2104, 2106, a cleared fault): a full quote to every
+        market-data subscriber."""
+        if self.faults.ticks_paused:
+            return
+        for s in self.clients.ready():
+            for req_id, sub in list(s.subs.mkt_data.items()):
+                self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=True)
 
     def roll_bar(self, bar: Bar, bar_s: int, ins: Instrument) -> Bar:
         """Extend the live bar of a keepUpToDate subscription, or open the next one."""

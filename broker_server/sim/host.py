@@ -59,3 +59,7 @@ class HandlerHost(Protocol):
     def now(self) -> dt.datetime:
         """The simulator's clock (UTC)."""
         ...
+
+    def monotonic(self) -> float:
+        """The simulator's monotonic clock (pacing windows)."""
+        ...
