@@ -30,6 +30,9 @@ logger = logging.getLogger("ibbroker.sim")
 LIVE_TICKS = (1, 2, 4, 0, 3, 5, 6, 7, 8, 9, 14)
 DELAYED_TICKS = (66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76)
 
+RT_VOLUME = 48
+"""tickString type of the RT Volume string (generic tick 233)."""
+
 SUMMARY_EXTRA = {"AccountType": ("INDIVIDUAL", ""), "DayTradesRemaining": ("-1", "")}
 """Account-summary tags with a fixed value (not computed by the book)."""
 
@@ -80,7 +83,9 @@ class Feeds:
             if ticks:
                 for req_id, sub in list(s.subs.mkt_data.items()):
                     if con_id is None or sub.instrument.con_id == con_id:
-                        self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=False)
+                        self.send_ticks(
+                            s, req_id, sub.instrument, sub.data_type, False, sub.rt_volume
+                        )
             if not bars:
                 continue
             for req_id, hist in list(s.subs.hist.items()):
@@ -100,7 +105,7 @@ class Feeds:
             return
         for s in self.clients.ready():
             for req_id, sub in list(s.subs.mkt_data.items()):
-                self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=True)
+                self.send_ticks(s, req_id, sub.instrument, sub.data_type, True, sub.rt_volume)
 
     def roll_bar(self, bar: Bar, bar_s: int, ins: Instrument) -> Bar:
         """Extend the live bar of a keepUpToDate subscription, or open the next one."""
@@ -118,9 +123,17 @@ class Feeds:
         )
 
     def send_ticks(
-        self, s: Session, req_id: int, ins: Instrument, data_type: int, full: bool
+        self,
+        s: Session,
+        req_id: int,
+        ins: Instrument,
+        data_type: int,
+        full: bool,
+        rt_volume: bool = False,
     ) -> None:
-        """Quote ticks for one subscription: everything when ``full``, else bid/ask/last."""
+        """Quote ticks for one subscription: everything when ``full``, else bid/ask/last;
+        with ``rt_volume`` (generic tick 233) also the RT Volume string, whose trade time in
+        epoch milliseconds lets a client measure tick latency."""
         q = self.market.quotes[ins.con_id]
         ids = LIVE_TICKS if data_type in (1, 2) else DELAYED_TICKS
         bid, ask, last, bid_sz, ask_sz, last_sz, high, low, vol, close, open_ = ids
@@ -130,6 +143,10 @@ class Feeds:
         s.send(msg.tick_price(req_id, ask, q.ask, versions.size(v, q.ask_size)))
         if has_trades:
             s.send(msg.tick_price(req_id, last, q.last, versions.size(v, q.last_size)))
+            if rt_volume:
+                epoch_ms = int(self.now().timestamp() * 1000)
+                text = f"{q.last};{q.last_size:g};{epoch_ms};{q.volume:g};{q.last};false"
+                s.send(msg.tick_string(req_id, RT_VOLUME, text))
         if not full:
             return
         s.send(msg.tick_size(req_id, bid_sz, versions.size(v, q.bid_size)))

@@ -209,7 +209,8 @@ class Handlers:
                 r.skip(4)
         if r.flag():
             r.skip(3)
-        r.text()
+        generic = {t.strip() for t in r.text().split(",")}
+        rt_volume = "233" in generic
         snapshot = r.flag()
         regulatory = r.flag()
         if req_id in s.subs.mkt_data:
@@ -230,11 +231,11 @@ class Handlers:
         s.send(msg.market_data_type(req_id, s.market_data_type))
         if not self.host.faults.ticks_paused:
             # While the link or the farm is down nothing flows; the quote follows on resume.
-            self.host.feeds.send_ticks(s, req_id, ins, s.market_data_type, full=True)
+            self.host.feeds.send_ticks(s, req_id, ins, s.market_data_type, True, rt_volume)
         if snapshot or regulatory:
             s.send(msg.tick_snapshot_end(req_id))
             return
-        s.subs.mkt_data[req_id] = MktDataSub(ins, s.market_data_type)
+        s.subs.mkt_data[req_id] = MktDataSub(ins, s.market_data_type, rt_volume)
 
     def cancel_mkt_data(self, s: Session, r: FieldReader) -> None:
         """``2,2,reqId``."""

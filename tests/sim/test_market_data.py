@@ -198,3 +198,16 @@ async def test_hmds_outage_stops_historical_data(
     )
     sim.faults.clear()
     assert not sim.faults.status()["hmds_down"]
+
+
+async def test_rt_volume_carries_the_trade_time(
+    sim: SimServer, connect: Connect, lib: ModuleType
+) -> None:
+    ib = await connect(sim)
+    ticker = ib.reqMktData(lib.Stock("AAPL", "SMART", "USD", conId=AAPL), "233")
+    quote = sim.market.quotes[AAPL]
+    await wait_for(lambda: ticker.rtTime is not None)
+    sim.market.set_price(AAPL, quote.last + 1)
+    await wait_for(lambda: ticker.last == quote.last and ticker.rtVolume == quote.volume)
+    assert ticker.rtTime is not None
+    assert abs((ticker.rtTime - sim.now()).total_seconds()) < 5
