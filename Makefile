@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LISTEN ?= 127.0.0.1:50051
+NODE_DIR := clients/node
 
-.PHONY: install run test lint typecheck proto proto-check breaking bench docs clean
+.PHONY: install run test lint typecheck proto proto-check breaking bench docs clean node-test
 
 install: $(STAMP)
 
@@ -24,6 +25,7 @@ run: $(STAMP)
 	$(BIN)/ibbroker serve --sim --listen $(LISTEN)
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code
@@ -31,8 +33,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-proto: $(STAMP)
+proto: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	$(BIN)/python tools/gen_protos.py
+	$(BIN)/python tools/gen_proto_assets.py
 
 proto-check: $(STAMP)
 	$(BIN)/python tools/gen_protos.py --check
@@ -44,12 +47,22 @@ breaking: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python tools/config_table.py --write
 
-test: lint typecheck proto-check
+# The Node client's tests (clients/node) start real brokers from .venv; npm ci runs only when
+# node_modules is missing or older than the lockfile.
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+node-test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
+	cd $(NODE_DIR) && npm test
+
+test: lint typecheck proto-check node-test
 	$(BIN)/python tools/config_table.py --check
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var $(NODE_DIR)/node_modules

@@ -1,15 +1,32 @@
-"""One error type for every failed broker call, built from the rich ``google.rpc.Status``."""
+"""Typed errors for every failed broker call, built from the rich ``google.rpc.Status``.
+
+Every error the broker sends carries an ``ErrorInfo`` whose ``reason`` is an ``ErrorReason``
+name (``protos/ibbroker/v1/errors.proto``). :meth:`BrokerError.from_rpc_error` turns a failed call
+into the subclass for that reason, so callers catch what they can handle::
+
+    try:
+        async with broker.lease(owner="a") as held:
+            ...
+    except ClientIdExhaustedError as err:
+        await asyncio.sleep(err.retry_delay or 1.0)
+    except GatewayError as err:          # any gateway-side failure
+        ...
+
+A reason this client does not know yet (a newer broker) gives the plain :class:`BrokerError`, or
+the class of its status code when there is one (:class:`BrokerUnavailableError`,
+:class:`DeadlineExceededError`); ``reason`` is always the broker's word.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import grpc
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__ (contextlib re-raises)
 class BrokerError(Exception):
     """A failed broker call: the gRPC status plus the ``ibbroker.v1`` error details."""
 
@@ -31,34 +48,188 @@ class BrokerError(Exception):
         return f"{self.code.name}{reason}: {self.message}"
 
     @property
+    def retry_delay(self) -> float | None:
+        """``RetryInfo.retry_delay`` in seconds: when the broker says a retry may help."""
+        return self.retry_after
+
+    @property
     def retryable(self) -> bool:
         """True when the same call may succeed later (UNAVAILABLE, or RetryInfo present)."""
         return self.code == grpc.StatusCode.UNAVAILABLE or self.retry_after is not None
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> BrokerError:
-        """Decode a ``grpc.RpcError`` (sync or aio) into a :class:`BrokerError`."""
+        """Decode a ``grpc.RpcError`` (sync or aio) into the :class:`BrokerError` subclass of
+        its reason (or status code)."""
         code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
         message = err.details() if hasattr(err, "details") else str(err)
-        reason, retry_after, violations, metadata = "", None, [], {}
-        status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
-        if status is None and hasattr(err, "trailing_metadata"):
-            for key, value in err.trailing_metadata() or ():
-                if key == "grpc-status-details-bin":
-                    from google.rpc import status_pb2
+        return error_for(code, message or "", _status(err))
 
-                    status = status_pb2.Status.FromString(value)
-        for detail in status.details if status is not None else ():
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                retry = error_details_pb2.RetryInfo()
-                detail.Unpack(retry)
-                retry_after = retry.retry_delay.ToTimedelta().total_seconds()
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                violations = [(v.field, v.description) for v in bad.field_violations]
-        return cls(code, message or "", reason, retry_after, tuple(violations), metadata)
+
+def _status(err: grpc.RpcError) -> status_pb2.Status | None:
+    status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    if status is None and hasattr(err, "trailing_metadata"):
+        for key, value in err.trailing_metadata() or ():
+            if key == "grpc-status-details-bin":
+                status = status_pb2.Status.FromString(value)
+    return status
+
+
+def error_for(
+    code: grpc.StatusCode, message: str, status: status_pb2.Status | None = None
+) -> BrokerError:
+    """The typed error for a status code, message and optional ``google.rpc.Status``."""
+    reason, retry_after = "", None
+    violations: list[tuple[str, str]] = []
+    metadata: dict[str, str] = {}
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            retry_after = retry.retry_delay.ToTimedelta().total_seconds()
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.description) for v in bad.field_violations]
+    kind = BY_REASON.get(reason) or BY_CODE.get(code, BrokerError)
+    return kind(code, message, reason, retry_after, tuple(violations), metadata)
+
+
+# --- the classes ------------------------------------------------------------------------------
+
+
+class InvalidArgumentError(BrokerError):
+    """A request field is wrong (INVALID_ARGUMENT); see ``field_violations``."""
+
+
+class BrokerUnavailableError(BrokerError):
+    """The broker could not be reached or is not serving (UNAVAILABLE without a reason)."""
+
+
+class DeadlineExceededError(BrokerError):
+    """The call's deadline passed before the broker answered."""
+
+
+class ShuttingDownError(BrokerError):
+    """The broker is shutting down; retry against it once it is back."""
+
+
+class StoreUnavailableError(BrokerError):
+    """The broker's lease store cannot be written."""
+
+
+class AdminTokenRequiredError(BrokerError):
+    """An admin call without the right bearer token."""
+
+
+class GatewayError(BrokerError):
+    """A failure on the broker's side towards TWS / IB Gateway."""
+
+
+class GatewayUnknownError(GatewayError):
+    """No gateway of that name is configured."""
+
+
+class BreakerOpenError(GatewayError):
+    """The gateway's circuit breaker is open; ``retry_delay`` says when it tries again."""
+
+
+class ReconnectingError(GatewayError):
+    """The gateway's session is reconnecting."""
+
+
+class NotConnectedError(GatewayError):
+    """The gateway's session is not connected."""
+
+
+class IbLinkLostError(GatewayError):
+    """TWS lost its connection to IB (1100)."""
+
+
+class GatewayConnectError(GatewayError):
+    """Connecting to the gateway failed (refused, handshake or sync timeout, old server,
+    heartbeat timeout)."""
+
+
+class AccountMismatchError(GatewayError):
+    """The gateway's accounts are not what the configuration allows (paper vs live)."""
+
+
+class PacingError(GatewayError):
+    """IB's pacing limits were hit."""
+
+
+class LeaseError(BrokerError):
+    """A client-ID lease call was refused."""
+
+
+class ClientIdExhaustedError(LeaseError):
+    """No client ID is free; ``retry_delay`` says when one may be."""
+
+
+class ClientIdInUseError(LeaseError):
+    """The client ID is used by another program (326)."""
+
+
+class LeaseNotFoundError(LeaseError):
+    """No such lease."""
+
+
+class LeaseExpiredError(LeaseError):
+    """The lease expired."""
+
+
+class LeaseReleasedError(LeaseError):
+    """The lease was released."""
+
+
+class LeaseStaleEpochError(LeaseError):
+    """The epoch is not the lease's current one (fenced off)."""
+
+
+class LeaseNotOwnerError(LeaseError):
+    """The lease belongs to another owner."""
+
+
+class IdempotencyConflictError(LeaseError):
+    """The request_id was used before with other parameters."""
+
+
+BY_REASON: dict[str, type[BrokerError]] = {
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "GATEWAY_UNKNOWN": GatewayUnknownError,
+    "BREAKER_OPEN": BreakerOpenError,
+    "RECONNECTING": ReconnectingError,
+    "NOT_CONNECTED": NotConnectedError,
+    "IB_LINK_LOST": IbLinkLostError,
+    "CLIENT_ID_EXHAUSTED": ClientIdExhaustedError,
+    "LEASE_NOT_FOUND": LeaseNotFoundError,
+    "LEASE_EXPIRED": LeaseExpiredError,
+    "LEASE_RELEASED": LeaseReleasedError,
+    "LEASE_STALE_EPOCH": LeaseStaleEpochError,
+    "LEASE_NOT_OWNER": LeaseNotOwnerError,
+    "CLIENT_ID_IN_USE": ClientIdInUseError,
+    "CONNECTION_REFUSED": GatewayConnectError,
+    "HANDSHAKE_TIMEOUT": GatewayConnectError,
+    "SERVER_VERSION_TOO_OLD": GatewayConnectError,
+    "SYNC_TIMEOUT": GatewayConnectError,
+    "ACCOUNT_MISMATCH": AccountMismatchError,
+    "SHUTTING_DOWN": ShuttingDownError,
+    "HEARTBEAT_TIMEOUT": GatewayConnectError,
+    "PACING": PacingError,
+    "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
+    "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
+    "STORE_UNAVAILABLE": StoreUnavailableError,
+}
+"""ErrorInfo reason -> exception class."""
+
+BY_CODE: dict[grpc.StatusCode, type[BrokerError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.UNAVAILABLE: BrokerUnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+}
+"""Status code -> exception class, for errors without a known reason."""

@@ -3,7 +3,7 @@
 Async::
 
     async with lease(channel, owner="strategy-a", ttl=30) as held:
-        ib.connect("127.0.0.1", 4002, clientId=held.client_id)
+        await ib.connectAsync("127.0.0.1", 4002, clientId=held.client_id)
         ...
         held.check()  # raises LeaseLostError once the lease is gone
 
@@ -18,51 +18,51 @@ Watching every lease of a gateway (or one owner's), across broker restarts::
         print(event.sequence, event.kind, event.client_id, event.lease.epoch)
 
 The lease is acquired with a generated ``request_id``, so a retried acquire never takes a second
-ID; it is renewed in the background at a third of its TTL; a lost lease (refused renew, or its
-expire_time passed without a successful renew) sets ``held.lost`` and makes ``held.check()``
-raise; the lease is released on exit.
+ID; it is renewed in the background at a third of its TTL, each renew call with a deadline of a
+third of the TTL. It is lost locally at (the monotonic time the last successful renewal was
+sent) + TTL, whatever the network does, which is always before the broker can give the ID to
+anyone else; a refused renew, or an answer whose lease is not ACTIVE or whose expire_time has
+passed, loses it at once. Once lost, ``held.lost`` is set and ``held.check()``,
+``held.client_id`` and ``held.epoch`` raise :class:`LeaseLostError`. The lease is released on
+exit. The logic is written once (:mod:`broker_client.fencing`); the async and the blocking
+holder only run it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import random
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
 
 from broker_client.channel import aio_channel, sync_channel
 from broker_client.errors import BrokerError
+from broker_client.fencing import (
+    Call,
+    Keeper,
+    LeaseLostError,
+    LeasePolicy,
+    Plan,
+    Sleep,
+    acquire_plan,
+    release_plan,
+    renew_plan,
+)
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
-from broker_client.watch import _watch
-
-log = logging.getLogger("ibbroker.client.leases")
+from broker_client.watch import WatchOptions, watch_rpc
 
 DIRECT = lease_pb2.LEASE_MODE_DIRECT
 """The strategy connects to TWS itself with the leased client ID."""
 PROXIED = lease_pb2.LEASE_MODE_PROXIED
 """The broker opens a session with the leased client ID in its pool."""
 
-_TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-_ACQUIRE_ATTEMPTS = 4
-_CALL_TIMEOUT = 10.0
-
-
-class LeaseLostError(Exception):
-    """The lease is gone: the broker refused a renew, or it expired without a renew."""
-
-    def __init__(self, lease: lease_pb2.Lease, cause: BaseException | None) -> None:
-        why = f": {cause}" if cause is not None else ""
-        super().__init__(f"lease {lease.lease_id} (client ID {lease.client_id}) lost{why}")
-        self.lease = lease
-        self.cause = cause
+DEFAULT_POLICY = LeasePolicy()
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -76,13 +76,10 @@ def _acquire_request(
     gateway: str,
     mode: lease_pb2.LeaseMode.ValueType,
     client_id: int | None,
-    request_id: str,
+    request_id: str | None,
 ) -> lease_service_pb2.AcquireLeaseRequest:
     request = lease_service_pb2.AcquireLeaseRequest(
-        owner=owner,
-        gateway=gateway,
-        mode=mode,
-        request_id=request_id,
+        owner=owner, gateway=gateway, mode=mode, request_id=request_id or str(uuid.uuid4())
     )
     if ttl is not None:
         request.ttl.CopyFrom(_duration(ttl))
@@ -91,116 +88,138 @@ def _acquire_request(
     return request
 
 
-def _ttl_seconds(lease: lease_pb2.Lease) -> float:
-    return lease.ttl.seconds + lease.ttl.nanos / 1e9
-
-
-class _Settable(Protocol):
-    def set(self) -> None: ...
-
-
-class _Lease:
-    """What both holders share: the current lease proto and whether it has been lost."""
-
-    lease: lease_pb2.Lease
-    error: LeaseLostError | None
-    lost: _Settable
-
-    @property
-    def client_id(self) -> int:
-        """The leased IB API client ID."""
-        return self.lease.client_id
-
-    @property
-    def lease_id(self) -> str:
-        """The lease's ID."""
-        return self.lease.lease_id
-
-    @property
-    def epoch(self) -> int:
-        """The lease's fencing epoch."""
-        return self.lease.epoch
-
-    def check(self) -> None:
-        """Raise :class:`LeaseLostError` if the lease has been lost."""
-        if self.error is not None:
-            raise self.error
-
-    def _lose(self, cause: BaseException | None) -> None:
-        if self.error is None:
-            self.error = LeaseLostError(self.lease, cause)
-            self.lost.set()
-            log.warning("lease lost: %s", self.error)
-
-
-class HeldLease(_Lease):
-    """A lease held by :func:`lease`: its current proto, and whether it has been lost."""
-
-    lost: asyncio.Event
-
-    def __init__(self, lease: lease_pb2.Lease, sent: float) -> None:
-        self.lease = lease
-        """The lease as last acquired or renewed."""
-        self.deadline = sent + _ttl_seconds(lease)
-        """Local ``time.monotonic()`` by which the lease surely ends unless renewed: counted from
-        when the granting call was sent, so neither clock skew nor latency makes it late."""
-        self.lost = asyncio.Event()
-        """Set when the lease is lost."""
-        self.error: LeaseLostError | None = None
-        """Why the lease was lost, once it was."""
-
-    def __repr__(self) -> str:
-        state = "lost" if self.error is not None else "held"
-        return f"<HeldLease {self.lease.gateway}/{self.client_id} e{self.epoch} {state}>"
-
-
 def _stub(target: Any) -> Any:
     if hasattr(target, "AcquireLease"):
         return target
     return lease_service_pb2_grpc.LeaseServiceStub(target)
 
 
-async def _acquire(
-    stub: Any, request: lease_service_pb2.AcquireLeaseRequest
-) -> tuple[lease_pb2.Lease, float]:
-    """AcquireLease, retried with the same request_id while the broker is unavailable; returns
-    the lease and the monotonic time the successful call was sent."""
-    delay = 0.2
-    for attempt in range(_ACQUIRE_ATTEMPTS):
-        sent = time.monotonic()
-        try:
-            response = await stub.AcquireLease(request, timeout=_CALL_TIMEOUT)
-            return response.lease, sent
-        except grpc.RpcError as err:
-            error = BrokerError.from_rpc_error(err)
-            if error.code not in _TRANSIENT or attempt == _ACQUIRE_ATTEMPTS - 1:
-                raise error from err
-            await asyncio.sleep(error.retry_after or delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+# --- running a plan ---------------------------------------------------------------------------
 
 
-async def _renew_forever(stub: Any, held: HeldLease, owner: str) -> None:
-    """Renew at a third of the TTL; retry transient failures until the lease would expire."""
-    while True:
-        await asyncio.sleep(_ttl_seconds(held.lease) / 3)
+async def run_async(plan: Plan, stub: Any) -> Any:
+    """Run a :mod:`~broker_client.fencing` plan on an async stub; returns the plan's result."""
+    try:
+        step = next(plan)
         while True:
-            request = lease_service_pb2.RenewLeaseRequest(
-                lease_id=held.lease_id, epoch=held.epoch, owner=owner
-            )
-            sent = time.monotonic()
-            try:
-                response = await stub.RenewLease(request, timeout=_CALL_TIMEOUT)
-                held.lease = response.lease
-                held.deadline = sent + _ttl_seconds(response.lease)
-                break
-            except grpc.RpcError as err:
-                error = BrokerError.from_rpc_error(err)
-                left = held.deadline - time.monotonic()
-                if error.code not in _TRANSIENT or left <= 0:
-                    held._lose(error)
-                    return
-                await asyncio.sleep(min(error.retry_after or 1.0, max(left / 2, 0.05)))
+            answer: Any = None
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+            else:
+                try:
+                    answer = await getattr(stub, step.method)(step.request, timeout=step.timeout)
+                except grpc.RpcError as err:
+                    answer = BrokerError.from_rpc_error(err)
+            step = plan.send(answer)
+    except StopIteration as done:
+        return done.value
+    finally:
+        plan.close()
+
+
+def run_sync(plan: Plan, stub: Any, stop: threading.Event | None = None) -> Any:
+    """Run a plan on a blocking stub; ``stop`` set during a Sleep step ends it (returns None)."""
+    try:
+        step = next(plan)
+        while True:
+            answer: Any = None
+            if isinstance(step, Sleep):
+                if stop is not None and stop.wait(step.seconds):
+                    return None
+                if stop is None:
+                    time.sleep(step.seconds)
+            else:
+                assert isinstance(step, Call)
+                try:
+                    answer = getattr(stub, step.method)(step.request, timeout=step.timeout)
+                except grpc.RpcError as err:
+                    answer = BrokerError.from_rpc_error(err)
+            step = plan.send(answer)
+    except StopIteration as done:
+        return done.value
+    finally:
+        plan.close()
+
+
+# --- holders ----------------------------------------------------------------------------------
+
+
+class _Holder:
+    """What both holders share: the :class:`~broker_client.fencing.Keeper` of one lease."""
+
+    keeper: Keeper
+
+    @property
+    def lease(self) -> lease_pb2.Lease:
+        """The lease as last acquired or renewed (readable after it is lost)."""
+        return self.keeper.lease
+
+    @property
+    def deadline(self) -> float:
+        """Local ``time.monotonic()`` at which the lease is lost unless renewed: when the last
+        successful acquire or renew was sent, plus the TTL."""
+        return self.keeper.deadline
+
+    @property
+    def error(self) -> LeaseLostError | None:
+        """Why the lease is no longer held, once it is not."""
+        return self.keeper.error
+
+    @property
+    def acquired_at(self) -> float:
+        """Monotonic time this holder started to hold the lease."""
+        return self.keeper.acquired_at
+
+    @property
+    def ended_at(self) -> float | None:
+        """Monotonic time this holder stopped holding it (lost or released), None while held."""
+        return self.keeper.ended_at
+
+    @property
+    def client_id(self) -> int:
+        """The leased IB API client ID; raises :class:`LeaseLostError` once lost."""
+        self.check()
+        return self.keeper.lease.client_id
+
+    @property
+    def lease_id(self) -> str:
+        """The lease's ID."""
+        return self.keeper.lease.lease_id
+
+    @property
+    def epoch(self) -> int:
+        """The lease's fencing epoch; raises :class:`LeaseLostError` once lost."""
+        self.check()
+        return self.keeper.lease.epoch
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLostError` unless the lease is held now (not lost, not released,
+        and its local deadline not reached)."""
+        self.keeper.check()
+
+    def __repr__(self) -> str:
+        lease = self.keeper.lease
+        error = self.keeper.error
+        state = "held" if error is None else error.why if error.why == "released" else "lost"
+        return f"<{type(self).__name__} {lease.gateway}/{lease.client_id} e{lease.epoch} {state}>"
+
+
+class HeldLease(_Holder):
+    """A lease held by :func:`lease`, renewed by a task on the running event loop."""
+
+    def __init__(self, keeper: Keeper, lost: asyncio.Event) -> None:
+        self.keeper = keeper
+        self.lost = lost
+        """Set when the lease is lost."""
+
+
+class SyncLease(_Holder):
+    """A lease held by :func:`lease_sync`, renewed by a background thread."""
+
+    def __init__(self, keeper: Keeper, lost: threading.Event) -> None:
+        self.keeper = keeper
+        self.lost = lost
+        """Set when the lease is lost."""
 
 
 @contextlib.asynccontextmanager
@@ -213,113 +232,35 @@ async def lease(
     mode: lease_pb2.LeaseMode.ValueType = DIRECT,
     client_id: int | None = None,
     request_id: str | None = None,
+    policy: LeasePolicy = DEFAULT_POLICY,
 ) -> AsyncIterator[HeldLease]:
     """Acquire a lease, keep it renewed, release it on exit.
 
     ``target`` is ``"host:port"`` (a channel is opened and closed here), a ``grpc.aio.Channel``
     or a ``LeaseServiceStub`` on one. ``ttl`` in seconds (None: the broker's default);
     ``gateway`` empty means the default gateway; ``mode`` is :data:`DIRECT` or
-    :data:`PROXIED`; ``client_id`` a preference. Raises :class:`BrokerError` when the acquire
-    fails.
+    :data:`PROXIED`; ``client_id`` a preference; ``policy`` the renew timing. Raises
+    :class:`BrokerError` when the acquire fails.
     """
     async with contextlib.AsyncExitStack() as stack:
         if isinstance(target, str):
             target = await stack.enter_async_context(aio_channel(target))
         stub = _stub(target)
-        request = _acquire_request(
-            owner, ttl, gateway, mode, client_id, request_id or str(uuid.uuid4())
+        request = _acquire_request(owner, ttl, gateway, mode, client_id, request_id)
+        acquired, sent = await run_async(acquire_plan(request, policy), stub)
+        lost = asyncio.Event()
+        held = HeldLease(Keeper(acquired, sent, on_end=lost.set), lost)
+        renewer = asyncio.create_task(
+            run_async(renew_plan(held.keeper, owner, policy), stub),
+            name=f"lease-renew:{held.lease_id}",
         )
-        async with _hold(stub, request, owner) as held:
+        try:
             yield held
-
-
-@contextlib.asynccontextmanager
-async def _hold(
-    stub: Any, request: lease_service_pb2.AcquireLeaseRequest, owner: str
-) -> AsyncIterator[HeldLease]:
-    held = HeldLease(*await _acquire(stub, request))
-    renewer = asyncio.create_task(
-        _renew_forever(stub, held, owner), name=f"lease-renew:{held.lease_id}"
-    )
-    try:
-        yield held
-    finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
-        if held.error is None:
-            release = lease_service_pb2.ReleaseLeaseRequest(
-                lease_id=held.lease_id, epoch=held.epoch, owner=owner
-            )
-            try:
-                await stub.ReleaseLease(release, timeout=_CALL_TIMEOUT)
-            except grpc.RpcError as err:
-                # The lease expires on its own; failing the block for it would hide its result.
-                log.warning("lease release failed: %s", BrokerError.from_rpc_error(err))
-
-
-class SyncLease(_Lease):
-    """A lease held by :func:`lease_sync`, renewed by a background thread."""
-
-    lost: threading.Event
-
-    def __init__(self, stub: Any, lease: lease_pb2.Lease, owner: str, sent: float) -> None:
-        self._stub = stub
-        self._owner = owner
-        self.lease = lease
-        """The lease as last acquired or renewed."""
-        self.deadline = sent + _ttl_seconds(lease)
-        """Local ``time.monotonic()`` by which the lease surely ends unless renewed."""
-        self.lost = threading.Event()
-        """Set when the lease is lost."""
-        self.error: LeaseLostError | None = None
-        """Why the lease was lost, once it was."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._renew, name=f"lease-renew:{lease.lease_id}", daemon=True
-        )
-
-    def _renew(self) -> None:
-        while not self._stop.wait(_ttl_seconds(self.lease) / 3):
-            while True:
-                request = lease_service_pb2.RenewLeaseRequest(
-                    lease_id=self.lease_id, epoch=self.epoch, owner=self._owner
-                )
-                sent = time.monotonic()
-                try:
-                    self.lease = self._stub.RenewLease(request, timeout=_CALL_TIMEOUT).lease
-                    self.deadline = sent + _ttl_seconds(self.lease)
-                    break
-                except grpc.RpcError as err:
-                    error = BrokerError.from_rpc_error(err)
-                    left = self.deadline - time.monotonic()
-                    if error.code not in _TRANSIENT or left <= 0:
-                        self._lose(error)
-                        return
-                    if self._stop.wait(min(error.retry_after or 1.0, max(left / 2, 0.05))):
-                        return
-
-    def _start(self) -> None:
-        self._thread.start()
-
-    def close(self) -> None:
-        """Stop renewing and release the lease (once)."""
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join()
-        if self.error is None:
-            release = lease_service_pb2.ReleaseLeaseRequest(
-                lease_id=self.lease_id, epoch=self.epoch, owner=self._owner
-            )
-            try:
-                self._stub.ReleaseLease(release, timeout=_CALL_TIMEOUT)
-            except grpc.RpcError as err:
-                log.warning("lease release failed: %s", BrokerError.from_rpc_error(err))
-
-    def __repr__(self) -> str:
-        state = "lost" if self.error is not None else "held"
-        return f"<SyncLease {self.lease.gateway}/{self.client_id} e{self.epoch} {state}>"
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            await run_async(release_plan(held.keeper, owner, policy), stub)
 
 
 @contextlib.contextmanager
@@ -332,40 +273,35 @@ def lease_sync(
     mode: lease_pb2.LeaseMode.ValueType = DIRECT,
     client_id: int | None = None,
     request_id: str | None = None,
+    policy: LeasePolicy = DEFAULT_POLICY,
 ) -> Iterator[SyncLease]:
-    """The blocking form of :func:`lease` for plain scripts.
+    """The blocking form of :func:`lease` for plain scripts: the same plans, run by a thread.
 
     ``target`` is ``"host:port"`` (a channel with the broker's options is opened and closed
-    here), a
-    ``grpc.Channel`` or a ``LeaseServiceStub`` on one.
+    here), a ``grpc.Channel`` or a ``LeaseServiceStub`` on one.
     """
-    channel = sync_channel(target) if isinstance(target, str) else None
-    stub = _stub(channel if channel is not None else target)
-    try:
-        request = _acquire_request(
-            owner, ttl, gateway, mode, client_id, request_id or str(uuid.uuid4())
+    with contextlib.ExitStack() as stack:
+        if isinstance(target, str):
+            target = stack.enter_context(sync_channel(target))
+        stub = _stub(target)
+        request = _acquire_request(owner, ttl, gateway, mode, client_id, request_id)
+        acquired, sent = run_sync(acquire_plan(request, policy), stub)
+        lost = threading.Event()
+        held = SyncLease(Keeper(acquired, sent, on_end=lost.set), lost)
+        stop = threading.Event()
+        renewer = threading.Thread(
+            target=run_sync,
+            args=(renew_plan(held.keeper, owner, policy), stub, stop),
+            name=f"lease-renew:{held.lease_id}",
+            daemon=True,
         )
-        delay = 0.2
-        for attempt in range(_ACQUIRE_ATTEMPTS):
-            sent = time.monotonic()
-            try:
-                acquired = stub.AcquireLease(request, timeout=_CALL_TIMEOUT).lease
-                break
-            except grpc.RpcError as err:
-                error = BrokerError.from_rpc_error(err)
-                if error.code not in _TRANSIENT or attempt == _ACQUIRE_ATTEMPTS - 1:
-                    raise error from err
-                time.sleep(error.retry_after or delay)
-                delay *= 2
-        held = SyncLease(stub, acquired, owner, sent)
-        held._start()
+        renewer.start()
         try:
             yield held
         finally:
-            held.close()
-    finally:
-        if channel is not None:
-            channel.close()
+            stop.set()
+            renewer.join()
+            run_sync(release_plan(held.keeper, owner, policy), stub)
 
 
 def watch_leases(
@@ -373,42 +309,29 @@ def watch_leases(
     gateway: str = "",
     owner: str = "",
     *,
-    resume_after_sequence: int = 0,
-    metadata: Sequence[tuple[str, str]] | None = None,
-    initial_backoff: float = 0.2,
-    max_backoff: float = 5.0,
-    max_attempts: int | None = None,
-    stop_on_final: bool = False,
-    rng: random.Random | None = None,
+    options: WatchOptions | None = None,
+    **overrides: Any,
 ) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
     """Lease events of ``gateway`` and ``owner`` (empty: all), across broker restarts.
 
     ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. First one SNAPSHOT
-    event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks (UNAVAILABLE) or ends after
-    the broker's FINAL event, it reconnects with exponential backoff and full jitter and resumes
-    after the last sequence seen: the broker replays what was missed, or sends a fresh snapshot
-    (always after a restart). A new run of SNAPSHOT events up to SNAPSHOT_END replaces what you
-    knew. Errors a
-    retry cannot fix (unknown gateway, over-long owner) raise :class:`BrokerError`.
+    event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks
+    (UNAVAILABLE) or ends after the broker's FINAL event, it reconnects with exponential backoff
+    and full jitter and resumes after the last sequence seen: the broker replays what was
+    missed, or sends a fresh snapshot (always after a restart). A new run of SNAPSHOT events up
+    to SNAPSHOT_END replaces what you knew. Errors a retry cannot fix (unknown gateway,
+    over-long owner) raise :class:`BrokerError`.
 
-    ``max_attempts`` bounds consecutive failed reconnects (None: forever); ``stop_on_final``
-    ends the iteration at the broker's FINAL event instead of waiting for its return.
+    ``options`` (or its field names as keywords: ``resume_after_sequence``, ``metadata``,
+    ``initial_backoff``, ``max_backoff``, ``max_attempts``, ``stop_on_final``, ``rng``) say how
+    it resumes; see :class:`~broker_client.watch.WatchOptions`.
     """
     stub = _stub(target)
-
-    def open_stream(after: int) -> Any:
-        request = lease_service_pb2.WatchLeasesRequest(
+    return watch_rpc(
+        stub.WatchLeases,
+        lambda after: lease_service_pb2.WatchLeasesRequest(
             gateway=gateway, owner=owner, resume_after_sequence=after
-        )
-        return stub.WatchLeases(request, metadata=metadata)
-
-    return _watch(
-        open_stream,
-        resume_after_sequence,
-        initial_backoff=initial_backoff,
-        max_backoff=max_backoff,
-        max_attempts=max_attempts,
-        stop_on_final=stop_on_final,
-        rng=rng or random.Random(),
-        final_kind=lease_pb2.LEASE_EVENT_KIND_FINAL,
+        ),
+        lease_pb2.LEASE_EVENT_KIND_FINAL,
+        (options or WatchOptions()).with_overrides(**overrides),
     )
