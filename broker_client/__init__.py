@@ -4,7 +4,7 @@ Strategy repositories install only this package (grpcio, protobuf, grpcio-status
 googleapis-common-protos), never the server.
 """
 
-from broker_client.client import BrokerClient, RetryPolicy
+from broker_client.client import BrokerClient, BrokerClientSync
 from broker_client.errors import (
     AccountMismatchError,
     AdminTokenRequiredError,
@@ -34,6 +34,7 @@ from broker_client.errors import (
 )
 from broker_client.fencing import LeasePolicy
 from broker_client.leases import LeaseLostError, lease, lease_sync, watch_leases
+from broker_client.plans import RetryPolicy
 from broker_client.watch import WatchOptions, watch_connection_state, watch_health
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "AdminTokenRequiredError",
     "BreakerOpenError",
     "BrokerClient",
+    "BrokerClientSync",
     "BrokerError",
     "BrokerUnavailableError",
     "ClientIdExhaustedError",
