@@ -105,7 +105,9 @@ def ended(lease: lease_pb2.Lease, wall_now: float) -> str | None:
     expire_time already past by the local wall clock."""
     if lease.state != ACTIVE:
         return f"answered with state {lease_pb2.LeaseState.Name(lease.state)}"
-    if lease.HasField("expire_time") and _timestamp(lease.expire_time) <= wall_now:
+    if not lease.HasField("expire_time"):
+        return "answered without an expire_time"
+    if _timestamp(lease.expire_time) <= wall_now:
         return "answered with an expire_time in the past"
     return None
 
@@ -163,6 +165,11 @@ class Keeper:
         with self._lock:
             if self.error is not None:
                 return self.error.why
+            expired = self._clock() >= self.deadline
+        if expired:  # lost at the deadline, whatever arrives after it
+            self.lose(None, "expired locally: no renewal succeeded within its TTL")
+            return "expired locally"
+        with self._lock:
             problem = ended(lease, wall_now)
             if problem is None and (lease.lease_id, lease.epoch) != (
                 self.lease.lease_id,

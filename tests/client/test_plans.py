@@ -279,3 +279,22 @@ def test_policy_rejects_nonsense() -> None:
         LeasePolicy(renew_fraction=1.5)
     with pytest.raises(ValueError):
         LeasePolicy(acquire_attempts=0)
+
+
+def test_an_answer_after_the_deadline_does_not_revive_the_lease() -> None:
+    clock = Clock()
+    keeper = keeper_for(clock)
+    clock.now = TTL + 0.01
+    # Sent just before the deadline, answered just after it: the lease ended at the deadline.
+    assert keeper.granted(granted(clock).lease, TTL - 0.1, clock.wall()) == "expired locally"
+    assert keeper.ended_at == TTL
+    with pytest.raises(LeaseLostError, match="expired locally"):
+        keeper.check()
+
+
+def test_an_answer_without_expire_time_does_not_hold() -> None:
+    clock = Clock()
+    keeper = keeper_for(clock)
+    answer = granted(clock).lease
+    answer.ClearField("expire_time")
+    assert keeper.granted(answer, clock(), clock.wall()) == "answered without an expire_time"
