@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: install run test lint typecheck proto proto-check breaking bench docs clean
+.PHONY: install run test lint typecheck proto proto-check breaking bench docs clean node-test
 
 install: $(STAMP)
 
@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/ibbroker serve --sim --listen $(LISTEN)
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd protos && ../$(BIN)/buf lint && ../$(BIN)/buf format --diff --exit-code
@@ -44,7 +45,18 @@ breaking: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python tools/config_table.py --write
 
-test: lint typecheck proto-check
+# The Node client's tests (clients/node) start real brokers from .venv; npm ci runs only when
+# node_modules is missing or older than the lockfile.
+NODE_DIR := clients/node
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+node-test: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
+	cd $(NODE_DIR) && npm test
+
+test: lint typecheck proto-check node-test
 	$(BIN)/python tools/config_table.py --check
 	$(BIN)/pytest
 

@@ -25,9 +25,10 @@ from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.server import GrpcServer
 from broker_server.services.connection_service import ConnectionServicer
+from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.sim.server import SimConfig, SimServer
-from broker_server.store.sqlite import SqliteStore
+from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
 
 log = logging.getLogger("ibbroker.app")
@@ -95,7 +96,10 @@ async def start_broker(
             unwind.push_async_callback(sim.stop)
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
-        store = SqliteStore(config.store.path)
+        store = SqliteStore(
+            config.store.path,
+            history=History(config.store.history_seconds, config.store.history_max_rows),
+        )
         await store.open()
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
@@ -105,13 +109,16 @@ async def start_broker(
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
-        leases = LeaseManager(config, store, clock, prober=connections, sessions=connections)
+        leases = LeaseManager(
+            config, store, clock, prober=connections, sessions=connections, accounts=connections
+        )
         await leases.start()
         unwind.push_async_callback(leases.stop)
-        server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases))
+        identity = Identity(config.server.admin_token)
+        server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
             conn_grpc.add_ConnectionServiceServicer_to_server,
-            ConnectionServicer(connections, config.server.admin_token),
+            ConnectionServicer(connections, identity=identity),
         )
         address = await server.start(config.server.listen)
         await _publish_health(server, config, connections)

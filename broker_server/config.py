@@ -21,15 +21,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TWS_LIVE_PORT = 7496
-TWS_PAPER_PORT = 7497
-GATEWAY_LIVE_PORT = 4001
-GATEWAY_PAPER_PORT = 4002
-LIVE_PORTS = frozenset({TWS_LIVE_PORT, GATEWAY_LIVE_PORT})
-PAPER_PORTS = frozenset({TWS_PAPER_PORT, GATEWAY_PAPER_PORT})
-IB_LIBRARIES = ("ib_insync", "ib_async")
-MAX_IB_CLIENTS = 32
-"""TWS accepts at most 32 API clients at once."""
+from broker_server.config_checks import validate
+from broker_server.domain.lease_policy import GatewayIds, LeasePolicy, LeaseTimes
+from broker_server.domain.limits import (
+    GATEWAY_LIVE_PORT,
+    GATEWAY_PAPER_PORT,
+    LIVE_PORTS,
+    MAX_IB_CLIENTS,
+    PAPER_PORTS,
+    TWS_LIVE_PORT,
+    TWS_PAPER_PORT,
+)
+from broker_server.domain.limits import (
+    IB_CLIENT_LIBRARIES as IB_LIBRARIES,
+)
+
+__all__ = [
+    "GATEWAY_LIVE_PORT",
+    "GATEWAY_PAPER_PORT",
+    "IB_LIBRARIES",
+    "LIVE_PORTS",
+    "MAX_IB_CLIENTS",
+    "PAPER_PORTS",
+    "TWS_LIVE_PORT",
+    "TWS_PAPER_PORT",
+    "BrokerConfig",
+    "ConfigError",
+    "GatewayConfig",
+    "LeaseConfig",
+    "Secret",
+    "ServerConfig",
+    "SimConfigSection",
+    "StoreConfig",
+    "config_from_mapping",
+    "default_port",
+    "load_config",
+    "with_overrides",
+]
 
 
 class ConfigError(Exception):
@@ -108,6 +136,10 @@ class StoreConfig:
 
     path: str = "var/ibbroker.sqlite3"
     """SQLite file holding leases and epochs (created with its folder when missing)."""
+    history_seconds: float = 600.0
+    """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
+    history_max_rows: int = 10_000
+    """Most ended leases kept in the store; the oldest are pruned first."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +158,16 @@ class LeaseConfig:
     """Seconds between sweeps that expire leases and free quarantined IDs."""
     probe_timeout: float = 3.0
     """Seconds a probe connect (proving a DIRECT lease's ID free) may take."""
+
+    def policy(self) -> LeaseTimes:
+        """The timing rules as the lease core takes them."""
+        return LeaseTimes(
+            default_ttl=self.default_ttl,
+            min_ttl=self.min_ttl,
+            max_ttl=self.max_ttl,
+            quarantine_cooldown=self.quarantine_cooldown,
+            sweep_interval=self.sweep_interval,
+        )
 
 
 @dataclass(frozen=True)
@@ -168,6 +210,9 @@ class GatewayConfig:
     """Last client ID of the range leased to strategies."""
     monitor_client_id: int = 99
     """Client ID of the broker's always-on monitor session (never leased)."""
+    monitor_client_ids: tuple[int, ...] = (99, 98, 97)
+    """Reserved monitor client IDs: when IB answers 326 for the monitor's ID, the next of these
+    (after ``monitor_client_id``) is tried at once; never leased."""
     ib_library: str = "ib_insync"
     """Client library for the sessions: ib_insync or ib_async."""
     breaker_failures: int = 5
@@ -181,6 +226,17 @@ class GatewayConfig:
     def address(self) -> str:
         """host:port."""
         return f"{self.host}:{self.port}"
+
+    def lease_policy(self) -> GatewayIds:
+        """The gateway as the lease core sees it: its address and its client-ID range."""
+        return GatewayIds(
+            name=self.name,
+            host=self.host,
+            port=self.port,
+            client_id_min=self.client_id_min,
+            client_id_max=self.client_id_max,
+            monitor_client_id=self.monitor_client_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -225,6 +281,14 @@ class BrokerConfig:
                 return gateway
         raise KeyError(name)
 
+    def lease_policy(self) -> LeasePolicy:
+        """What the lease core reads: the lease timings and every gateway's ID range."""
+        return LeasePolicy(
+            times=self.leases.policy(),
+            gateways=tuple(g.lease_policy() for g in self.gateways),
+            default_gateway=self.default_gateway.name,
+        )
+
 
 # --- loading -------------------------------------------------------------------------------------
 
@@ -249,6 +313,14 @@ def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
             problems.append(f"{key}: must be a string, got {type(raw).__name__}")
             return Secret("")
         return Secret(raw)
+    if tp == tuple[int, ...]:
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        try:
+            return tuple(int(x) for x in raw if not isinstance(x, bool))
+        except (TypeError, ValueError):
+            problems.append(f"{key}: must be a list of integers")
+            return ()
     if tp == tuple[str, ...]:
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]
@@ -293,6 +365,7 @@ def _field_types(cls: type[Any]) -> dict[str, Any]:
         "bool": bool,
         "Secret": Secret,
         "tuple[str, ...]": tuple[str, ...],
+        "tuple[int, ...]": tuple[int, ...],
     }
     return {f.name: hints[str(f.type)] for f in dataclasses.fields(cls)}
 
@@ -349,117 +422,6 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
                     target[key] = env[var]
 
 
-def _validate_listen(listen: str, problems: list[str]) -> None:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        problems.append(f"server.listen: must be HOST:PORT with a port 0-65535, got {listen!r}")
-
-
-def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
-    key = f"gateways.{gw.name}"
-    if not 1 <= gw.port <= 65535:
-        problems.append(f"{key}.port: must be 1-65535, got {gw.port}")
-    if gw.paper_trading and gw.port in LIVE_PORTS:
-        problems.append(f"{key}.port: {gw.port} is a live-trading port but paper_trading = true")
-    if not gw.paper_trading and not gw.allow_live:
-        problems.append(
-            f"{key}.allow_live: live trading (paper_trading = false) needs allow_live = true"
-        )
-    if gw.ib_library not in IB_LIBRARIES:
-        problems.append(
-            f"{key}.ib_library: must be one of {', '.join(IB_LIBRARIES)}, got {gw.ib_library!r}"
-        )
-    if not 1 <= gw.client_id_min <= gw.client_id_max:
-        problems.append(
-            f"{key}.client_id_min: must be >= 1 and <= client_id_max ({gw.client_id_min} > {gw.client_id_max})"
-            if gw.client_id_min >= 1
-            else f"{key}.client_id_min: must be >= 1 (client ID 0 is TWS's manual-order client)"
-        )
-    if gw.monitor_client_id < 1:
-        problems.append(f"{key}.monitor_client_id: must be >= 1, got {gw.monitor_client_id}")
-    elif gw.client_id_min <= gw.monitor_client_id <= gw.client_id_max:
-        problems.append(
-            f"{key}.monitor_client_id: {gw.monitor_client_id} overlaps the leased range "
-            f"{gw.client_id_min}-{gw.client_id_max}"
-        )
-    for name in (
-        "timeout",
-        "retry_delay",
-        "backoff_cap",
-        "heartbeat_interval",
-        "heartbeat_timeout",
-        "heartbeat_warn",
-        "breaker_open",
-        "breaker_open_max",
-    ):
-        if getattr(gw, name) <= 0:
-            problems.append(f"{key}.{name}: must be > 0, got {getattr(gw, name)}")
-    if gw.retry_delay > gw.backoff_cap:
-        problems.append(
-            f"{key}.retry_delay: must be <= backoff_cap ({gw.retry_delay} > {gw.backoff_cap})"
-        )
-    if gw.breaker_open > gw.breaker_open_max:
-        problems.append(f"{key}.breaker_open: must be <= breaker_open_max")
-    if gw.max_retries < 0:
-        problems.append(f"{key}.max_retries: must be >= 0 (0 = unlimited), got {gw.max_retries}")
-    if gw.breaker_failures < 1:
-        problems.append(f"{key}.breaker_failures: must be >= 1, got {gw.breaker_failures}")
-
-
-def _validate_overlaps(gateways: tuple[GatewayConfig, ...], problems: list[str]) -> None:
-    """Two gateways on the same host:port share one TWS, so their client IDs must not overlap."""
-    for i, a in enumerate(gateways):
-        for b in gateways[i + 1 :]:
-            if (a.host, a.port) != (b.host, b.port):
-                continue
-            ids_a = set(range(a.client_id_min, a.client_id_max + 1)) | {a.monitor_client_id}
-            ids_b = set(range(b.client_id_min, b.client_id_max + 1)) | {b.monitor_client_id}
-            if ids_a & ids_b:
-                problems.append(
-                    f"gateways.{b.name}.client_id_min: client IDs overlap gateway {a.name!r} "
-                    f"on the same {a.address}"
-                )
-
-
-def _validate(cfg: BrokerConfig, problems: list[str]) -> None:
-    _validate_listen(cfg.server.listen, problems)
-    if cfg.server.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        problems.append(
-            f"server.log_level: must be DEBUG, INFO, WARNING or ERROR, got {cfg.server.log_level!r}"
-        )
-    if cfg.server.grace_period < 0:
-        problems.append("server.grace_period: must be >= 0")
-    if cfg.server.max_message_bytes < 1024:
-        problems.append("server.max_message_bytes: must be >= 1024")
-    if cfg.server.metrics_log_interval < 0:
-        problems.append("server.metrics_log_interval: must be >= 0 (0 = off)")
-    if cfg.server.watcher_queue_size < 1:
-        problems.append("server.watcher_queue_size: must be >= 1")
-    for name in ("keepalive_time", "keepalive_timeout", "min_client_ping_interval"):
-        if getattr(cfg.server, name) <= 0:
-            problems.append(f"server.{name}: must be > 0")
-    names = [g.name for g in cfg.gateways]
-    if cfg.server.default_gateway and cfg.server.default_gateway not in names:
-        problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
-    if not cfg.store.path:
-        problems.append("store.path: must not be empty")
-    lc = cfg.leases
-    if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
-        problems.append(
-            f"leases.default_ttl: must lie within min_ttl..max_ttl ({lc.min_ttl}..{lc.max_ttl}), got {lc.default_ttl}"
-        )
-    for name in ("quarantine_cooldown", "sweep_interval", "probe_timeout"):
-        if getattr(lc, name) < 0 or (name != "quarantine_cooldown" and getattr(lc, name) == 0):
-            problems.append(f"leases.{name}: must be > 0")
-    for gw in cfg.gateways:
-        _validate_gateway(gw, problems)
-    _validate_overlaps(cfg.gateways, problems)
-    if not 0 <= cfg.sim.port <= 65535:
-        problems.append(f"sim.port: must be 0-65535, got {cfg.sim.port}")
-    if not cfg.sim.accounts:
-        problems.append("sim.accounts: must list at least one account")
-
-
 def config_from_mapping(
     data: Mapping[str, Any], env: Mapping[str, str] | None = None
 ) -> BrokerConfig:
@@ -494,7 +456,7 @@ def config_from_mapping(
             )
         gateways.append(GatewayConfig(**values))
     cfg = BrokerConfig(gateways=tuple(gateways), **sections)
-    _validate(cfg, problems)
+    validate(cfg, problems)
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -51,6 +51,32 @@ def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
         # silently share it (and half the calls). Fail instead.
         ("grpc.so_reuseport", 0),
     ]
+
+
+class HealthServicer(health.aio.HealthServicer):
+    """The standard health service with ``List``, which grpcio-health-checking 1.85 leaves to
+    its generated base (UNIMPLEMENTED) although reflection advertises it."""
+
+    MAX_LIST = 100
+    """More services than this and List answers RESOURCE_EXHAUSTED (as health.proto says)."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        """Every service with a status (``""`` is the whole process), as Check answers them."""
+        # _server_status is where the aio servicer keeps what set() and shutdown wrote.
+        statuses = dict(self._server_status)
+        if len(statuses) > self.MAX_LIST:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{len(statuses)} services exceed the List limit of {self.MAX_LIST}",
+            )
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in statuses.items()
+            }
+        )
 
 
 class DrainInterceptor(grpc.aio.ServerInterceptor):
@@ -102,7 +128,8 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
     """Answers a request that does not parse (corrupt bytes, bad UTF-8 in a string field) with
     INVALID_ARGUMENT instead of the UNKNOWN that gRPC gives when a deserializer raises: the
-    handler receives the raw bytes and parses them itself."""
+    handler receives the raw bytes and parses them itself. Every handler shape is covered, so
+    grpc's own services (health, and reflection's bidi stream) sit behind the same guard."""
 
     async def intercept_service(
         self,
@@ -150,6 +177,46 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(
                 parsed_stream, None, handler.response_serializer
             )
+        if handler.stream_stream or handler.stream_unary:
+            # Client streams (grpc's reflection is one): parse each message as it is read.
+            async def parsed_requests(
+                raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
+                async for raw in raws:
+                    yield await parse(raw, context)
+
+            if handler.stream_unary:
+                stream_unary = handler.stream_unary
+
+                async def parsed_stream_unary(
+                    raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+                ) -> Any:
+                    return await stream_unary(parsed_requests(raws, context), context)
+
+                return grpc.stream_unary_rpc_method_handler(
+                    parsed_stream_unary, None, handler.response_serializer
+                )
+            bidi = handler.stream_stream
+            if not inspect.isasyncgenfunction(bidi):
+
+                async def parsed_bidi_writer(
+                    raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+                ) -> None:
+                    await bidi(parsed_requests(raws, context), context)
+
+                return grpc.stream_stream_rpc_method_handler(
+                    parsed_bidi_writer, None, handler.response_serializer
+                )
+
+            async def parsed_bidi(
+                raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
+                async for item in bidi(parsed_requests(raws, context), context):
+                    yield item
+
+            return grpc.stream_stream_rpc_method_handler(
+                parsed_bidi, None, handler.response_serializer
+            )
         return handler
 
 
@@ -161,9 +228,7 @@ class GrpcServer:
         self.service_names = tuple(service_names)
         self.drain = DrainInterceptor()
         self._serving: dict[str, bool] = {}
-        self.health = (
-            health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
-        )
+        self.health = HealthServicer()
         self.server = grpc.aio.server(
             interceptors=[self.drain, MalformedRequestInterceptor()], options=server_options(cfg)
         )

@@ -152,7 +152,18 @@ class IbError:
     """IB's text, for example ``Market data farm connection is broken:usfarm``."""
 
 
-Observation = SocketUp | SocketDown | HeartbeatAnswered | HeartbeatTimedOut | IbError
+@dataclass(frozen=True)
+class IdClash:
+    """The session had to leave its configured client ID (IB answered 326 for it).
+
+    ``message`` names the clash; None clears it (the session is back on its own ID).
+    """
+
+    message: str | None
+    """Which ID clashed and which one the session uses instead; None to clear."""
+
+
+Observation = SocketUp | SocketDown | HeartbeatAnswered | HeartbeatTimedOut | IbError | IdClash
 """Everything the health reducer folds in."""
 
 
@@ -185,6 +196,8 @@ class HealthView:
     """Broken data farms by name, sorted by name."""
     last_rtt: float | None = None
     """Last heartbeat round trip in seconds on the current socket."""
+    id_clash: HealthReason | None = None
+    """Set while the session runs on a fallback client ID because its own one was taken."""
 
     @property
     def orders_blocked(self) -> bool:
@@ -197,7 +210,7 @@ class HealthView:
         found: list[HealthReason] = []
         if not self.socket_up:
             found.append(HealthReason("socket", "SOCKET_DOWN", self.socket_message))
-        for reason in (self.stale, self.slow, self.ib_link):
+        for reason in (self.stale, self.slow, self.ib_link, self.id_clash):
             if reason is not None:
                 found.append(reason)
         found.extend(reason for _, reason in self.farms)
@@ -208,7 +221,7 @@ class HealthView:
         """UNHEALTHY when the socket is down or stale, DEGRADED for any other reason."""
         if not self.socket_up or self.stale is not None:
             return HealthStatus.UNHEALTHY
-        if self.slow is not None or self.ib_link is not None or self.farms:
+        if self.slow is not None or self.ib_link is not None or self.farms or self.id_clash:
             return HealthStatus.DEGRADED
         return HealthStatus.HEALTHY
 
@@ -246,7 +259,8 @@ def _apply(
     if isinstance(obs, SocketUp):
         # A new socket starts from nothing: TWS re-announces farm status on every connect,
         # and a link or heartbeat problem of the old socket says nothing about the new one.
-        return HealthView(socket_up=True), none
+        # The client-ID clash is not the socket's: it lasts as long as the fallback ID.
+        return HealthView(socket_up=True, id_clash=view.id_clash), none
     if isinstance(obs, SocketDown):
         # Heartbeat findings die with the socket; IB-side reasons stay visible until a new one.
         return replace(
@@ -272,6 +286,11 @@ def _apply(
             "heartbeat", "HEARTBEAT_TIMEOUT", f"no heartbeat answer for {obs.waited:.1f} s"
         )
         return replace(view, stale=stale), none
+    if isinstance(obs, IdClash):
+        clash = None
+        if obs.message is not None:
+            clash = HealthReason("client_id", "CLIENT_ID_CLASH", obs.message, 326)
+        return replace(view, id_clash=clash), none
     return _apply_ib(view, obs)
 
 
@@ -339,6 +358,10 @@ class HealthTracker:
     def heartbeat_timeout(self, waited: float) -> Folded:
         """No heartbeat answer for ``waited`` seconds."""
         return self.observe(HeartbeatTimedOut(waited))
+
+    def id_clash(self, message: str | None) -> Folded:
+        """The session moved to a fallback client ID (``message``), or back (None)."""
+        return self.observe(IdClash(message))
 
     def ib_error(self, code: int, message: str = "") -> Folded:
         """IB reported ``code``; the result's effect says what the I/O layer must do."""

@@ -12,7 +12,7 @@ httpcore's pool decides first and connects after.
 Rules (DESIGN.md, "Client IDs and leases"):
 
 - A gateway leases from ``client_id_min..client_id_max``; never its monitor ID, never 0.
-- TWS takes at most :data:`MAX_IB_CLIENTS` API clients. Gateways on the same ``host:port`` are
+- TWS takes at most :data:`~broker_server.domain.limits.MAX_IB_CLIENTS` API clients. Gateways on the same ``host:port`` are
   one TWS, so the limit is shared: each gateway's monitor session counts as one client, and so
   does every held or quarantined ID (a quarantined ID may still have a zombie connected).
 - ``epoch`` is strictly increasing per (gateway, client ID) from a high-water mark that the
@@ -20,367 +20,55 @@ Rules (DESIGN.md, "Client IDs and leases"):
 - An expired or released ID is quarantined: it rests for ``quarantine_cooldown`` and is then
   proven free by the runtime (probe connect, or the broker's own session closed) before
   :meth:`LeaseTable.free` puts it back.
+
+The records live in :mod:`broker_server.domain.lease_records` (re-exported here), the input
+checks in :mod:`broker_server.domain.lease_input`, what the table reads of the configuration in
+:mod:`broker_server.domain.lease_policy`.
 """
 
 from __future__ import annotations
 
-import enum
-import math
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from broker_server.config import MAX_IB_CLIENTS, BrokerConfig, GatewayConfig
-from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation
+from broker_server.domain.lease_policy import GatewayIds, LeasePolicy
+from broker_server.domain.lease_records import (
+    AcquireRequest,
+    AcquireResult,
+    ClientIdRow,
+    FencedRequest,
+    LeaseEvent,
+    LeaseEventKind,
+    LeaseMode,
+    LeaseRecord,
+    LeaseState,
+    Quarantine,
+    QuarantineReason,
+)
+from broker_server.domain.limits import MAX_IB_CLIENTS
 from broker_server.domain.reasons import FailureReason
 
-MAX_OWNER_LENGTH = 256
-"""Longest owner string accepted."""
-MAX_REQUEST_ID_LENGTH = 256
-"""Longest request_id accepted."""
+__all__ = [
+    "FINISHED_RETENTION",
+    "AcquireRequest",
+    "AcquireResult",
+    "ClientIdRow",
+    "FencedRequest",
+    "LeaseEvent",
+    "LeaseEventKind",
+    "LeaseMode",
+    "LeaseRecord",
+    "LeaseState",
+    "LeaseTable",
+    "Quarantine",
+    "QuarantineReason",
+]
+
 FINISHED_RETENTION = 600.0
 """Seconds a released or expired lease stays known (GetLease, idempotent retries) in memory."""
-
-
-class LeaseMode(enum.Enum):
-    """Who opens the IB session on a leased client ID (mirrors ``ibbroker.v1.LeaseMode``)."""
-
-    DIRECT = "DIRECT"
-    """The strategy connects to TWS itself."""
-    PROXIED = "PROXIED"
-    """The broker opens the session in its pool."""
-
-
-class LeaseState(enum.Enum):
-    """Life-cycle stage of a lease (mirrors ``ibbroker.v1.LeaseState``)."""
-
-    ACTIVE = "ACTIVE"
-    RELEASED = "RELEASED"
-    EXPIRED = "EXPIRED"
-
-
-class QuarantineReason(enum.Enum):
-    """Why a client ID rests before it is handed out again."""
-
-    RELEASED = "released"
-    """Its lease was released."""
-    EXPIRED = "expired"
-    """Its lease expired."""
-    IN_USE = "in_use"
-    """A probe connect got IB error 326: something still uses it."""
-    PROBE_FAILED = "probe_failed"
-    """The probe could not tell (timeout, gateway down); try again after another cool-down."""
-    ACQUIRE_FAILED = "acquire_failed"
-    """The acquire could not complete (PROXIED session not opened, store write failed)."""
-
-
-class LeaseEventKind(enum.Enum):
-    """What happened to a lease or a client ID (mirrors ``ibbroker.v1.LeaseEventKind``).
-
-    SNAPSHOT, SNAPSHOT_END and FINAL exist only on the watch stream; the others are also logged, counted and
-    passed to the lease manager's ``on_event`` callback.
-    """
-
-    SNAPSHOT = "snapshot"
-    """A lease active when the watcher subscribed (or was coalesced)."""
-    ACQUIRED = "acquired"
-    RENEWED = "renewed"
-    RELEASED = "released"
-    EXPIRED = "expired"
-    QUARANTINED = "quarantined"
-    FREED = "freed"
-    RESTORED = "restored"
-    """Reloaded from the store on start and extended by one TTL."""
-    FINAL = "final"
-    """The broker is shutting down: the last event of every watch stream."""
-    SNAPSHOT_END = "snapshot_end"
-    """Ends the snapshot, also an empty one, so a watcher can tell "no leases" from "not yet"."""
-
-
-def _fmt_time(t: float) -> str:
-    return f"{t:.3f}"
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """One lease, as held in memory, written to the store and sent to clients."""
-
-    lease_id: str
-    """Canonical UUID string."""
-    gateway: str
-    """Gateway name."""
-    client_id: int
-    """The IB API client ID leased."""
-    epoch: int
-    """Fencing token, strictly increasing per (gateway, client_id), fixed for this lease."""
-    owner: str
-    """Who holds the lease."""
-    mode: LeaseMode
-    """DIRECT or PROXIED."""
-    state: LeaseState
-    """ACTIVE, RELEASED or EXPIRED."""
-    ttl: float
-    """Time-to-live in seconds applied on acquire and each renew."""
-    acquire_time: float
-    """Wall-clock epoch seconds of the acquire."""
-    expire_time: float
-    """Wall-clock epoch seconds when the lease expires unless renewed."""
-    request_id: str = ""
-    """The idempotency key of the acquire; empty when the caller gave none."""
-    end_time: float | None = None
-    """When it was released or expired; None while active."""
-
-    @property
-    def key(self) -> tuple[str, int]:
-        """(gateway, client_id)."""
-        return (self.gateway, self.client_id)
-
-    def live(self, now: float) -> bool:
-        """True while the lease holds its client ID at ``now``."""
-        return self.state is LeaseState.ACTIVE and now < self.expire_time
-
-    def __repr__(self) -> str:
-        end = f" end={_fmt_time(self.end_time)}" if self.end_time is not None else ""
-        return (
-            f"<Lease {self.gateway}/{self.client_id} e{self.epoch} {self.owner!r} "
-            f"{self.mode.value} {self.state.value} ttl={self.ttl:g}s "
-            f"expire={_fmt_time(self.expire_time)}{end} id={self.lease_id[:8]}>"
-        )
-
-
-@dataclass(frozen=True)
-class Quarantine:
-    """A client ID resting after its lease ended, until it is proven free."""
-
-    gateway: str
-    """Gateway name."""
-    client_id: int
-    """The resting client ID."""
-    until: float
-    """Wall-clock epoch seconds when the cool-down ends and the ID may be proven free."""
-    mode: LeaseMode
-    """Mode of the lease that last held it: PROXIED needs the broker's session closed, DIRECT
-    needs a probe connect that does not get 326."""
-    reason: QuarantineReason
-    """Why it rests."""
-
-    @property
-    def key(self) -> tuple[str, int]:
-        """(gateway, client_id)."""
-        return (self.gateway, self.client_id)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Quarantine {self.gateway}/{self.client_id} until={_fmt_time(self.until)} "
-            f"{self.mode.value} {self.reason.value}>"
-        )
-
-
-@dataclass(frozen=True)
-class LeaseEventRecord:
-    """One event of the lease watch stream (``WatchLeases``)."""
-
-    sequence: int
-    """Strictly increasing per broker process (seeded from the wall clock in ms)."""
-    event_time: float
-    """Wall-clock epoch seconds."""
-    kind: LeaseEventKind
-    """What happened."""
-    gateway: str
-    """Gateway name."""
-    client_id: int
-    """The client ID concerned (0 for FINAL)."""
-    lease: LeaseRecord | None = None
-    """The lease after the event; None for QUARANTINED, FREED and FINAL."""
-    rest_until: float | None = None
-    """QUARANTINED only: wall-clock epoch seconds when the ID may be proven free."""
-
-    def passes(self, gateway: str = "", owner: str = "") -> bool:
-        """True when a watcher filtering on ``gateway`` and ``owner`` (empty: all) gets it.
-
-        FINAL and SNAPSHOT_END pass every filter (they frame the stream). ID-level events without a lease
-        (QUARANTINED, FREED) carry no owner: they pass every owner filter, still only for their
-        gateway, so an owner's watcher sees its released ID rest and come back.
-        """
-        if self.kind in (LeaseEventKind.FINAL, LeaseEventKind.SNAPSHOT_END):
-            return True
-        if gateway and self.gateway != gateway:
-            return False
-        return not owner or self.lease is None or self.lease.owner == owner
-
-    def __repr__(self) -> str:
-        what = repr(self.lease) if self.lease is not None else ""
-        if self.rest_until is not None:
-            what = f"rest_until={_fmt_time(self.rest_until)}"
-        return (
-            f"<LeaseEventRecord #{self.sequence} {self.kind.value} "
-            f"{self.gateway}/{self.client_id} {what}>"
-        )
-
-
-@dataclass(frozen=True)
-class ClientIdRow:
-    """What the store keeps per (gateway, client ID): the epoch high-water mark and quarantine."""
-
-    gateway: str
-    """Gateway name."""
-    client_id: int
-    """The client ID."""
-    epoch_high_water: int
-    """Largest epoch ever given out for this ID (0: never leased)."""
-    quarantine: Quarantine | None = None
-    """The ID's quarantine, or None when it is not resting."""
-
-
-@dataclass(frozen=True)
-class AcquireRequest:
-    """A validated acquire: the service and tests build one with :func:`validate_acquire`."""
-
-    owner: str
-    """Who will hold the lease."""
-    gateway: str
-    """Gateway name (already resolved from the default)."""
-    ttl: float
-    """Time-to-live in seconds, within the configured range."""
-    mode: LeaseMode = LeaseMode.DIRECT
-    """DIRECT or PROXIED."""
-    client_id: int | None = None
-    """Preferred client ID, honoured when free."""
-    request_id: str = ""
-    """Idempotency key; empty means none."""
-
-
-@dataclass(frozen=True)
-class AcquireResult:
-    """The outcome of :meth:`LeaseTable.acquire`."""
-
-    lease: LeaseRecord
-    """The lease granted (or, for a repeated request_id, the one granted before)."""
-    repeated: bool
-    """True when the request_id was seen before and nothing changed."""
-
-
-# --- validation ------------------------------------------------------------------------------
-
-
-def _check_owner(owner: str, violations: list[FieldViolation]) -> None:
-    if not owner.strip():
-        violations.append(FieldViolation("owner", "must not be empty"))
-    elif len(owner) > MAX_OWNER_LENGTH:
-        violations.append(FieldViolation("owner", f"must be at most {MAX_OWNER_LENGTH} characters"))
-
-
-def _check_ttl(ttl: float | None, config: BrokerConfig, violations: list[FieldViolation]) -> None:
-    lc = config.leases
-    if ttl is not None and (not math.isfinite(ttl) or not lc.min_ttl <= ttl <= lc.max_ttl):
-        violations.append(
-            FieldViolation(
-                "ttl", f"must be between {lc.min_ttl:g} s and {lc.max_ttl:g} s, got {ttl:g} s"
-            )
-        )
-
-
-def parse_lease_id(lease_id: str, field: str = "lease_id") -> str:
-    """The canonical form of ``lease_id``; INVALID_ARGUMENT when it is not a UUID."""
-    try:
-        return str(uuid.UUID(lease_id))
-    except (ValueError, TypeError, AttributeError):
-        raise invalid_argument(
-            FieldViolation(field, f"must be a UUID, got {lease_id[:64]!r}")
-        ) from None
-
-
-def validate_filter(config: BrokerConfig, *, gateway: str = "", owner: str = "") -> None:
-    """Check a ListLeases or WatchLeases filter (empty means all); INVALID_ARGUMENT with a
-    violation per bad field: unknown ``gateway``, over-long ``owner``."""
-    violations: list[FieldViolation] = []
-    if gateway and gateway not in {g.name for g in config.gateways}:
-        known = ", ".join(g.name for g in config.gateways)
-        violations.append(
-            FieldViolation("gateway", f"no gateway named {gateway[:64]!r} (known: {known})")
-        )
-    if len(owner) > MAX_OWNER_LENGTH:
-        violations.append(FieldViolation("owner", f"must be at most {MAX_OWNER_LENGTH} characters"))
-    if violations:
-        raise invalid_argument(*violations)
-
-
-def validate_acquire(
-    config: BrokerConfig,
-    *,
-    owner: str,
-    gateway: str = "",
-    ttl: float | None = None,
-    mode: LeaseMode = LeaseMode.DIRECT,
-    client_id: int | None = None,
-    request_id: str = "",
-    extra: Iterable[FieldViolation] = (),
-) -> AcquireRequest:
-    """Check an acquire's fields, all at once; INVALID_ARGUMENT lists every bad one.
-
-    ``extra`` carries violations found while decoding (for example an unknown ``mode`` number).
-    """
-    violations = list(extra)
-    _check_owner(owner, violations)
-    _check_ttl(ttl, config, violations)
-    gw: GatewayConfig | None = None
-    try:
-        gw = config.gateway(gateway) if gateway else config.default_gateway
-    except KeyError:
-        known = ", ".join(g.name for g in config.gateways)
-        violations.append(
-            FieldViolation("gateway", f"no gateway named {gateway[:64]!r} (known: {known})")
-        )
-    if client_id is not None and gw is not None:
-        if not gw.client_id_min <= client_id <= gw.client_id_max:
-            violations.append(
-                FieldViolation(
-                    "client_id",
-                    f"must be within gateway {gw.name!r}'s range "
-                    f"{gw.client_id_min}-{gw.client_id_max}, got {client_id}",
-                )
-            )
-    if len(request_id) > MAX_REQUEST_ID_LENGTH:
-        violations.append(
-            FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
-        )
-    if violations:
-        raise invalid_argument(*violations)
-    assert gw is not None
-    return AcquireRequest(
-        owner=owner,
-        gateway=gw.name,
-        ttl=config.leases.default_ttl if ttl is None else ttl,
-        mode=mode,
-        client_id=client_id,
-        request_id=request_id,
-    )
-
-
-def validate_fenced(
-    config: BrokerConfig,
-    *,
-    lease_id: str,
-    epoch: int,
-    owner: str,
-    ttl: float | None = None,
-    extra: Iterable[FieldViolation] = (),
-) -> str:
-    """Check a renew's or release's fields; returns the canonical lease_id."""
-    violations = list(extra)
-    canonical = ""
-    try:
-        canonical = parse_lease_id(lease_id)
-    except DomainError as err:
-        violations.extend(err.violations)
-    if epoch < 1:
-        violations.append(FieldViolation("epoch", "must be the lease's epoch (>= 1)"))
-    _check_owner(owner, violations)
-    _check_ttl(ttl, config, violations)
-    if violations:
-        raise invalid_argument(*violations)
-    return canonical
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -397,10 +85,10 @@ class LeaseTable:
     like the state, for logs and as a test oracle.
     """
 
-    def __init__(self, config: BrokerConfig, new_id: Callable[[], str] | None = None) -> None:
-        self.config = config
+    def __init__(self, policy: LeasePolicy, new_id: Callable[[], str] | None = None) -> None:
+        self.policy = policy
         self._new_id = new_id or (lambda: str(uuid.uuid4()))
-        self._gateways = {g.name: g for g in config.gateways}
+        self._gateways = {g.name: g for g in policy.gateways}
         self._leases: dict[str, LeaseRecord] = {}
         self._holders: dict[tuple[str, int], str] = {}
         self._quarantine: dict[tuple[str, int], Quarantine] = {}
@@ -458,9 +146,9 @@ class LeaseTable:
             and (gateway, cid) not in self._quarantine
         ]
 
-    def _endpoint_peers(self, gateway: str) -> list[GatewayConfig]:
+    def _endpoint_peers(self, gateway: str) -> list[GatewayIds]:
         gw = self._gateways[gateway]
-        return [g for g in self.config.gateways if (g.host, g.port) == (gw.host, gw.port)]
+        return [g for g in self.policy.gateways if (g.host, g.port) == (gw.host, gw.port)]
 
     def tws_clients(self, gateway: str) -> int:
         """API clients counted against TWS's limit on ``gateway``'s host:port.
@@ -495,6 +183,7 @@ class LeaseTable:
                             FieldViolation("request_id", "already used with other parameters"),
                         ),
                     )
+                self._check_not_ended(lease, now, "the acquire with this request_id")
                 return AcquireResult(lease, repeated=True)
         free = self.free_ids(request.gateway)
         if not free or self.tws_clients(request.gateway) >= MAX_IB_CLIENTS:
@@ -523,7 +212,7 @@ class LeaseTable:
         ends = [self._leases[lid].expire_time for k, lid in self._holders.items() if k[0] in names]
         ends += [q.until for k, q in self._quarantine.items() if k[0] in names]
         # A quarantine that has ended still needs a sweep (and a probe) to free its ID.
-        retry_after = max(0.0, min(ends, default=now) - now) + self.config.leases.sweep_interval
+        retry_after = max(0.0, min(ends, default=now) - now) + self.policy.times.sweep_interval
         what = (
             f"TWS's {MAX_IB_CLIENTS}-client limit is reached on {self._gateways[gateway].address}"
             if limit_bound
@@ -572,23 +261,34 @@ class LeaseTable:
             )
         return lease
 
-    def renew(
-        self, lease_id: str, owner: str, epoch: int, now: float, ttl: float | None = None
-    ) -> LeaseRecord:
-        """Extend a live lease to ``now + ttl`` (its own TTL when None)."""
-        lease = self._fenced(lease_id, owner, epoch, now)
+    @staticmethod
+    def _check_not_ended(lease: LeaseRecord, now: float, what: str = "") -> None:
+        """FAILED_PRECONDITION (LEASE_RELEASED / LEASE_EXPIRED) unless ``lease`` is live.
+
+        Also for an idempotent retry of an acquire (``what`` says so): answering OK with an ended
+        lease would let the retrying client believe it holds an ID someone else may hold now."""
+        prefix = f"{what}: " if what else ""
         if lease.state is LeaseState.RELEASED:
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
                 FailureReason.LEASE_RELEASED,
-                f"lease {lease_id} was released",
+                f"{prefix}lease {lease.lease_id} was released",
+                metadata={"lease_id": lease.lease_id},
             )
         if not lease.live(now):
             raise DomainError(
                 ErrorKind.FAILED_PRECONDITION,
                 FailureReason.LEASE_EXPIRED,
-                f"lease {lease_id} has expired",
+                f"{prefix}lease {lease.lease_id} has expired",
+                metadata={"lease_id": lease.lease_id},
             )
+
+    def renew(
+        self, lease_id: str, owner: str, epoch: int, now: float, ttl: float | None = None
+    ) -> LeaseRecord:
+        """Extend a live lease to ``now + ttl`` (its own TTL when None)."""
+        lease = self._fenced(lease_id, owner, epoch, now)
+        self._check_not_ended(lease, now)
         new_ttl = lease.ttl if ttl is None else ttl
         renewed = replace(lease, ttl=new_ttl, expire_time=max(lease.expire_time, now + new_ttl))
         self._put(renewed)
@@ -618,7 +318,7 @@ class LeaseTable:
         quarantine = Quarantine(
             lease.gateway,
             lease.client_id,
-            now + self.config.leases.quarantine_cooldown,
+            now + self.policy.times.quarantine_cooldown,
             lease.mode,
             reason,
         )
@@ -666,7 +366,7 @@ class LeaseTable:
     ) -> Quarantine:
         """Rest a quarantined ID for another cool-down (its probe said in use, or failed)."""
         old = self._quarantine[(gateway, client_id)]
-        quarantine = replace(old, until=now + self.config.leases.quarantine_cooldown, reason=reason)
+        quarantine = replace(old, until=now + self.policy.times.quarantine_cooldown, reason=reason)
         self._quarantine[quarantine.key] = quarantine
         return quarantine
 

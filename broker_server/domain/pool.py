@@ -19,9 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broker_server.domain.events import SessionRole
-
-TWS_CAPACITY = 32
-"""API clients one TWS / IB Gateway accepts."""
+from broker_server.domain.limits import MAX_IB_CLIENTS as TWS_CAPACITY
 
 
 def session_name(gateway: str, role: SessionRole, client_id: int) -> str:
@@ -105,3 +103,43 @@ def plan(
         to_open.append(d)
     close.sort(key=lambda h: (h.gateway, h.client_id))
     return PoolPlan(close=tuple(close), open=tuple(to_open), rejected=tuple(rejected))
+
+
+class ClientIdRotation:
+    """The monitor's reserved client IDs, tried in order when IB answers 326 (pure).
+
+    ``after_clash(current)`` names the next ID not yet refused in this round, or None when all
+    were refused (the round starts over then). ``reset`` starts a new round (after a connect).
+    """
+
+    def __init__(self, candidates: Iterable[int]) -> None:
+        ordered: list[int] = []
+        for cid in candidates:
+            if cid not in ordered:
+                ordered.append(cid)
+        if not ordered:
+            raise ValueError("at least one client ID is required")
+        self.candidates: tuple[int, ...] = tuple(ordered)
+        """The IDs in the order they are tried; the first is the configured one."""
+        self._refused: set[int] = set()
+
+    @property
+    def primary(self) -> int:
+        """The configured ID, tried first in every round."""
+        return self.candidates[0]
+
+    def after_clash(self, current: int) -> int | None:
+        """``current`` got 326: the next ID to try, or None when every ID was refused."""
+        self._refused.add(current)
+        for cid in self.candidates:
+            if cid not in self._refused:
+                return cid
+        self._refused.clear()
+        return None
+
+    def reset(self) -> None:
+        """Forget the refusals (a connect succeeded)."""
+        self._refused.clear()
+
+    def __repr__(self) -> str:
+        return f"<ClientIdRotation {list(self.candidates)} refused={sorted(self._refused)}>"

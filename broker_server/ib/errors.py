@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from broker_server.domain.reasons import FailureReason
+
 
 class ConnectFailureReason(enum.Enum):
     """The phase and cause of a failed connect; names match ``ibbroker.v1.ErrorReason``."""
@@ -22,6 +24,11 @@ class ConnectFailureReason(enum.Enum):
     ACCOUNT_MISMATCH = "ACCOUNT_MISMATCH"
     """The managed accounts do not match ``paper_trading`` (paper accounts start with DU) or
     the configured account is not among them."""
+
+    @property
+    def failure_reason(self) -> FailureReason:
+        """The domain's :class:`FailureReason` for this failure (same name, one mapping)."""
+        return FailureReason(self.value)
 
     @property
     def retryable(self) -> bool:

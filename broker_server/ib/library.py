@@ -9,8 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-LIBRARIES = ("ib_insync", "ib_async")
-"""Supported library names, the value of ``GatewayConfig.ib_library``."""
+from broker_server.domain.limits import IB_CLIENT_LIBRARIES as LIBRARIES
 
 
 def load(name: str) -> ModuleType:

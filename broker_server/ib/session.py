@@ -174,6 +174,12 @@ class IBSession:
                 self._last_in, self._last_out = int(stats.numMsgRecv), int(stats.numMsgSent)
         return self._base_in + self._last_in, self._base_out + self._last_out
 
+    def use_client_id(self, client_id: int) -> None:
+        """Connect with ``client_id`` from the next connect on (only while disconnected)."""
+        if self.connected or self._connecting is not None:
+            raise RuntimeError("the client ID of a connected session cannot change")
+        self._client_id = client_id
+
     # --- connecting ---------------------------------------------------------------------
 
     async def connect(self, *, sync: bool = True) -> None:

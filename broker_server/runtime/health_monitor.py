@@ -137,6 +137,10 @@ class ConnectionHealthMonitor:
         self.connected_since = None
         return self.observe(self._tracker.socket_down(message))
 
+    def id_clash(self, message: str | None) -> Folded:
+        """The session runs on a fallback client ID (``message`` says why), or not (None)."""
+        return self.observe(self._tracker.id_clash(message))
+
     def ib_error(self, code: int, message: str) -> Folded:
         """An IB error or status code arrived."""
         if code >= 1000 and code not in (2104, 2106, 2107, 2108, 2158, 1102):

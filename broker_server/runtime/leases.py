@@ -15,8 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry import metrics
 
@@ -24,92 +23,45 @@ from broker_server.aio import within
 from broker_server.config import BrokerConfig
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.lease_input import parse_lease_id, validate_filter
+from broker_server.domain.lease_policy import LeasePolicy
 from broker_server.domain.leases import (
     FINISHED_RETENTION,
     AcquireRequest,
+    FencedRequest,
+    LeaseEvent,
     LeaseEventKind,
-    LeaseEventRecord,
     LeaseMode,
     LeaseRecord,
     LeaseState,
     LeaseTable,
     Quarantine,
     QuarantineReason,
-    parse_lease_id,
-    validate_fenced,
-    validate_filter,
 )
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
+from broker_server.runtime.lease_events import LeasePublisher
+from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
 from broker_server.store.base import Store, StoreError
 
 __all__ = [
     "ClientIdProber",
+    "GatewayAccounts",
     "LeaseEvent",
     "LeaseEventKind",
-    "LeaseEventRecord",
     "LeaseManager",
     "ProxiedSessionPool",
 ]
 
 log = logging.getLogger("ibbroker.leases")
 
-_Records = list[LeaseEventRecord]  # ``list`` is a LeaseManager method inside the class body
+_Events = list[LeaseEvent]  # ``list`` is a LeaseManager method inside the class body
 
 _meter = metrics.get_meter("ibbroker")
-_events_counter = _meter.create_counter(
-    "ibbroker.lease.events", unit="{event}", description="Lease events, by event and gateway."
-)
 _active_counter = _meter.create_up_down_counter(
     "ibbroker.lease.active", unit="{lease}", description="Leases currently held, by gateway."
 )
-
-
-class ClientIdProber(Protocol):
-    """Proves a client ID free: implemented by the connection layer."""
-
-    async def probe(self, gateway: str, client_id: int) -> bool:
-        """Connect to ``gateway`` with ``client_id`` and disconnect; True when the ID is free (the
-        connect did not get IB error 326), False when something else uses it. Raising means the
-        probe could not tell (the ID stays quarantined for another cool-down)."""
-        ...
-
-
-class ProxiedSessionPool(Protocol):
-    """Opens and closes the broker's sessions for PROXIED leases: implemented by the connection
-    layer."""
-
-    async def open_session(self, gateway: str, client_id: int, lease_id: str) -> None:
-        """Open a session on ``gateway`` with ``client_id`` for lease ``lease_id``; raise when it
-        cannot be opened (a :class:`DomainError` keeps its reason and retry_after)."""
-        ...
-
-    async def close_session(self, gateway: str, client_id: int) -> None:
-        """Close the session on ``gateway`` with ``client_id`` (no-op when there is none)."""
-        ...
-
-
-@dataclass(frozen=True)
-class LeaseEvent:
-    """One lease event, as logged, counted and passed to ``on_event``."""
-
-    kind: LeaseEventKind
-    """What happened."""
-    gateway: str
-    """Gateway name."""
-    client_id: int
-    """The client ID concerned."""
-    time: float
-    """Wall-clock epoch seconds."""
-    lease: LeaseRecord | None = None
-    """The lease after the event (None for QUARANTINED and FREED)."""
-    quarantine: Quarantine | None = None
-    """The quarantine (QUARANTINED only)."""
-
-    def __repr__(self) -> str:
-        what = self.lease if self.lease is not None else self.quarantine
-        return f"<LeaseEvent {self.kind.value} {self.gateway}/{self.client_id} {what!r}>"
 
 
 def _unavailable(
@@ -124,7 +76,8 @@ class LeaseManager:
     ``prober`` proves a DIRECT lease's ID free after its cool-down; with None, the cool-down
     alone frees it. ``sessions`` opens and closes the broker's sessions of PROXIED leases; with
     None, PROXIED leases are granted without a session (tests, or a broker without a pool).
-    ``on_event`` receives every :class:`LeaseEvent` on the loop (it must not block).
+    ``on_event`` receives every :class:`LeaseEvent` on the loop, as published (it must not
+    block).
 
     :attr:`events` publishes the same events to watch streams (``WatchLeases``), sequenced,
     after a snapshot of the active leases; :meth:`end_streams` ends them with a FINAL event.
@@ -139,6 +92,7 @@ class LeaseManager:
         sessions: ProxiedSessionPool | None = None,
         *,
         on_event: Callable[[LeaseEvent], None] | None = None,
+        accounts: GatewayAccounts | None = None,
     ) -> None:
         self.config = config
         self._store = store
@@ -147,8 +101,10 @@ class LeaseManager:
         self._mono0 = clock.monotonic()
         self._prober = prober
         self._sessions = sessions
-        self._on_event = on_event
-        self._table = LeaseTable(config)
+        self._accounts = accounts
+        self.policy: LeasePolicy = config.lease_policy()
+        """What the lease core reads of ``config``; the gRPC edge validates input against it."""
+        self._table = LeaseTable(self.policy)
         self._pending: dict[tuple[str, str], asyncio.Task[LeaseRecord]] = {}
         self._session_open: set[tuple[str, int]] = set()
         self._counted: set[str] = set()
@@ -157,12 +113,13 @@ class LeaseManager:
         self._running = False
         self._writes: set[asyncio.Future[Any]] = set()
         # Sequences start at wall-clock milliseconds so they keep rising across broker restarts.
-        self.events: EventHub[LeaseEventRecord] = EventHub(
+        self.events: EventHub[LeaseEvent] = EventHub(
             self._snapshot,
             queue_size=config.server.watcher_queue_size,
             first_sequence=int(clock.wall() * 1000),
         )
         """Lease events for watchers: one SNAPSHOT per active lease first, then every event."""
+        self._publisher = LeasePublisher(self.events, on_event)
 
     def __repr__(self) -> str:
         state = "running" if self._running else "stopped"
@@ -207,7 +164,9 @@ class LeaseManager:
         for lease in extended:
             self._counted.add(lease.lease_id)
             _active_counter.add(1, {"gateway": lease.gateway})
-            self._emit(LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease)
+            self._publisher.emit(
+                LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease
+            )
             if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
                 try:
                     await self._sessions.open_session(
@@ -271,7 +230,7 @@ class LeaseManager:
             reason=reason,
             watchers=self.events.watcher_count,
         )
-        self.events.close(lambda seq: LeaseEventRecord(seq, now, LeaseEventKind.FINAL, gateway, 0))
+        self.events.close(lambda seq: LeaseEvent(seq, now, LeaseEventKind.FINAL, gateway, 0))
 
     def _check_running(self) -> None:
         if not self._running:
@@ -288,6 +247,8 @@ class LeaseManager:
             return await asyncio.shield(self._pending[key])
         now = self._now()
         self._expire_due(now)
+        if request.mode is LeaseMode.DIRECT:
+            self._check_accounts(request.gateway)
         result = self._table.acquire(request, now)
         if result.repeated:
             return result.lease
@@ -299,6 +260,29 @@ class LeaseManager:
             self._pending[key] = task
             task.add_done_callback(lambda _t: self._pending.pop(key, None))
         return await asyncio.shield(task)
+
+    def _account_mismatch(self, gateway: str) -> str | None:
+        if self._accounts is None:
+            return None
+        try:
+            return self._accounts.account_mismatch(gateway)
+        except Exception:
+            log.exception("lease_account_check_failed")
+            return None
+
+    def _check_accounts(self, gateway: str) -> None:
+        """The paper/live guard: a DIRECT lease hands a strategy an ID to log in with, so it is
+        refused (FAILED_PRECONDITION, no retry: an operator must fix the config or the gateway)
+        while the gateway's accounts are known not to fit its configuration."""
+        problem = self._account_mismatch(gateway)
+        if problem is not None:
+            log_event(log, logging.WARNING, "lease_refused", gateway=gateway, reason=problem)
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.LEASE_ACCOUNT_MISMATCH,
+                f"gateway {gateway!r} is not leased: {problem}",
+                metadata={"gateway": gateway},
+            )
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:
@@ -332,7 +316,7 @@ class LeaseManager:
             self._session_open.add(lease.key)
         self._counted.add(lease.lease_id)
         _active_counter.add(1, {"gateway": lease.gateway})
-        self._emit(
+        self._publisher.emit(
             LeaseEventKind.ACQUIRED, lease.gateway, lease.client_id, self._now(), lease=lease
         )
         return lease
@@ -349,7 +333,7 @@ class LeaseManager:
             client_id=lease.client_id,
             lease_id=lease.lease_id,
         )
-        self._emit(
+        self._publisher.emit(
             LeaseEventKind.QUARANTINED, lease.gateway, lease.client_id, now, quarantine=quarantine
         )
         if persist:
@@ -358,30 +342,28 @@ class LeaseManager:
         done.set_result(None)
         return done
 
-    async def renew(
-        self, lease_id: str, *, owner: str, epoch: int, ttl: float | None = None
-    ) -> LeaseRecord:
+    async def renew(self, request: FencedRequest) -> LeaseRecord:
         """Extend a live lease to now + TTL; checks owner (PERMISSION_DENIED) and epoch
-        (ABORTED); an expired lease is LEASE_EXPIRED, a released one LEASE_RELEASED."""
-        lease_id = validate_fenced(
-            self.config, lease_id=lease_id, epoch=epoch, owner=owner, ttl=ttl
-        )
+        (ABORTED); an expired lease is LEASE_EXPIRED, a released one LEASE_RELEASED.
+        ``request`` comes from :func:`~broker_server.domain.lease_input.validate_fenced`."""
         self._check_running()
         now = self._now()
         self._expire_due(now)
-        lease = self._table.renew(lease_id, owner, epoch, now, ttl)
+        lease = self._table.renew(request.lease_id, request.owner, request.epoch, now, request.ttl)
         await self._write(self._store.save_renew(lease))
-        self._emit(LeaseEventKind.RENEWED, lease.gateway, lease.client_id, now, lease=lease)
+        self._publisher.emit(
+            LeaseEventKind.RENEWED, lease.gateway, lease.client_id, now, lease=lease
+        )
         return lease
 
-    async def release(self, lease_id: str, *, owner: str, epoch: int) -> LeaseRecord:
+    async def release(self, request: FencedRequest) -> LeaseRecord:
         """Give a lease back; its ID is quarantined (a PROXIED lease's session is closed first).
-        Releasing an already released lease succeeds again."""
-        lease_id = validate_fenced(self.config, lease_id=lease_id, epoch=epoch, owner=owner)
+        Releasing an already released lease succeeds again. ``request`` comes from
+        :func:`~broker_server.domain.lease_input.validate_fenced`."""
         self._check_running()
         now = self._now()
         self._expire_due(now)
-        lease, quarantine = self._table.release(lease_id, owner, epoch, now)
+        lease, quarantine = self._table.release(request.lease_id, request.owner, request.epoch, now)
         if quarantine is None:
             return lease
         write = self._store.save_end(lease, quarantine)
@@ -406,7 +388,7 @@ class LeaseManager:
         """Validate a ListLeases / WatchLeases filter (INVALID_ARGUMENT: unknown gateway,
         over-long owner), refuse when stopped and expire the leases that are due, so what a
         caller reads next (a list, a watch snapshot) holds only live leases."""
-        validate_filter(self.config, gateway=gateway, owner=owner)
+        validate_filter(self.policy, gateway=gateway, owner=owner)
         self._check_running()
         self._expire_due(self._now())
 
@@ -448,8 +430,8 @@ class LeaseManager:
         if lease.lease_id in self._counted:
             self._counted.discard(lease.lease_id)
             _active_counter.add(-1, {"gateway": lease.gateway})
-        self._emit(kind, lease.gateway, lease.client_id, now, lease=lease)
-        self._emit(
+        self._publisher.emit(kind, lease.gateway, lease.client_id, now, lease=lease)
+        self._publisher.emit(
             LeaseEventKind.QUARANTINED, lease.gateway, lease.client_id, now, quarantine=quarantine
         )
 
@@ -474,7 +456,19 @@ class LeaseManager:
     async def _prove_free(self, quarantine: Quarantine) -> None:
         gateway, client_id = quarantine.key
         free: bool | None = True
-        if quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
+        problem = self._account_mismatch(gateway)
+        if quarantine.mode is LeaseMode.DIRECT and problem is not None:
+            # Never log in to an account the config does not allow, not even to probe.
+            log_event(
+                log,
+                logging.WARNING,
+                "lease_probe_skipped",
+                gateway=gateway,
+                client_id=client_id,
+                reason=problem,
+            )
+            free = None
+        elif quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
             try:
                 free = await within(
                     self._prober.probe(gateway, client_id), self.config.leases.probe_timeout
@@ -495,24 +489,22 @@ class LeaseManager:
         if free:
             if self._table.free(gateway, client_id):
                 self._track(self._store.save_free(gateway, client_id))
-                self._emit(LeaseEventKind.FREED, gateway, client_id, now)
+                self._publisher.emit(LeaseEventKind.FREED, gateway, client_id, now)
             return
         reason = QuarantineReason.IN_USE if free is False else QuarantineReason.PROBE_FAILED
         again = self._table.requarantine(gateway, client_id, now, reason)
         self._track(self._store.save_quarantine(again))
-        self._emit(LeaseEventKind.QUARANTINED, gateway, client_id, now, quarantine=again)
+        self._publisher.emit(LeaseEventKind.QUARANTINED, gateway, client_id, now, quarantine=again)
 
-    def _snapshot(self, sequence: int) -> _Records:
+    def _snapshot(self, sequence: int) -> _Events:
         # Only leases whose ACQUIRED (or RESTORED) event was published: an acquire still in
         # flight (store write, session open) is announced by its own ACQUIRED event, or never
         # when it aborts, so a watcher neither sees it twice nor keeps a lease that never was.
         now = self._now()
-        end = LeaseEventRecord(
-            sequence, now, LeaseEventKind.SNAPSHOT_END, self.config.default_gateway.name, 0
-        )
+        end = LeaseEvent(sequence, now, LeaseEventKind.SNAPSHOT_END, self.policy.default_gateway, 0)
         return [
             *(
-                LeaseEventRecord(
+                LeaseEvent(
                     sequence, now, LeaseEventKind.SNAPSHOT, lease.gateway, lease.client_id, lease
                 )
                 for lease in self._table.active()
@@ -542,43 +534,3 @@ class LeaseManager:
                 log_event(log, logging.ERROR, "lease_store_write_failed", error=str(f.exception()))
 
         wrapped.add_done_callback(done)
-
-    def _emit(
-        self,
-        kind: LeaseEventKind,
-        gateway: str,
-        client_id: int,
-        now: float,
-        *,
-        lease: LeaseRecord | None = None,
-        quarantine: Quarantine | None = None,
-    ) -> None:
-        fields: dict[str, Any] = {"gateway": gateway, "client_id": client_id}
-        if lease is not None:
-            fields.update(
-                lease_id=lease.lease_id,
-                epoch=lease.epoch,
-                owner=lease.owner,
-                mode=lease.mode.value,
-                state=lease.state.value,
-                expire_time=lease.expire_time,
-            )
-        if quarantine is not None:
-            fields.update(until=quarantine.until, reason=quarantine.reason.value)
-        level = (
-            logging.WARNING
-            if quarantine is not None
-            and quarantine.reason in (QuarantineReason.IN_USE, QuarantineReason.PROBE_FAILED)
-            else logging.INFO
-        )
-        log_event(log, level, f"lease_{kind.value}", **fields)
-        _events_counter.add(1, {"event": kind.value, "gateway": gateway})
-        rest_until = quarantine.until if quarantine is not None else None
-        self.events.publish(
-            lambda seq: LeaseEventRecord(seq, now, kind, gateway, client_id, lease, rest_until)
-        )
-        if self._on_event is not None:
-            try:
-                self._on_event(LeaseEvent(kind, gateway, client_id, now, lease, quarantine))
-            except Exception:
-                log.exception("lease_event_callback_failed")

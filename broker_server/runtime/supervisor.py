@@ -33,7 +33,8 @@ from broker_server.domain.clock import Clock
 from broker_server.domain.connection_state import ConnectionState, StateMachine, Transition
 from broker_server.domain.events import MetricsSnapshot, Restored, SessionRole, SessionSnapshot
 from broker_server.domain.health import Folded, HealthStatus, IbCodeEffect
-from broker_server.domain.pool import session_name
+from broker_server.domain.pool import ClientIdRotation, session_name
+from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
 from broker_server.ib.session import IBSession
 from broker_server.logs import log_event
@@ -69,12 +70,26 @@ class SessionObserver(Protocol):
         """The gateway's breaker may have changed state."""
         ...
 
+    def on_client_id(self, session: SessionSupervisor, previous: int) -> None:
+        """The session moved from client ID ``previous`` to ``session.client_id``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a session is not CONNECTED, typed: the reason a caller gets, plus free text."""
+
+    reason: FailureReason
+    """The machine-readable cause (becomes ``ErrorInfo.reason``)."""
+    detail: str = ""
+    """What happened, for people (logs, error messages)."""
+
 
 @dataclass(frozen=True)
 class _Hold:
     """Why the supervisor is parked in ERROR and when (if ever) it tries again by itself."""
 
-    reason: str
+    cause: Cause
     retry_in: float | None
 
 
@@ -92,9 +107,13 @@ class SessionSupervisor:
         breaker: CircuitBreaker,
         observer: SessionObserver,
         lease_id: str = "",
+        fallback_ids: tuple[int, ...] = (),
     ) -> None:
         self.config = config
         self.client_id = client_id
+        # A monitor may move to a reserved fallback ID when IB answers 326 for its own.
+        self._ids = ClientIdRotation((client_id, *fallback_ids))
+        self._retry_now = False
         self.role = role
         self.lease_id = lease_id
         self.name = session_name(config.name, role, client_id)
@@ -129,6 +148,8 @@ class SessionSupervisor:
         self._hold: _Hold | None = None
         self._id_in_use = 0
         self._state_changed = asyncio.Event()
+        self.cause: Cause | None = None
+        """Why the session is not CONNECTED (the last failure), None while it is."""
 
     # --- reading -------------------------------------------------------------------------
 
@@ -199,7 +220,7 @@ class SessionSupervisor:
         if self._closing:
             return
         if self.state is S.CONNECTED:
-            self._lose(f"ADMIN_RECONNECT: {reason}")
+            self._lose(f"ADMIN_RECONNECT: {reason}", Cause(FailureReason.RECONNECTING, reason))
         self._hold = None
         self._wake.set()
         if not self.running:
@@ -225,14 +246,19 @@ class SessionSupervisor:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # asyncio.wait, not ``suppress(CancelledError)``: that would also swallow a
+            # cancellation of the caller of close().
+            await asyncio.wait([task])
         await self.monitor.stop_monitoring()
         await self.session.disconnect()
         if self.state is not S.DISCONNECTED:
             if self.state is S.CONNECTED:
                 self.monitor.socket_down(f"closed: {reason}")
-            self._transition(S.DISCONNECTED, f"CLOSED: {reason}")
+            self._transition(
+                S.DISCONNECTED,
+                f"CLOSED: {reason}",
+                cause=Cause(FailureReason.NOT_CONNECTED, f"closed: {reason}"),
+            )
 
     # --- the life cycle ------------------------------------------------------------------
 
@@ -253,22 +279,29 @@ class SessionSupervisor:
             log.exception("session supervisor crashed", extra={"fields": {"session": self.name}})
             self.monitor.note_error(f"supervisor crashed: {err!r}")
             if self._sm.can(S.ERROR):
-                self._transition(S.ERROR, f"INTERNAL: {err!r}")
+                self._transition(
+                    S.ERROR,
+                    f"INTERNAL: {err!r}",
+                    cause=Cause(FailureReason.NOT_CONNECTED, f"supervisor crashed: {err!r}"),
+                )
 
     async def _connect_until_up(self, *, reconnecting: bool) -> None:
         """Attempt until CONNECTED; parks in ERROR where a retry cannot help right now."""
         if self.state in (S.DISCONNECTED, S.ERROR):
             self._transition(S.CONNECTING, "CONNECT_REQUESTED")
+        if self.client_id != self._ids.primary:
+            self._use_client_id(self._ids.primary)  # every new round tries the own ID first
         attempt = 0
         while not self._closing:
             if self._hold is not None:
                 await self._park()
                 attempt = 0
                 continue
-            if attempt > 0 or reconnecting:
+            if (attempt > 0 or reconnecting) and not self._retry_now:
                 await self._sleep(self._backoff.delay(max(attempt, 1), self._rng))
                 if self._closing:
                     return
+            self._retry_now = False
             if not await self._pass_breaker(attempt):
                 continue
             attempt += 1
@@ -299,10 +332,12 @@ class SessionSupervisor:
                 self._transition(S.CONNECTING, "BREAKER_HALF_OPEN: trial" if trial else "RETRY")
             return True
         if self.state is not S.ERROR:
+            wait = self._breaker.retry_after()
             self._transition(
                 S.ERROR,
-                f"BREAKER_OPEN: retry in {self._breaker.retry_after():.2f} s",
+                f"BREAKER_OPEN: retry in {wait:.2f} s",
                 attempt,
+                cause=Cause(FailureReason.BREAKER_OPEN, f"retry in {wait:.2f} s"),
             )
         self._observer.on_breaker(self)
         await self._sleep(max(self._breaker.retry_after(), 0.01))
@@ -310,6 +345,7 @@ class SessionSupervisor:
 
     def _failed(self, failure: ConnectFailure, attempt: int) -> None:
         reason = f"{failure.reason.value}: {failure.message}"
+        cause = Cause(failure.reason.failure_reason, failure.message)
         self.monitor.note_error(reason)
         log_event(
             log,
@@ -326,36 +362,80 @@ class SessionSupervisor:
             # The gateway answered, so it is healthy; the ID is the problem.
             self._breaker.record_success()
             self._observer.on_breaker(self)
+            if self._next_client_id():
+                return
             self._id_in_use += 1
             if self.generation > 0 and self._id_in_use <= _OWN_GHOST_STRIKES:
                 # We held this ID a moment ago: TWS may not have processed our old socket's
                 # close yet (a frozen gateway resuming sees both at once). Retry with backoff.
                 if self.state is S.CONNECTING:
-                    self._transition(S.RECONNECTING, reason, attempt)
+                    self._transition(S.RECONNECTING, reason, attempt, cause=cause)
+                else:
+                    self.cause = cause
                 return
             # Someone else holds it: quarantine for the longest breaker interval instead of
             # retrying in a loop.
-            self._hold = _Hold(reason, self.config.breaker_open_max)
-            self._transition(S.ERROR, reason, attempt)
+            self._hold = _Hold(cause, self.config.breaker_open_max)
+            self._transition(S.ERROR, reason, attempt, cause=cause)
             return
         if not failure.reason.retryable:
             self._breaker.record_success()
-            self._hold = _Hold(reason, None)
-            self._transition(S.ERROR, reason, attempt)
+            self._hold = _Hold(cause, None)
+            self._transition(S.ERROR, reason, attempt, cause=cause)
             return
         self._breaker.record_failure(failure.reason.value)
         self._observer.on_breaker(self)
         if self._backoff.exhausted(attempt):
-            self._hold = _Hold(reason, None)
-            self._transition(S.ERROR, f"RETRIES_EXHAUSTED after {attempt}: {reason}", attempt)
+            exhausted = Cause(
+                FailureReason.NOT_CONNECTED, f"retries exhausted after {attempt}: {reason}"
+            )
+            self._hold = _Hold(exhausted, None)
+            self._transition(
+                S.ERROR, f"RETRIES_EXHAUSTED after {attempt}: {reason}", attempt, cause=exhausted
+            )
         elif self._breaker.state is BreakerState.OPEN:
+            wait = self._breaker.retry_after()
             self._transition(
                 S.ERROR,
-                f"BREAKER_OPEN: retry in {self._breaker.retry_after():.2f} s after {reason}",
+                f"BREAKER_OPEN: retry in {wait:.2f} s after {reason}",
                 attempt,
+                cause=Cause(FailureReason.BREAKER_OPEN, f"retry in {wait:.2f} s after {reason}"),
             )
         elif self.state is S.CONNECTING:
-            self._transition(S.RECONNECTING, reason, attempt)
+            self._transition(S.RECONNECTING, reason, attempt, cause=cause)
+        else:
+            self.cause = cause
+
+    def _next_client_id(self) -> bool:
+        """After a 326: move to the next reserved ID and retry at once; False if none is left.
+
+        Not a gateway failure (the breaker is not told), but a DEGRADED reason names the clash.
+        """
+        taken = self.client_id
+        nxt = self._ids.after_clash(taken)
+        if nxt is None:
+            return False
+        self._use_client_id(nxt)
+        self.monitor.id_clash(
+            f"client ID {taken} is in use by another API client (IB 326); "
+            f"{self.name} uses client ID {nxt}"
+        )
+        log_event(
+            log,
+            logging.WARNING,
+            "client_id_clash",
+            gateway=self.gateway,
+            session=self.name,
+            **{"from": taken},
+            to=nxt,
+        )
+        self._retry_now = True
+        return True
+
+    def _use_client_id(self, client_id: int) -> None:
+        previous, self.client_id = self.client_id, client_id
+        self.session.use_client_id(client_id)
+        self._observer.on_client_id(self, previous)
 
     async def _park(self) -> None:
         """Wait in ERROR until the hold's retry time, an operator's reconnect, or close."""
@@ -369,13 +449,16 @@ class SessionSupervisor:
             await self._sleep(hold.retry_in)
         self._hold = None
         if not self._closing and self.state is S.ERROR:
-            self._transition(S.CONNECTING, f"RETRY after {hold.reason.split(':')[0]}")
+            self._transition(S.CONNECTING, f"RETRY after {hold.cause.reason.value}")
 
     async def _restore(self) -> Restored:
         return await self.session.restore(self._gap_start)
 
     def _up(self, restored: Restored | None, attempt: int) -> None:
         self._id_in_use = 0
+        self._ids.reset()
+        if self.client_id == self._ids.primary:
+            self.monitor.id_clash(None)
         self._breaker.record_success()
         self._observer.on_breaker(self)
         self.generation += 1
@@ -396,22 +479,26 @@ class SessionSupervisor:
 
     # --- callbacks (on the loop) ---------------------------------------------------------
 
-    def _lose(self, reason: str) -> None:
+    def _lose(self, reason: str, cause: Cause) -> None:
         """CONNECTED -> RECONNECTING at once; the run loop replaces the socket."""
         if self.state is not S.CONNECTED or self._closing:
             return
         self._gap_start = self._clock.wall()
         self.monitor.reconnect_count += 1
         self.monitor.socket_down(reason)
-        self._transition(S.RECONNECTING, reason)
+        self._transition(S.RECONNECTING, reason, cause=cause)
         self._trouble.set()
 
     def _on_socket_closed(self, message: str) -> None:
         self.monitor.note_error(f"SOCKET_CLOSED: {message}")
-        self._lose(f"SOCKET_CLOSED: {message}")
+        self._lose(
+            f"SOCKET_CLOSED: {message}",
+            Cause(FailureReason.RECONNECTING, f"socket closed: {message}"),
+        )
 
     def _on_stale(self, waited: float) -> None:
-        self._lose(f"HEARTBEAT_TIMEOUT: no heartbeat answer for {waited:.2f} s")
+        detail = f"no heartbeat answer for {waited:.2f} s"
+        self._lose(f"HEARTBEAT_TIMEOUT: {detail}", Cause(FailureReason.HEARTBEAT_TIMEOUT, detail))
 
     def _on_ib_error(self, req_id: int, code: int, message: str) -> None:
         if req_id != -1 and code < 1000:
@@ -430,9 +517,19 @@ class SessionSupervisor:
                 lines=lines,
             )
         elif folded.effect is IbCodeEffect.RECONNECT:
-            self._lose(f"IB_RESET: {code} {message}")
+            self._lose(
+                f"IB_RESET: {code} {message}",
+                Cause(FailureReason.RECONNECTING, f"IB reset the connection: {code} {message}"),
+            )
 
-    def _transition(self, to: ConnectionState, reason: str, attempt: int = 0) -> Transition:
+    def _transition(
+        self, to: ConnectionState, reason: str, attempt: int = 0, *, cause: Cause | None = None
+    ) -> Transition:
+        # The cause is kept typed next to the free-text reason, so nothing parses text.
+        if to is S.CONNECTED:
+            self.cause = None
+        elif cause is not None:
+            self.cause = cause
         change = self._sm.transition(to, reason, attempt)
         self._state_changed.set()
         self._observer.on_transition(self, change)

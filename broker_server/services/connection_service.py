@@ -10,7 +10,7 @@ import grpc
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_server.config import Secret
-from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
+from broker_server.domain.errors import FieldViolation, invalid_argument
 from broker_server.domain.events import (
     ConnectionEvent,
     EventKind,
@@ -18,10 +18,10 @@ from broker_server.domain.events import (
     HealthEvent,
     SessionSnapshot,
 )
-from broker_server.domain.reasons import FailureReason
 from broker_server.runtime.events import EventHub
 from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
+from broker_server.services.identity import Identity
 
 MAX_REASON_LENGTH = 256
 """Longest ``reason`` a Reconnect may carry (it goes into every watcher's event and the log)."""
@@ -54,9 +54,17 @@ def _matches(event: ConnectionEvent | HealthEvent, gateway: str) -> bool:
 class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
     """Implements ``ibbroker.v1.ConnectionService`` over a :class:`ConnectionView`."""
 
-    def __init__(self, view: ConnectionView, admin_token: Secret | None = None) -> None:
+    def __init__(
+        self,
+        view: ConnectionView,
+        admin_token: Secret | None = None,
+        *,
+        identity: Identity | None = None,
+    ) -> None:
+        """``identity`` decides who may call admin RPCs; without one, an :class:`Identity`
+        with ``admin_token`` is built."""
         self._view = view
-        self._admin_token = admin_token or Secret("")
+        self._identity = identity or Identity(admin_token)
 
     @unary_errors
     async def GetConnectionState(
@@ -105,7 +113,7 @@ class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
     async def Reconnect(
         self, request: svc.ReconnectRequest, context: grpc.aio.ServicerContext
     ) -> svc.ReconnectResponse:
-        self._check_admin(context)
+        self._identity.require_admin(self._identity.resolve(request, context), "Reconnect")
         if len(request.reason) > MAX_REASON_LENGTH:
             raise invalid_argument(
                 FieldViolation("reason", f"must be at most {MAX_REASON_LENGTH} characters")
@@ -114,14 +122,3 @@ class ConnectionServicer(svc_grpc.ConnectionServiceServicer):
             request.gateway, request.session, request.reason or "admin request"
         )
         return svc.ReconnectResponse(sessions=names, expected_within=convert.duration(within))
-
-    def _check_admin(self, context: grpc.aio.ServicerContext) -> None:
-        if not self._admin_token:
-            return
-        metadata = dict(context.invocation_metadata() or ())
-        if metadata.get("authorization") != f"Bearer {self._admin_token.reveal()}":
-            raise DomainError(
-                ErrorKind.UNAUTHENTICATED,
-                FailureReason.ADMIN_TOKEN_REQUIRED,
-                "Reconnect is an admin RPC: send `authorization: Bearer <admin_token>`",
-            )

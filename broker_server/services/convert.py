@@ -18,7 +18,7 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import HealthReason, HealthStatus
-from broker_server.domain.leases import LeaseEventRecord, LeaseMode, LeaseRecord, LeaseState
+from broker_server.domain.leases import LeaseEvent, LeaseMode, LeaseRecord, LeaseState
 
 
 def timestamp(epoch_seconds: float | None) -> timestamp_pb2.Timestamp | None:
@@ -193,7 +193,7 @@ def lease(value: LeaseRecord) -> lease_pb2.Lease:
     )
 
 
-def lease_event(value: LeaseEventRecord) -> lease_pb2.LeaseEvent:
+def lease_event(value: LeaseEvent) -> lease_pb2.LeaseEvent:
     """Domain lease event -> proto."""
     return lease_pb2.LeaseEvent(
         sequence=value.sequence,

@@ -1,12 +1,16 @@
 """The ``ibbroker.v1.LeaseService`` gRPC edge: proto <-> domain, input checks, error mapping.
 
 Every method is wrapped in :func:`unary_errors` (the stream ``WatchLeases`` in
-:func:`stream_errors`), so a :class:`DomainError` becomes its rich status; every field a caller can get wrong is checked here or in the domain validators and
-answered with INVALID_ARGUMENT and field violations, never UNKNOWN or INTERNAL.
+:func:`stream_errors`), so a :class:`DomainError` becomes its rich status. The caller is
+resolved once per call by :class:`~broker_server.services.identity.Identity`; every field a
+caller can get wrong is checked once, by :mod:`broker_server.domain.lease_input` (fed with what
+decoding found here), and answered with INVALID_ARGUMENT and field violations, never UNKNOWN or
+INTERNAL.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,26 +18,21 @@ from google.protobuf import duration_pb2
 
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 from broker_server.domain.errors import FieldViolation
-from broker_server.domain.leases import (
-    LeaseMode,
-    validate_acquire,
-    validate_fenced,
-)
+from broker_server.domain.lease_input import validate_acquire, validate_fenced
+from broker_server.domain.leases import LeaseEvent, LeaseEventKind, LeaseMode
 from broker_server.runtime.leases import LeaseManager
 from broker_server.services import convert
 from broker_server.services.errors import stream_errors, unary_errors
+from broker_server.services.identity import Identity
+
+_CONVERTED = 1024
+"""Live lease events kept converted (a watcher further behind converts its own)."""
 
 _MODES = {
     lease_pb2.LEASE_MODE_UNSPECIFIED: LeaseMode.DIRECT,
     lease_pb2.LEASE_MODE_DIRECT: LeaseMode.DIRECT,
     lease_pb2.LEASE_MODE_PROXIED: LeaseMode.PROXIED,
 }
-
-
-def caller_identity(request: object, context: grpc.aio.ServicerContext) -> str:
-    """Who is calling. Until authentication lands it is the request's ``owner`` field; this is
-    the one place to swap for the authenticated identity."""
-    return str(getattr(request, "owner", ""))
 
 
 def _ttl(message: object, violations: list[FieldViolation]) -> float | None:
@@ -56,8 +55,23 @@ def _ttl(message: object, violations: list[FieldViolation]) -> float | None:
 class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
     """Serves ``ibbroker.v1.LeaseService`` from a :class:`LeaseManager`."""
 
-    def __init__(self, manager: LeaseManager) -> None:
+    def __init__(self, manager: LeaseManager, identity: Identity | None = None) -> None:
         self._manager = manager
+        self._identity = identity or Identity()
+        # Live events converted once for all watchers (by sequence, unique for live events);
+        # snapshots are built per watcher and converted per watcher.
+        self._converted: OrderedDict[int, lease_service_pb2.WatchLeasesResponse] = OrderedDict()
+
+    def _response(self, event: LeaseEvent) -> lease_service_pb2.WatchLeasesResponse:
+        if event.kind in (LeaseEventKind.SNAPSHOT, LeaseEventKind.SNAPSHOT_END):
+            return lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+        response = self._converted.get(event.sequence)
+        if response is None:
+            response = lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+            self._converted[event.sequence] = response
+            if len(self._converted) > _CONVERTED:
+                self._converted.popitem(last=False)
+        return response
 
     @unary_errors
     async def AcquireLease(
@@ -74,8 +88,8 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
                 )
             )
         acquire = validate_acquire(
-            self._manager.config,
-            owner=caller_identity(request, context),
+            self._manager.policy,
+            owner=self._identity.resolve(request, context).name,
             gateway=request.gateway,
             ttl=ttl,
             mode=mode or LeaseMode.DIRECT,
@@ -92,27 +106,28 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
     ) -> lease_service_pb2.RenewLeaseResponse:
         violations: list[FieldViolation] = []
         ttl = _ttl(request, violations)
-        owner = caller_identity(request, context)
-        lease_id = validate_fenced(
-            self._manager.config,
+        renew = validate_fenced(
+            self._manager.policy,
             lease_id=request.lease_id,
             epoch=request.epoch,
-            owner=owner,
+            owner=self._identity.resolve(request, context).name,
             ttl=ttl,
             extra=violations,
         )
-        lease = await self._manager.renew(lease_id, owner=owner, epoch=request.epoch, ttl=ttl)
+        lease = await self._manager.renew(renew)
         return lease_service_pb2.RenewLeaseResponse(lease=convert.lease(lease))
 
     @unary_errors
     async def ReleaseLease(
         self, request: lease_service_pb2.ReleaseLeaseRequest, context: grpc.aio.ServicerContext
     ) -> lease_service_pb2.ReleaseLeaseResponse:
-        owner = caller_identity(request, context)
-        lease_id = validate_fenced(
-            self._manager.config, lease_id=request.lease_id, epoch=request.epoch, owner=owner
+        release = validate_fenced(
+            self._manager.policy,
+            lease_id=request.lease_id,
+            epoch=request.epoch,
+            owner=self._identity.resolve(request, context).name,
         )
-        await self._manager.release(lease_id, owner=owner, epoch=request.epoch)
+        await self._manager.release(release)
         return lease_service_pb2.ReleaseLeaseResponse()
 
     @unary_errors
@@ -141,4 +156,4 @@ class LeaseServicer(lease_service_pb2_grpc.LeaseServiceServicer):
         self._manager.check_filter(gateway=gateway, owner=owner)
         async for event in self._manager.events.subscribe(request.resume_after_sequence):
             if event.passes(gateway=gateway, owner=owner):
-                yield lease_service_pb2.WatchLeasesResponse(event=convert.lease_event(event))
+                yield self._response(event)

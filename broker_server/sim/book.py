@@ -15,7 +15,10 @@ from broker_server.sim.market import Instrument, Market
 
 STARTING_CASH = 1_000_000.0
 
+HELD = "PendingSubmit"
+"""Placed with transmit=False: kept by the gateway, not sent on (a bracket's parent)."""
 WORKING = ("PreSubmitted", "Submitted")
+"""PreSubmitted: a bracket child waiting for its parent's fill; Submitted: can fill."""
 DONE = ("Filled", "Cancelled", "Inactive", "ApiCancelled")
 
 
@@ -37,6 +40,10 @@ class SimOrder:
     order_ref: str
     outside_rth: bool
     parent_id: int = 0
+    oca_group: str = ""
+    oca_type: int = 0
+    triggered: bool = False
+    """A STP LMT whose stop price was reached (it then works as a limit order)."""
     status: str = "Submitted"
     filled: float = 0.0
     avg_fill_price: float = 0.0
@@ -51,8 +58,18 @@ class SimOrder:
 
     @property
     def working(self) -> bool:
-        """Not yet filled or cancelled."""
+        """Transmitted and not yet filled or cancelled."""
         return self.status in WORKING
+
+    @property
+    def live(self) -> bool:
+        """Working or held (not transmitted yet): a placeOrder with its ID modifies it."""
+        return self.status in WORKING or self.status == HELD
+
+    @property
+    def done(self) -> bool:
+        """Filled or cancelled."""
+        return self.status in DONE
 
 
 @dataclass
@@ -117,6 +134,10 @@ class Book:
     executions: list[Execution] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
     balances: dict[str, Account] = field(init=False)
+    rejected: list[tuple[int, int, str, str]] = field(default_factory=list)
+    """Rejected placements: (client ID, order ID, orderRef, reason)."""
+    high_water: dict[int, int] = field(default_factory=dict)
+    """Highest order ID each client has used (rejected placements included)."""
     _perm_ids: itertools.count[int] = field(init=False)
     _exec_seq: itertools.count[int] = field(init=False)
 
@@ -127,7 +148,61 @@ class Book:
 
     def next_order_id(self) -> int:
         """First order ID above every ID any client has used (TWS keeps one counter)."""
-        return max((oid for _, oid in self.orders), default=0) + 1
+        return max(self.high_water.values(), default=0) + 1
+
+    def use_id(self, client_id: int, order_id: int) -> None:
+        """Record that ``client_id`` used ``order_id``."""
+        self.high_water[client_id] = max(self.high_water.get(client_id, 0), order_id)
+
+    def id_was_used(self, client_id: int, order_id: int) -> bool:
+        """Whether a new order with this ID would reuse (or go below) the client's IDs."""
+        return order_id <= self.high_water.get(client_id, 0)
+
+    def reject(self, client_id: int, order_id: int, order_ref: str, reason: str) -> None:
+        """Record a rejected placement (its ID counts as used)."""
+        self.rejected.append((client_id, order_id, order_ref, reason))
+        self.use_id(client_id, order_id)
+
+    def add(self, order: SimOrder) -> None:
+        """Record a new order."""
+        self.orders[(order.client_id, order.order_id)] = order
+        self.use_id(order.client_id, order.order_id)
+
+    def children(self, parent: SimOrder) -> list[SimOrder]:
+        """Orders attached to ``parent`` (bracket children)."""
+        return [
+            o
+            for o in self.orders.values()
+            if o.client_id == parent.client_id and o.parent_id == parent.order_id
+        ]
+
+    def oca_siblings(self, order: SimOrder) -> list[SimOrder]:
+        """Live orders cancelled or reduced when ``order`` fills: the other children of its
+        bracket parent, and the other members of its OCA group."""
+        out = []
+        for o in self.orders.values():
+            if o is order or not o.live or o.client_id != order.client_id:
+                continue
+            same_parent = bool(order.parent_id) and o.parent_id == order.parent_id
+            same_group = bool(order.oca_group) and o.oca_group == order.oca_group
+            if same_parent or same_group:
+                out.append(o)
+        return out
+
+    def count_orders(self, client_id: int | None = None, order_ref: str | None = None) -> int:
+        """Orders the gateway accepted (any state), of one client and/or one orderRef."""
+        return len(self.find_orders(client_id, order_ref))
+
+    def find_orders(
+        self, client_id: int | None = None, order_ref: str | None = None
+    ) -> list[SimOrder]:
+        """Orders the gateway accepted, filtered by client ID and/or orderRef."""
+        return [
+            o
+            for o in self.orders.values()
+            if (client_id is None or o.client_id == client_id)
+            and (order_ref is None or o.order_ref == order_ref)
+        ]
 
     def new_perm_id(self) -> int:
         """A fresh permanent order ID."""
@@ -143,7 +218,7 @@ class Book:
 
     def completed_orders(self) -> list[SimOrder]:
         """Filled and cancelled orders."""
-        return [o for o in self.orders.values() if not o.working]
+        return [o for o in self.orders.values() if o.done]
 
     def marketable_price(self, order: SimOrder) -> float | None:
         """The fill price if ``order`` can fill now at the current quote, else None."""
@@ -152,7 +227,13 @@ class Book:
         touch = q.ask if buy else q.bid
         if order.order_type == "MKT":
             return touch
-        if order.order_type == "LMT":
+        if order.order_type == "STP LMT" and not order.triggered:
+            assert order.aux_price is not None
+            if (buy and q.last >= order.aux_price) or (not buy and q.last <= order.aux_price):
+                order.triggered = True
+            else:
+                return None
+        if order.order_type in ("LMT", "STP LMT"):
             assert order.lmt_price is not None
             if buy and touch <= order.lmt_price:
                 return touch
@@ -166,10 +247,15 @@ class Book:
             return None
         return None
 
-    def fill(self, order: SimOrder, price: float, now: dt.datetime) -> Execution:
-        """Fill the rest of ``order`` at ``price``; update position, cash and P&L."""
+    def fill(
+        self, order: SimOrder, price: float, now: dt.datetime, chunk: float = 0.0
+    ) -> Execution:
+        """Fill the rest of ``order`` (at most ``chunk`` when > 0) at ``price``; update
+        position, cash and P&L."""
         ins = order.instrument
         qty = order.total_qty - order.filled
+        if chunk > 0:
+            qty = min(qty, chunk)
         mult = ins.price_multiplier
         signed = qty if order.action == "BUY" else -qty
         pos = self.positions.setdefault((order.account, ins.con_id), Position(order.account, ins))
@@ -207,9 +293,10 @@ class Book:
         )
         order.filled += qty
         order.last_fill_price = price
-        order.status = "Filled"
-        order.completed_status = "Filled"
-        order.completed_time = now.strftime("%Y%m%d %H:%M:%S UTC")
+        if order.filled >= order.total_qty:
+            order.status = "Filled"
+            order.completed_status = "Filled"
+            order.completed_time = now.strftime("%Y%m%d %H:%M:%S UTC")
         seq = next(self._exec_seq)
         ex = Execution(
             exec_id=f"0000e0d5.{order.perm_id:08x}.{seq:02d}.01",

@@ -55,6 +55,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="answer reqCurrentTime at most once per this many seconds (0: always)",
     )
     sim.add_argument("--max-msgs-per-sec", type=int, default=50, help="pacing limit (0: unlimited)")
+    sim.add_argument(
+        "--max-connections", type=int, default=64, help="open sockets before new ones are closed"
+    )
+    sim.add_argument(
+        "--max-output-bytes",
+        type=int,
+        default=8 * 1024 * 1024,
+        help="unsent bytes per client before it is disconnected (a client that does not read)",
+    )
+    sim.add_argument(
+        "--max-frame-bytes", type=int, default=1024 * 1024, help="largest incoming message"
+    )
     sim.add_argument("--log-level", default="WARNING", help="log level of the JSON logs")
     sim.set_defaults(func=run_sim)
 
@@ -91,6 +103,25 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     restart.add_argument("seconds", type=float)
     step = cmds.add_parser("step", help="advance the market random walk")
     step.add_argument("n", type=int, nargs="?", default=1)
+    orders = cmds.add_parser("orders", help="count and list orders (by client ID / orderRef)")
+    orders.add_argument("--client-id", type=int, default=None)
+    orders.add_argument("--order-ref", default=None)
+    chunk = cmds.add_parser("fill-chunk", help="fill at most QTY per execution (0: whole)")
+    chunk.add_argument("qty", type=float)
+    chunk.add_argument("--con-id", type=int, default=0, help="only this instrument")
+    chunk.add_argument("--order-ref", default="", help="only orders with this orderRef")
+    reject = cmds.add_parser("reject", help="reject matching new orders with error 201")
+    reject.add_argument("reason")
+    reject.add_argument("--con-id", type=int, default=0)
+    reject.add_argument("--symbol", default="")
+    reject.add_argument("--order-ref", default="")
+    reject.add_argument("--client-id", type=int, default=None)
+    reject.add_argument("--action", default="")
+    reject.add_argument("--times", type=int, default=None, help="how many (default: all)")
+    cmds.add_parser("clear-rules", help="whole fills, no rejections")
+    price = cmds.add_parser("price", help="move one instrument's price (fills what crosses)")
+    price.add_argument("con_id", type=int)
+    price.add_argument("price", type=float)
     cmds.add_parser("clear", help="undo every fault")
     cmds.add_parser("status", help="print the simulator's state")
     ctl.set_defaults(func=run_ctl)
@@ -101,7 +132,11 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     req: dict[str, Any] = {"cmd": cmd}
     if cmd == "close_before_handshake":
         req["enabled"] = not args.off
-    for key in ("client_id", "seconds", "msg_id", "code", "message", "n"):
+    keys = (
+        *("client_id", "seconds", "msg_id", "code", "message", "n", "qty", "con_id"),
+        *("order_ref", "reason", "symbol", "action", "times", "price"),
+    )
+    for key in keys:
         if hasattr(args, key):
             req[key] = getattr(args, key)
     if hasattr(args, "rst"):
@@ -134,6 +169,9 @@ def run_sim(args: argparse.Namespace) -> int:
             tick_interval=args.tick_interval,
             current_time_min_interval=args.current_time_interval,
             max_msgs_per_sec=args.max_msgs_per_sec,
+            max_connections=args.max_connections,
+            max_output_bytes=args.max_output_bytes,
+            max_frame_bytes=args.max_frame_bytes,
         )
     except ValueError as exc:
         print(f"sim: {exc}", file=sys.stderr)

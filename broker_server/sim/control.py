@@ -3,7 +3,9 @@
 Each request is one JSON object per line, ``{"cmd": "drop", "client_id": 3, "rst": true}``;
 each reply is one JSON object per line, ``{"ok": true, ...}`` or ``{"ok": false, "error":
 "..."}``. Commands mirror ``SimServer.faults``: refuse, accept, close_before_handshake, drop,
-stall, resume, delay, ignore, unignore, error, restart, clear, step, status.
+stall, resume, delay, ignore, unignore, error, restart, clear, step, status; orders (count and
+list by client_id / order_ref), fill_chunk, reject, clear_rules and price script orders
+(see docs/simulator.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from broker_server.aio import within
 from broker_server.logs import log_event
+from broker_server.sim.rules import RejectRule
 from broker_server.sim.server import SimServer
 
 logger = logging.getLogger("ibbroker.sim.control")
@@ -101,6 +104,55 @@ async def _status(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
     return sim.status()
 
 
+async def _orders(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    client_id = _opt_int(req, "client_id")
+    order_ref = req.get("order_ref")
+    ref = None if order_ref is None else str(order_ref)
+    orders = sim.book.find_orders(client_id, ref)
+    return {
+        "count": len(orders),
+        "orders": [sim.order_info(o) for o in orders],
+        "rejected": [
+            {"client_id": c, "order_id": i, "order_ref": r, "reason": why}
+            for c, i, r, why in sim.book.rejected
+            if (client_id is None or c == client_id) and (ref is None or r == ref)
+        ],
+    }
+
+
+async def _fill_chunk(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.rules.set_fill_chunk(
+        float(req["qty"]), con_id=int(req.get("con_id", 0)), order_ref=str(req.get("order_ref", ""))
+    )
+    return {"rules": sim.rules.status()}
+
+
+async def _reject(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    times = _opt_int(req, "times")
+    sim.rules.add_reject(
+        RejectRule(
+            reason=str(req["reason"]),
+            con_id=int(req.get("con_id", 0)),
+            symbol=str(req.get("symbol", "")),
+            order_ref=str(req.get("order_ref", "")),
+            client_id=_opt_int(req, "client_id"),
+            action=str(req.get("action", "")),
+            times=times,
+        )
+    )
+    return {"rules": sim.rules.status()}
+
+
+async def _clear_rules(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.rules.clear()
+    return {}
+
+
+async def _price(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.market.set_price(int(req["con_id"]), float(req["price"]))
+    return {}
+
+
 COMMANDS: dict[str, Command] = {
     "refuse": _refuse,
     "accept": _accept,
@@ -116,6 +168,11 @@ COMMANDS: dict[str, Command] = {
     "clear": _clear,
     "step": _step,
     "status": _status,
+    "orders": _orders,
+    "fill_chunk": _fill_chunk,
+    "reject": _reject,
+    "clear_rules": _clear_rules,
+    "price": _price,
 }
 
 

@@ -10,36 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from broker_server.logs import log_event
-
-if TYPE_CHECKING:
-    from broker_server.sim.server import SimServer
+from broker_server.sim.ib_codes import STATUS_MESSAGES
 
 logger = logging.getLogger("ibbroker.sim.faults")
 
 DropMode = Literal["fin", "rst"]
 
-STATUS_MESSAGES: dict[int, str] = {
-    1100: "Connectivity between IB and Trader Workstation has been lost.",
-    1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
-    1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
-    2103: "Market data farm connection is broken:usfarm",
-    2104: "Market data farm connection is OK:usfarm",
-    2105: "HMDS data farm connection is broken:ushmds",
-    2106: "HMDS data farm connection is OK:ushmds",
-    2157: "Sec-def data farm connection is broken:secdefnj",
-    2158: "Sec-def data farm connection is OK:secdefnj",
-}
-"""Default texts for the status codes a gateway broadcasts with reqId -1."""
+
+class FaultTarget(Protocol):
+    """What the faults act on (the server implements it)."""
+
+    async def open_listener(self) -> None:
+        """Listen (again) on the simulator's port."""
+        ...
+
+    async def close_listener(self) -> None:
+        """Stop accepting connections; existing ones stay."""
+        ...
+
+    def drop_clients(self, client_id: int | None, rst: bool) -> int:
+        """Abort every connection (or one client's); returns how many."""
+        ...
+
+    def apply_stall(self) -> None:
+        """Stall or resume every connection as the fault state now says."""
+        ...
+
+    def broadcast_error(self, code: int, text: str) -> int:
+        """Send ``error(-1, code, text)`` to every ready client; returns how many."""
+        ...
 
 
 class SimFaults:
     """Scriptable faults of one SimServer (``sim.faults``)."""
 
-    def __init__(self, server: SimServer) -> None:
-        self._server = server
+    def __init__(self, target: FaultTarget) -> None:
+        self._target = target
         self.refusing = False
         """The listener is closed: new connections get ConnectionRefusedError."""
         self.closing_before_handshake = False
@@ -57,13 +66,13 @@ class SimFaults:
     async def refuse(self) -> None:
         """Close the listener: new connections are refused; existing ones stay."""
         self.refusing = True
-        await self._server._close_listener()
+        await self._target.close_listener()
         log_event(logger, logging.INFO, "sim_fault_refuse")
 
     async def accept(self) -> None:
         """Listen again on the same port."""
         self.refusing = False
-        await self._server._open_listener()
+        await self._target.open_listener()
         log_event(logger, logging.INFO, "sim_fault_accept")
 
     def close_before_handshake(self, enabled: bool = True) -> None:
@@ -75,7 +84,7 @@ class SimFaults:
         """Close every client's socket (or one client's) with FIN or RST; returns how many."""
         if mode not in ("fin", "rst"):
             raise ValueError(f"mode must be 'fin' or 'rst', not {mode!r}")
-        n = self._server._drop(client_id, rst=mode == "rst")
+        n = self._target.drop_clients(client_id, rst=mode == "rst")
         log_event(logger, logging.INFO, "sim_fault_drop", client_id=client_id, mode=mode, n=n)
         # One loop turn lets the transports actually close before the caller looks.
         await asyncio.sleep(0)
@@ -87,7 +96,7 @@ class SimFaults:
             self.stall_all = True
         else:
             self.stalled_ids.add(client_id)
-        self._server._apply_stall()
+        self._target.apply_stall()
         log_event(logger, logging.INFO, "sim_fault_stall", client_id=client_id)
 
     def resume(self, client_id: int | None = None) -> None:
@@ -97,7 +106,7 @@ class SimFaults:
             self.stalled_ids.clear()
         else:
             self.stalled_ids.discard(client_id)
-        self._server._apply_stall()
+        self._target.apply_stall()
         log_event(logger, logging.INFO, "sim_fault_resume", client_id=client_id)
 
     def is_stalled(self, client_id: int | None) -> bool:
@@ -124,7 +133,7 @@ class SimFaults:
     async def broadcast_error(self, code: int, message: str | None = None) -> int:
         """Send ``error(-1, code, message)`` to every connected client; returns how many."""
         text = message if message is not None else STATUS_MESSAGES.get(code, f"Error {code}")
-        n = self._server._broadcast_error(code, text)
+        n = self._target.broadcast_error(code, text)
         log_event(logger, logging.INFO, "sim_fault_broadcast_error", code=code, n=n)
         await asyncio.sleep(0)
         return n
@@ -135,10 +144,10 @@ class SimFaults:
         Returns once clients are dropped and the listener is closed; the reopening happens
         in the background (await :meth:`wait_accepting` for it). The book is kept.
         """
-        await self._cancel_restart()
+        await self.cancel_restart()
         self.refusing = True
-        await self._server._close_listener()
-        self._server._drop(None, rst=False)
+        await self._target.close_listener()
+        self._target.drop_clients(None, rst=False)
         log_event(logger, logging.INFO, "sim_fault_restart", refuse_seconds=refuse_seconds)
         self._restart_task = asyncio.create_task(self._reopen_after(refuse_seconds))
         await asyncio.sleep(0)
@@ -153,7 +162,8 @@ class SimFaults:
         if task is not None:
             await asyncio.shield(task)
 
-    async def _cancel_restart(self) -> None:
+    async def cancel_restart(self) -> None:
+        """Cancel a pending restart's reopening (the server's stop uses it)."""
         task, self._restart_task = self._restart_task, None
         if task is not None and not task.done():
             task.cancel()

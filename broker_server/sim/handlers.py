@@ -11,105 +11,46 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from broker_server.logs import log_event
+from broker_server.sim import ib_codes
 from broker_server.sim import messages as msg
-from broker_server.sim.book import Book, SimOrder
 from broker_server.sim.codec import FieldReader, MalformedMessage
-from broker_server.sim.faults import STATUS_MESSAGES
-from broker_server.sim.market import ContractQuery, Instrument, parse_bar_size, parse_duration
-from broker_server.sim.session import (
-    ERR_DUPLICATE_CLIENT_ID,
-    ERR_MAX_CLIENTS,
-    ERR_READING_REQUEST,
-    ERR_UNKNOWN_ID,
-    HistSub,
-    MktDataSub,
-    Session,
-)
-
-if TYPE_CHECKING:
-    from broker_server.sim.server import SimServer
+from broker_server.sim.host import HandlerHost
+from broker_server.sim.market import parse_bar_size, parse_duration
+from broker_server.sim.order_handlers import OrderHandlers
+from broker_server.sim.parsing import parse_ib_datetime, read_contract, resolve_one
+from broker_server.sim.session import Session
+from broker_server.sim.subscriptions import HistSub, MktDataSub
 
 logger = logging.getLogger("ibbroker.sim.handlers")
 
-ERR_NO_SECURITY = 200
-ERR_ORDER_CANCELLED = 202
-ERR_CANT_FIND_TICKER = 300
-ERR_VALIDATING = 321
-ERR_HMDS = 162
-ERR_DUPLICATE_TICKER = 322
-ERR_ORDER_TYPE = 387
-ERR_CANT_MODIFY_FILLED = 104
-ERR_CANCEL_NOT_FOUND = 10147
-ERR_CANCEL_DONE = 10148
-
-NO_SECURITY_TEXT = "No security definition has been found for the request"
-DUPLICATE_TICKER_TEXT = "Error processing request.-'bW' : cause - Duplicate ticker id"
-
-SUMMARY_EXTRA = {"AccountType": ("INDIVIDUAL", ""), "DayTradesRemaining": ("-1", "")}
-
 Handler = Callable[[Session, FieldReader], None]
-
-
-def read_contract(r: FieldReader) -> ContractQuery:
-    """conId, symbol, secType, expiry, strike, right, multiplier, exchange, primaryExchange,
-    currency, localSymbol, tradingClass (the 12-field contract ib_insync sends)."""
-    con_id = r.integer()
-    symbol = r.text()
-    sec_type = r.text()
-    expiry = r.text()
-    r.skip(3)  # strike, right, multiplier
-    exchange = r.text()
-    r.skip(1)  # primaryExchange
-    currency = r.text()
-    local_symbol = r.text()
-    r.skip(1)  # tradingClass
-    return ContractQuery(con_id, symbol, sec_type, expiry, exchange, currency, local_symbol)
-
-
-def parse_ib_datetime(text: str) -> dt.datetime | None:
-    """``""`` -> None; ``YYYYMMDD[ -]HH:MM:SS[ TZ]``, ``YYYYMMDD`` (UTC unless a zone follows)."""
-    t = text.strip()
-    if not t:
-        return None
-    tz: dt.tzinfo = dt.UTC
-    parts = t.replace("-", " ").split()
-    if len(parts) >= 3:
-        tz = zoneinfo.ZoneInfo(parts[2])
-    if len(parts) == 1:
-        return dt.datetime.strptime(parts[0], "%Y%m%d").replace(tzinfo=tz)
-    return dt.datetime.strptime(parts[0] + parts[1], "%Y%m%d%H:%M:%S").replace(tzinfo=tz)
-
-
-def fmt_value(value: float) -> str:
-    """Account values go out as plain two-decimal strings."""
-    return f"{value:.2f}"
 
 
 class Handlers:
     """The request dispatcher of one SimServer."""
 
-    def __init__(self, server: SimServer) -> None:
-        self.server = server
+    def __init__(self, host: HandlerHost) -> None:
+        self.host = host
+        orders = OrderHandlers(host)
         self._table: dict[int, Handler] = {
             1: self.req_mkt_data,
             2: self.cancel_mkt_data,
-            3: self.place_order,
-            4: self.cancel_order,
-            5: self.req_open_orders,
+            3: orders.place_order,
+            4: orders.cancel_order,
+            5: orders.req_open_orders,
             6: self.req_account_updates,
-            7: self.req_executions,
+            7: orders.req_executions,
             8: self.req_ids,
             9: self.req_contract_details,
             15: self.req_auto_open_orders,
-            16: self.req_all_open_orders,
+            16: orders.req_all_open_orders,
             17: self.req_managed_accts,
             20: self.req_historical_data,
             25: self.cancel_historical_data,
             49: self.req_current_time,
-            58: self.req_global_cancel,
+            58: orders.req_global_cancel,
             59: self.req_market_data_type,
             61: self.req_positions,
             62: self.req_account_summary,
@@ -118,20 +59,15 @@ class Handlers:
             71: self.start_api_again,
             76: self.req_account_updates_multi,
             77: self.cancel_account_updates_multi,
-            99: self.req_completed_orders,
+            99: orders.req_completed_orders,
         }
-
-    @property
-    def book(self) -> Book:
-        """Shortcut to the server's book."""
-        return self.server.book
 
     def dispatch(self, s: Session, msg_id: int, fields: list[str]) -> None:
         """Run the handler for ``msg_id``; unknown ids get 505, unparsable requests 320."""
         handler = self._table.get(msg_id)
         if handler is None:
             log_event(logger, logging.INFO, "sim_unknown_msg", client_id=s.client_id, msg_id=msg_id)
-            s.send_error(-1, ERR_UNKNOWN_ID, "Fatal Error: Unknown message id.")
+            s.send_error(-1, ib_codes.ERR_UNKNOWN_ID, ib_codes.UNKNOWN_ID_TEXT)
             return
         try:
             handler(s, FieldReader(fields, 1))
@@ -146,49 +82,45 @@ class Handlers:
             )
             s.send_error(
                 -1,
-                ERR_READING_REQUEST,
+                ib_codes.ERR_READING_REQUEST,
                 f"Error reading request. Message id {msg_id}.  {exc}",
             )
         except Exception:
             # A simulator bug must cost one request, not the connection: log it loudly and
             # answer like a gateway that could not process the request.
             logger.exception("sim_handler_failed msg_id=%s client_id=%s", msg_id, s.client_id)
-            s.send_error(-1, ERR_READING_REQUEST, f"Error processing request. Message id {msg_id}.")
+            s.send_error(
+                -1, ib_codes.ERR_READING_REQUEST, f"Error processing request. Message id {msg_id}."
+            )
 
     # connection setup
 
     def start_api(self, s: Session, fields: list[str]) -> None:
         """``71,2,clientId,optCapab``: admit the client (or 326 / too many) and greet it."""
-        server = self.server
+        host = self.host
         try:
             r = FieldReader(fields, 1)
             r.skip(1)
             client_id = r.integer()
         except MalformedMessage as exc:
-            s.send_error(-1, ERR_READING_REQUEST, f"Error reading request. startApi: {exc}")
+            s.send_error(
+                -1, ib_codes.ERR_READING_REQUEST, f"Error reading request. startApi: {exc}"
+            )
             s.close()
             return
-        if client_id in server.sessions:
+        clients = host.clients
+        if clients.get(client_id) is not None:
             log_event(logger, logging.INFO, "sim_duplicate_client_id", client_id=client_id)
-            s.send_error(
-                -1,
-                ERR_DUPLICATE_CLIENT_ID,
-                "Unable to connect as the client id is already in use. "
-                "Retry with a unique client id.",
-            )
+            s.send_error(-1, ib_codes.ERR_DUPLICATE_CLIENT_ID, ib_codes.DUPLICATE_CLIENT_ID_TEXT)
             s.close()
             return
-        if len(server.sessions) >= server.config.max_clients:
+        limit = host.config.max_clients
+        if len(clients.by_id) >= limit:
             log_event(logger, logging.INFO, "sim_too_many_clients", client_id=client_id)
-            s.send_error(
-                -1,
-                ERR_MAX_CLIENTS,
-                f"Couldn't connect to TWS: the maximum number of API clients "
-                f"({server.config.max_clients}) is connected.",
-            )
+            s.send_error(-1, ib_codes.ERR_MAX_CLIENTS, ib_codes.max_clients_text(limit))
             s.close()
             return
-        server.sessions[client_id] = s
+        clients.admit(s, client_id)
         s.become_ready(client_id)
         log_event(
             logger,
@@ -198,11 +130,11 @@ class Handlers:
             version=s.version,
             peer=s.peer,
         )
-        s.send(msg.managed_accounts(server.config.accounts))
-        s.send(msg.next_valid_id(self.book.next_order_id()))
-        if server.config.farm_status_on_connect:
-            for code in (2104, 2106, 2158):
-                s.send_error(-1, code, _farm_ok(code))
+        s.send(msg.managed_accounts(host.config.accounts))
+        s.send(msg.next_valid_id(host.book.next_order_id()))
+        if host.config.farm_status_on_connect:
+            for code in ib_codes.FARM_OK_ON_CONNECT:
+                s.send_error(-1, code, ib_codes.STATUS_MESSAGES[code])
 
     def start_api_again(self, s: Session, r: FieldReader) -> None:
         """A second startApi on a live connection is ignored, as TWS does."""
@@ -214,17 +146,17 @@ class Handlers:
         """``49,1``: answered at most once per configured interval; extras vanish."""
         if not s.current_time_allowed():
             return
-        s.send(msg.current_time(int(self.server.now().timestamp())))
+        s.send(msg.current_time(int(self.host.now().timestamp())))
 
     def req_ids(self, s: Session, r: FieldReader) -> None:
         """``8,1,numIds``."""
         r.skip(1)
         r.integer()
-        s.send(msg.next_valid_id(self.book.next_order_id()))
+        s.send(msg.next_valid_id(self.host.book.next_order_id()))
 
     def req_managed_accts(self, s: Session, r: FieldReader) -> None:
         """``17,1``."""
-        s.send(msg.managed_accounts(self.server.config.accounts))
+        s.send(msg.managed_accounts(self.host.config.accounts))
 
     def req_market_data_type(self, s: Session, r: FieldReader) -> None:
         """``59,1,type`` (1 live, 2 frozen, 3 delayed, 4 delayed frozen)."""
@@ -241,21 +173,11 @@ class Handlers:
         if s.client_id != 0:
             s.send_error(
                 -1,
-                ERR_VALIDATING,
-                "Error validating request.-'bx' : cause - The API client is not "
-                "the master client (client id 0).",
+                ib_codes.ERR_VALIDATING,
+                ib_codes.NOT_MASTER_TEXT,
             )
 
     # contracts
-
-    def _resolve_one(self, s: Session, req_id: int, q: ContractQuery) -> Instrument | None:
-        found = self.server.market.resolve(q)
-        if not found:
-            s.send_error(
-                req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-            )
-            return None
-        return found[0]
 
     def req_contract_details(self, s: Session, r: FieldReader) -> None:
         """``9,8,reqId,<contract>,includeExpired,secIdType,secId[,issuerId]``."""
@@ -264,11 +186,9 @@ class Handlers:
         q = read_contract(r)
         r.flag()
         r.skip(2)
-        found = self.server.market.resolve(q)
+        found = self.host.market.resolve(q)
         if not found:
-            s.send_error(
-                req_id, ERR_NO_SECURITY, "No security definition has been found for the request"
-            )
+            s.send_error(req_id, ib_codes.ERR_NO_SECURITY, ib_codes.NO_SECURITY_TEXT)
             return
         for ins in found:
             s.send(msg.contract_details(s.version, req_id, ins))
@@ -292,15 +212,15 @@ class Handlers:
         if req_id in s.subs.mkt_data:
             s.send_error(
                 req_id,
-                ERR_DUPLICATE_TICKER,
-                "Error processing request.-'bW' : cause - Duplicate ticker id",
+                ib_codes.ERR_DUPLICATE_TICKER,
+                ib_codes.DUPLICATE_TICKER_TEXT,
             )
             return
-        ins = self._resolve_one(s, req_id, q)
+        ins = resolve_one(self.host.market, s, req_id, q)
         if ins is None:
             return
         s.send(msg.market_data_type(req_id, s.market_data_type))
-        self.server.send_ticks(s, req_id, ins, s.market_data_type, full=True)
+        self.host.feeds.send_ticks(s, req_id, ins, s.market_data_type, full=True)
         if snapshot or regulatory:
             s.send(msg.tick_snapshot_end(req_id))
             return
@@ -311,7 +231,9 @@ class Handlers:
         r.skip(1)
         req_id = r.integer()
         if s.subs.mkt_data.pop(req_id, None) is None:
-            s.send_error(req_id, ERR_CANT_FIND_TICKER, f"Can't find EId with tickerId:{req_id}")
+            s.send_error(
+                req_id, ib_codes.ERR_CANT_FIND_TICKER, ib_codes.cant_find_ticker_text(req_id)
+            )
 
     def req_historical_data(self, s: Session, r: FieldReader) -> None:
         """``20,reqId,<contract>,includeExpired,end,barSize,duration,useRTH,whatToShow,
@@ -329,7 +251,7 @@ class Handlers:
             for _ in range(r.integer()):
                 r.skip(4)
         keep_up_to_date = r.flag()
-        ins = self._resolve_one(s, req_id, q)
+        ins = resolve_one(self.host.market, s, req_id, q)
         if ins is None:
             return
         try:
@@ -337,24 +259,24 @@ class Handlers:
             duration_s = parse_duration(duration_text)
             end = parse_ib_datetime(end_text)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
-            s.send_error(req_id, ERR_HMDS, f"Historical Market Data Service error message:{exc}")
+            s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.hmds_text(str(exc)))
             return
         if what.upper() not in ("TRADES", "MIDPOINT", "BID", "ASK", "BID_ASK", "ADJUSTED_LAST"):
             s.send_error(
                 req_id,
-                ERR_HMDS,
-                f"Historical Market Data Service error message:No data of type {what} is available",
+                ib_codes.ERR_HMDS,
+                ib_codes.hmds_text(f"No data of type {what} is available"),
             )
             return
         if keep_up_to_date and end is not None:
             s.send_error(
                 req_id,
-                ERR_VALIDATING,
-                "Error validating request.-'bX' : cause - End date not supported with live updates",
+                ib_codes.ERR_VALIDATING,
+                ib_codes.END_DATE_WITH_UPDATES_TEXT,
             )
             return
-        bars = self.server.market.bars(ins, end, duration_s, bar_s)
-        now = self.server.now()
+        bars = self.host.market.bars(ins, end, duration_s, bar_s)
+        now = self.host.now()
         end_dt = end or now
         start_dt = end_dt - dt.timedelta(seconds=duration_s)
         s.send(msg.historical_data(s.version, req_id, bars, bar_s, format_date, start_dt, end_dt))
@@ -366,186 +288,11 @@ class Handlers:
         r.skip(1)
         s.subs.hist.pop(r.integer(), None)
 
-    # orders
-
-    def place_order(self, s: Session, r: FieldReader) -> None:
-        """``3,orderId,<contract>,secIdType,secId,action,totalQuantity,orderType,lmtPrice,
-        auxPrice,tif,ocaGroup,account,openClose,origin,orderRef,transmit,parentId,...``."""
-        assert s.client_id is not None
-        order_id = r.integer()
-        q = read_contract(r)
-        r.skip(2)
-        action = r.text().upper()
-        qty = r.real()
-        order_type = r.text().upper()
-        lmt = r.opt_real()
-        aux = r.opt_real()
-        tif = r.text() or "DAY"
-        r.text()  # ocaGroup
-        account = r.text()
-        r.skip(2)  # openClose, origin
-        order_ref = r.text()
-        r.flag()  # transmit
-        parent_id = r.integer()
-        outside_rth = False
-        if r.remaining() >= 6:
-            r.skip(4)  # blockOrder, sweepToFill, displaySize, triggerMethod
-            outside_rth = r.flag()
-        server = self.server
-        book = self.book
-        existing = book.orders.get((s.client_id, order_id))
-        if existing is not None and not existing.working:
-            s.send_error(order_id, ERR_CANT_MODIFY_FILLED, "Can't modify a filled order.")
-            return
-        ins = self._resolve_one(s, order_id, q)
-        if ins is None:
-            return
-        problem = _validate_order(action, qty, order_type, lmt, aux)
-        if problem is not None:
-            code, text = problem
-            s.send_error(order_id, code, text)
-            return
-        account = account or server.config.accounts[0]
-        if account not in server.config.accounts:
-            s.send_error(
-                order_id,
-                ERR_VALIDATING,
-                f"Error validating request.-'bN' : cause - Invalid account: {account}",
-            )
-            return
-        if existing is not None:
-            existing.total_qty = qty
-            existing.order_type = order_type
-            existing.lmt_price = lmt
-            existing.aux_price = aux
-            existing.tif = tif
-            existing.order_ref = order_ref
-            existing.outside_rth = outside_rth
-            order = existing
-            log_event(
-                logger, logging.INFO, "sim_order_modified", client_id=s.client_id, order_id=order_id
-            )
-        else:
-            order = SimOrder(
-                client_id=s.client_id,
-                order_id=order_id,
-                perm_id=book.new_perm_id(),
-                account=account,
-                instrument=ins,
-                action=action,
-                total_qty=qty,
-                order_type=order_type,
-                lmt_price=lmt,
-                aux_price=aux,
-                tif=tif,
-                order_ref=order_ref,
-                outside_rth=outside_rth,
-                parent_id=parent_id,
-            )
-            book.orders[(s.client_id, order_id)] = order
-            log_event(
-                logger,
-                logging.INFO,
-                "sim_order_placed",
-                client_id=s.client_id,
-                order_id=order_id,
-                symbol=ins.symbol,
-                action=action,
-                qty=qty,
-                order_type=order_type,
-                lmt=lmt,
-                aux=aux,
-            )
-        s.send(msg.open_order(s.version, order))
-        s.send(msg.order_status(s.version, order))
-        server.try_fill(order)
-
-    def cancel_order(self, s: Session, r: FieldReader) -> None:
-        """``4,1,orderId[,manualOrderCancelTime]``: orderStatus Cancelled + error 202."""
-        assert s.client_id is not None
-        r.skip(1)
-        order_id = r.integer()
-        order = self.book.orders.get((s.client_id, order_id))
-        if order is None:
-            s.send_error(
-                order_id,
-                ERR_CANCEL_NOT_FOUND,
-                f"OrderId {order_id} that needs to be cancelled is not found.",
-            )
-            return
-        if not order.working:
-            s.send_error(
-                order_id,
-                ERR_CANCEL_DONE,
-                f"OrderId {order_id} that needs to be cancelled cannot be cancelled, "
-                f"state: {order.status}.",
-            )
-            return
-        self.server.cancel(order)
-
-    def req_global_cancel(self, s: Session, r: FieldReader) -> None:
-        """``58,1``: cancel every working order of every client."""
-        for order in self.book.working_orders():
-            self.server.cancel(order)
-
-    def req_open_orders(self, s: Session, r: FieldReader) -> None:
-        """``5,1``: this client's working orders."""
-        self._send_open_orders(s, self.book.working_orders(s.client_id))
-
-    def req_all_open_orders(self, s: Session, r: FieldReader) -> None:
-        """``16,1``: every client's working orders."""
-        self._send_open_orders(s, self.book.working_orders())
-
-    def _send_open_orders(self, s: Session, orders: list[SimOrder]) -> None:
-        for order in orders:
-            s.send(msg.open_order(s.version, order))
-            s.send(msg.order_status(s.version, order))
-        s.send(msg.open_order_end())
-
-    def req_completed_orders(self, s: Session, r: FieldReader) -> None:
-        """``99,apiOnly``."""
-        r.flag()
-        for order in self.book.completed_orders():
-            s.send(msg.completed_order(s.version, order))
-        s.send(msg.completed_orders_end())
-
-    def req_executions(self, s: Session, r: FieldReader) -> None:
-        """``7,3,reqId,clientId,account,time,symbol,secType,exchange,side``."""
-        r.skip(1)
-        req_id = r.integer()
-        client_id = r.integer()
-        account = r.text()
-        since = parse_ib_datetime(r.text())
-        symbol = r.text().upper()
-        sec_type = r.text().upper()
-        exchange = r.text().upper()
-        side = r.text().upper()
-        side = {"BUY": "BOT", "SELL": "SLD"}.get(side, side)
-        for ex in self.book.executions:
-            o = ex.order
-            if client_id and o.client_id != client_id:
-                continue
-            if account and o.account != account:
-                continue
-            if since is not None and ex.time < since:
-                continue
-            if symbol and o.instrument.symbol != symbol:
-                continue
-            if sec_type and o.instrument.sec_type != sec_type:
-                continue
-            if exchange and exchange not in (o.instrument.exchange, "SMART"):
-                continue
-            if side and ex.side != side:
-                continue
-            s.send(msg.exec_details(s.version, req_id, ex))
-            s.send(msg.commission_report(ex))
-        s.send(msg.exec_details_end(req_id))
-
     # positions and account
 
     def req_positions(self, s: Session, r: FieldReader) -> None:
         """``61,1``: every position of every account, then positionEnd; stays subscribed."""
-        for pos in self.book.positions.values():
+        for pos in self.host.book.positions.values():
             s.send(msg.position(s.version, pos))
         s.send(msg.position_end())
         s.subs.positions = True
@@ -558,19 +305,19 @@ class Handlers:
         """``6,2,subscribe,account``: values, portfolio, time, then accountDownloadEnd."""
         r.skip(1)
         subscribe = r.flag()
-        account = r.text() or self.server.config.accounts[0]
+        account = r.text() or self.host.config.accounts[0]
         if not subscribe:
             s.subs.account_updates = None
             return
-        if account not in self.server.config.accounts:
+        if account not in self.host.config.accounts:
             s.send_error(
                 -1,
-                ERR_VALIDATING,
-                f"Error validating request.-'bB' : cause - Invalid account: {account}",
+                ib_codes.ERR_VALIDATING,
+                ib_codes.invalid_account_text("bB", account),
             )
             return
         s.subs.account_updates = account
-        self.server.send_account_update(s, account)
+        self.host.feeds.send_account_update(s, account)
         s.send(msg.account_download_end(account))
 
     def req_account_summary(self, s: Session, r: FieldReader) -> None:
@@ -580,7 +327,7 @@ class Handlers:
         r.text()
         tags = tuple(t.strip() for t in r.text().split(",") if t.strip())
         s.subs.summary[req_id] = tags
-        self.server.send_account_summary(s, req_id, tags)
+        self.host.feeds.send_account_summary(s, req_id, tags)
         s.send(msg.account_summary_end(req_id))
 
     def cancel_account_summary(self, s: Session, r: FieldReader) -> None:
@@ -595,42 +342,19 @@ class Handlers:
         account = r.text()
         r.text()
         ledger_and_nlv = r.flag()
-        accounts = self.server.config.accounts
+        accounts = self.host.config.accounts
         if account and account not in accounts:
             s.send_error(
                 req_id,
-                ERR_VALIDATING,
-                f"Error validating request.-'cX' : cause - Invalid account: {account}",
+                ib_codes.ERR_VALIDATING,
+                ib_codes.invalid_account_text("cX", account),
             )
             return
         s.subs.multi[req_id] = (account, ledger_and_nlv)
-        self.server.send_account_multi(s, req_id, account, ledger_and_nlv)
+        self.host.feeds.send_account_multi(s, req_id, account, ledger_and_nlv)
         s.send(msg.account_update_multi_end(req_id))
 
     def cancel_account_updates_multi(self, s: Session, r: FieldReader) -> None:
         """``77,1,reqId``."""
         r.skip(1)
         s.subs.multi.pop(r.integer(), None)
-
-
-def _validate_order(
-    action: str, qty: float, order_type: str, lmt: float | None, aux: float | None
-) -> tuple[int, str] | None:
-    if action not in ("BUY", "SELL"):
-        return ERR_VALIDATING, f"Error validating request.-'bO' : cause - Invalid action: {action}"
-    if qty <= 0:
-        return 434, "The order size cannot be zero."
-    if order_type not in ("MKT", "LMT", "STP"):
-        return (
-            ERR_ORDER_TYPE,
-            f"Unsupported order type for this exchange and security type: {order_type}",
-        )
-    if order_type == "LMT" and (lmt is None or lmt <= 0):
-        return ERR_VALIDATING, "Error validating request.-'bO' : cause - Limit price is missing"
-    if order_type == "STP" and (aux is None or aux <= 0):
-        return ERR_VALIDATING, "Error validating request.-'bO' : cause - Stop price is missing"
-    return None
-
-
-def _farm_ok(code: int) -> str:
-    return STATUS_MESSAGES[code]

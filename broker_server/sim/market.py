@@ -53,7 +53,7 @@ class Instrument:
         """Contract multiplier as a number (1 when none)."""
         return float(self.multiplier) if self.multiplier else 1.0
 
-    def contract_fields(self) -> tuple[object, ...]:
+    def contract_fields(self) -> tuple[str | int | float, ...]:
         """conId..tradingClass as execDetails/position/portfolio carry them (with exchange)."""
         return (
             self.con_id,

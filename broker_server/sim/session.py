@@ -16,11 +16,11 @@ import socket
 import struct
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from broker_server.logs import log_event
+from broker_server.sim import ib_codes
 from broker_server.sim import messages as msg
 from broker_server.sim.codec import (
     API_PREFIX,
@@ -30,22 +30,68 @@ from broker_server.sim.codec import (
     parse_hello,
     split_fields,
 )
-from broker_server.sim.market import Bar, Instrument
+from broker_server.sim.config import SimConfig
+from broker_server.sim.subscriptions import Subscriptions
 from broker_server.sim.versions import MIN_SERVER_VERSION
-
-if TYPE_CHECKING:
-    from broker_server.sim.server import SimServer
 
 logger = logging.getLogger("ibbroker.sim.session")
 
-ERR_RATE = 100
-ERR_READING_REQUEST = 320
-ERR_UNKNOWN_ID = 505
-ERR_DUPLICATE_CLIENT_ID = 326
-ERR_MAX_CLIENTS = 502
-"""Real TWS refuses a 33rd client; the simulator reports it as 502 with reqId -1."""
-MAX_HELD_MESSAGES = 100_000
-"""Outgoing messages kept for a stalled client before the oldest are discarded."""
+
+class FaultView(Protocol):
+    """The fault state a session consults on every connection and message."""
+
+    @property
+    def closing_before_handshake(self) -> bool:
+        """Close accepted sockets before the handshake reply."""
+        ...
+
+    @property
+    def delay(self) -> float:
+        """Seconds every incoming message waits before it is processed."""
+        ...
+
+    @property
+    def ignored(self) -> set[int]:
+        """Incoming message ids dropped without an answer."""
+        ...
+
+    def is_stalled(self, client_id: int | None) -> bool:
+        """Whether a client (None: not yet identified) is stalled now."""
+        ...
+
+
+class SessionHost(Protocol):
+    """What a Session needs from the server that accepted it (the server implements it)."""
+
+    @property
+    def config(self) -> SimConfig:
+        """The simulator's configuration."""
+        ...
+
+    @property
+    def faults(self) -> FaultView:
+        """The fault state."""
+        ...
+
+    def register(self, s: Session) -> bool:
+        """A connection was made; False when the connection limit refuses it."""
+        ...
+
+    def count(self, event: str) -> None:
+        """Count a limit being hit (shown by the control interface's status)."""
+        ...
+
+    def unregister(self, s: Session) -> None:
+        """A connection is gone (idempotent)."""
+        ...
+
+    def start_api(self, s: Session, fields: list[str]) -> None:
+        """Handle startApi (71) on a connection past the handshake."""
+        ...
+
+    def handle(self, s: Session, msg_id: int, fields: list[str]) -> None:
+        """Handle one request of a ready client."""
+        ...
 
 
 class Phase(Enum):
@@ -57,41 +103,11 @@ class Phase(Enum):
     CLOSED = "closed"
 
 
-@dataclass
-class MktDataSub:
-    """A streaming reqMktData subscription."""
-
-    instrument: Instrument
-    data_type: int
-
-
-@dataclass
-class HistSub:
-    """A keepUpToDate reqHistoricalData subscription."""
-
-    instrument: Instrument
-    bar_s: int
-    format_date: int
-    bar: Bar
-
-
-@dataclass
-class Subscriptions:
-    """Everything a client asked to be kept updated about."""
-
-    mkt_data: dict[int, MktDataSub] = field(default_factory=dict)
-    hist: dict[int, HistSub] = field(default_factory=dict)
-    positions: bool = False
-    account_updates: str | None = None
-    summary: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    multi: dict[int, tuple[str, bool]] = field(default_factory=dict)
-
-
 class Session(asyncio.Protocol):
     """The server side of one API client connection."""
 
-    def __init__(self, server: SimServer) -> None:
-        self.server = server
+    def __init__(self, host: SessionHost) -> None:
+        self.host = host
         self.transport: asyncio.Transport | None = None
         self.phase = Phase.HELLO
         self.version = 0
@@ -99,7 +115,7 @@ class Session(asyncio.Protocol):
         self.peer = ""
         self.subs = Subscriptions()
         self.market_data_type = 1
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(host.config.max_frame_bytes)
         self._prefix_seen = False
         self._queue: deque[list[str]] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -108,6 +124,8 @@ class Session(asyncio.Protocol):
         self._running.set()
         self._held_in = bytearray()
         self._held_out: deque[bytes] = deque()
+        self._held_out_bytes = 0
+        self._backpressure = False
         self._msg_times: deque[float] = deque()
         self._last_current_time = -1e18
 
@@ -125,19 +143,24 @@ class Session(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        self.server._register(self)
-        if self.server.faults.closing_before_handshake:
+        if not self.host.register(self):
+            log_event(logger, logging.WARNING, "sim_too_many_connections", peer=self.peer)
+            self.host.count("connections_refused")
+            self.phase = Phase.CLOSED
+            transport.abort()
+            return
+        if self.host.faults.closing_before_handshake:
             log_event(logger, logging.INFO, "sim_close_before_handshake", peer=self.peer)
             self.close()
             return
-        self.set_stalled(self.server.faults.is_stalled(None))
+        self.set_stalled(self.host.faults.is_stalled(None))
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection."""
         self.phase = Phase.CLOSED
         if self._worker is not None:
             self._worker.cancel()
-        self.server._unregister(self)
+        self.host.unregister(self)
         if self.client_id is not None:
             log_event(
                 logger,
@@ -164,11 +187,35 @@ class Session(asyncio.Protocol):
         if self.transport is None or self.phase is Phase.CLOSED:
             return
         if self._stalled:
-            if len(self._held_out) >= MAX_HELD_MESSAGES:
-                self._held_out.popleft()
-            self._held_out.append(data)
+            self._hold(data)
             return
         self.transport.write(data)
+        if self.transport.get_write_buffer_size() > self.host.config.max_output_bytes:
+            self._overflow()
+
+    def _hold(self, data: bytes) -> None:
+        # A stalled gateway keeps what it would have sent, up to the output bound.
+        self._held_out.append(data)
+        self._held_out_bytes += len(data)
+        limit = self.host.config.max_output_bytes
+        while self._held_out_bytes > limit and self._held_out:
+            self._held_out_bytes -= len(self._held_out.popleft())
+            self.host.count("held_output_dropped")
+
+    def _overflow(self) -> None:
+        # TWS drops an API client whose unsent output keeps growing: it does not read.
+        assert self.transport is not None
+        log_event(
+            logger,
+            logging.WARNING,
+            "sim_output_overflow",
+            client_id=self.client_id,
+            peer=self.peer,
+            unsent=self.transport.get_write_buffer_size(),
+            limit=self.host.config.max_output_bytes,
+        )
+        self.host.count("output_overflow")
+        self.abort(rst=True)
 
     def send_error(self, req_id: int, code: int, text: str) -> None:
         """Send an error message in this session's protocol version."""
@@ -179,7 +226,7 @@ class Session(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
         self.phase = Phase.CLOSED
-        self.server._unregister(self)
+        self.host.unregister(self)
 
     def abort(self, rst: bool) -> None:
         """Close now: RST (SO_LINGER 0) or FIN without flushing held data."""
@@ -195,9 +242,10 @@ class Session(asyncio.Protocol):
             self.transport.abort()
         else:
             self._held_out.clear()
+            self._held_out_bytes = 0
             self.transport.close()
         self.phase = Phase.CLOSED
-        self.server._unregister(self)
+        self.host.unregister(self)
 
     def set_stalled(self, stalled: bool) -> None:
         """Stall or resume this session."""
@@ -209,12 +257,22 @@ class Session(asyncio.Protocol):
             self.transport.pause_reading()
             return
         self._running.set()
-        self.transport.resume_reading()
-        while self._held_out and not self._stalled:
-            self.transport.write(self._held_out.popleft())
+        if not self._backpressure:
+            self.transport.resume_reading()
+        out, self._held_out = self._held_out, deque()
+        self._held_out_bytes = 0
+        for data in out:
+            self.send(data)
+            if self.phase is Phase.CLOSED:
+                return
         if self._held_in:
             held, self._held_in = bytes(self._held_in), bytearray()
             self._consume(held)
+
+    @property
+    def held_output_bytes(self) -> int:
+        """Bytes held for this client while it is stalled."""
+        return self._held_out_bytes
 
     @property
     def stalled(self) -> bool:
@@ -233,7 +291,10 @@ class Session(asyncio.Protocol):
                 frames = self._decoder.feed(data)
         except ProtocolError as exc:
             log_event(logger, logging.WARNING, "sim_protocol_error", peer=self.peer, error=str(exc))
-            self.send_error(-1, ERR_READING_REQUEST, f"Error reading request: {exc}")
+            self.host.count("oversized_frames")
+            self.send_error(
+                -1, ib_codes.ERR_READING_REQUEST, ib_codes.reading_request_text(str(exc))
+            )
             self.close()
             return
         for body in frames:
@@ -261,8 +322,10 @@ class Session(asyncio.Protocol):
         fields = split_fields(body)
         if self.phase is Phase.READY and self._rate_exceeded():
             return
-        if self._queue or self._worker is not None or self.server.faults.delay > 0:
+        if self._queue or self._worker is not None or self.host.faults.delay > 0:
             self._queue.append(fields)
+            if len(self._queue) >= self.host.config.max_pending_requests:
+                self._set_backpressure(True)
             if self._worker is None:
                 self._worker = asyncio.get_running_loop().create_task(self._drain())
             return
@@ -271,7 +334,7 @@ class Session(asyncio.Protocol):
     async def _drain(self) -> None:
         try:
             while self._queue and self.phase is not Phase.CLOSED:
-                delay = self.server.faults.delay
+                delay = self.host.faults.delay
                 if delay > 0:
                     await asyncio.sleep(delay)
                 # A stall freezes processing too: wait for the resume.
@@ -279,8 +342,23 @@ class Session(asyncio.Protocol):
                 if self.phase is Phase.CLOSED:
                     return
                 self._dispatch(self._queue.popleft())
+                if (
+                    self._backpressure
+                    and len(self._queue) <= self.host.config.max_pending_requests // 2
+                ):
+                    self._set_backpressure(False)
         finally:
             self._worker = None
+
+    def _set_backpressure(self, on: bool) -> None:
+        if self.transport is None or on == self._backpressure:
+            return
+        self._backpressure = on
+        if on:
+            self.host.count("backpressure_pauses")
+            self.transport.pause_reading()
+        elif not self._stalled:
+            self.transport.resume_reading()
 
     def _on_hello(self, body: bytes) -> None:
         try:
@@ -289,7 +367,7 @@ class Session(asyncio.Protocol):
             log_event(logger, logging.WARNING, "sim_bad_handshake", peer=self.peer, error=str(exc))
             self.close()
             return
-        version = min(hi, self.server.config.max_server_version)
+        version = min(hi, self.host.config.max_server_version)
         if version < lo or version < MIN_SERVER_VERSION:
             log_event(
                 logger,
@@ -298,7 +376,7 @@ class Session(asyncio.Protocol):
                 peer=self.peer,
                 client_min=lo,
                 client_max=hi,
-                server_max=self.server.config.max_server_version,
+                server_max=self.host.config.max_server_version,
             )
             self.close()
             return
@@ -315,7 +393,7 @@ class Session(asyncio.Protocol):
         self.send(msg.handshake_reply(version, dt.datetime.now(dt.UTC)))
 
     def _rate_exceeded(self) -> bool:
-        limit = self.server.config.max_msgs_per_sec
+        limit = self.host.config.max_msgs_per_sec
         if limit <= 0:
             return False
         now = time.monotonic()
@@ -333,22 +411,25 @@ class Session(asyncio.Protocol):
             received=len(times),
             limit=limit,
         )
+        self.host.count("rate_disconnects")
         self.send_error(
             -1,
-            ERR_RATE,
-            f"Max rate of messages per second has been exceeded:max={limit} rec={len(times)} (1)",
+            ib_codes.ERR_RATE,
+            ib_codes.rate_text(limit, len(times)),
         )
         self.close()
         return True
 
     def _dispatch(self, fields: list[str]) -> None:
         if not fields:
-            self.send_error(-1, ERR_READING_REQUEST, "Error reading request: empty message")
+            self.send_error(
+                -1, ib_codes.ERR_READING_REQUEST, ib_codes.reading_request_text("empty message")
+            )
             return
         try:
             msg_id = int(fields[0])
         except ValueError:
-            self.send_error(-1, ERR_UNKNOWN_ID, "Fatal Error: Unknown message id.")
+            self.send_error(-1, ib_codes.ERR_UNKNOWN_ID, ib_codes.UNKNOWN_ID_TEXT)
             return
         if self.phase is Phase.AWAIT_START:
             if msg_id != 71:
@@ -360,12 +441,12 @@ class Session(asyncio.Protocol):
                     msg_id=msg_id,
                 )
                 return
-            self.server.handlers.start_api(self, fields)
+            self.host.start_api(self, fields)
             return
-        if msg_id in self.server.faults.ignored:
+        if msg_id in self.host.faults.ignored:
             log_event(logger, logging.DEBUG, "sim_ignored", client_id=self.client_id, msg_id=msg_id)
             return
-        self.server.handlers.dispatch(self, msg_id, fields)
+        self.host.handle(self, msg_id, fields)
 
     # startApi outcome
 
@@ -374,11 +455,11 @@ class Session(asyncio.Protocol):
         self.client_id = client_id
         self.phase = Phase.READY
         self._msg_times.clear()
-        self.set_stalled(self.server.faults.is_stalled(client_id))
+        self.set_stalled(self.host.faults.is_stalled(client_id))
 
     def current_time_allowed(self) -> bool:
         """Whether reqCurrentTime may be answered now (TWS answers about once a second)."""
-        interval = self.server.config.current_time_min_interval
+        interval = self.host.config.current_time_min_interval
         now = time.monotonic()
         if interval > 0 and now - self._last_current_time < interval:
             return False

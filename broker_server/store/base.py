@@ -1,13 +1,29 @@
-"""The durable store interface: each method is one transaction, queued in call order.
+"""The durable store interface.
 
-Besides ``open`` and ``close``, every method returns a :class:`concurrent.futures.Future` at
-once and runs on the store's own writer, in the order the calls were made. Async callers
-``await asyncio.wrap_future(...)``; plain code calls ``.result()``. Because the call order is the commit order, the runtime can
-mutate its in-memory table and enqueue the write in one step on the event loop, with no await in
-between, and the store sees the same history the table did.
+Every method besides ``open`` and ``close`` is called on the event loop and *queues* its work at
+call time, returning a :class:`concurrent.futures.Future` at once (thread-safe, so a store may
+complete it from a thread, as SQLite does, or from the loop, as an asyncpg store would). Async
+callers ``await asyncio.wrap_future(...)``; plain code calls ``.result()``.
 
-SQLite (:mod:`broker_server.store.sqlite`) is the default; a PostgreSQL implementation for
-several replicas would implement the same protocol.
+The contract, which every store keeps and the runtime relies on:
+
+- **Durable on resolve.** A write's future resolves only after the transaction holding it has
+  committed durably; nothing acknowledged is lost to ``kill -9`` or a power cut.
+- **All or nothing per call.** The statements of one call apply together or not at all; a call
+  that fails fails alone (its future gets :class:`StoreError`), other calls are unaffected.
+- **Call order per key.** Writes touching the same lease, client ID or (owner, request_id) take
+  effect in call order, and a read sees every write called before it. Because of this the
+  runtime mutates its in-memory table and queues the write in one step on the event loop, with
+  no await between, and the store sees the table's history in the table's order.
+- **No single writer assumed.** A store may commit several calls in one transaction (SQLite's
+  group commit), or run calls on disjoint keys concurrently on a connection pool (PostgreSQL);
+  callers never depend on how many transactions or fsyncs a call costs.
+- **Bounded history.** Ended leases are pruned: a store keeps those that ended within its
+  configured history (seconds and count); active leases, epoch high-water marks and quarantines
+  are never pruned.
+
+SQLite (:mod:`broker_server.store.sqlite`) is the default; a PostgreSQL store for several replicas
+implements the same protocol.
 """
 
 from __future__ import annotations
@@ -21,7 +37,8 @@ from broker_server.domain.leases import ClientIdRow, LeaseRecord, Quarantine
 
 
 class StoreError(Exception):
-    """The store cannot be used: corrupt file, newer schema, unwritable path, closed store.
+    """The store cannot be used: corrupt file, newer schema, unwritable path, closed store, or
+    one call's write failed (a constraint, an I/O error).
 
     Raised on open; the file is left exactly as it was found.
     """
@@ -36,20 +53,21 @@ class StoreSnapshot:
     client_ids: tuple[ClientIdRow, ...]
     """Epoch high-water mark and quarantine per (gateway, client ID) ever leased."""
     schema_version: int
-    """The schema version of the file after migrations."""
+    """The schema version of the store after migrations."""
 
 
 class Store(Protocol):
-    """Durable lease state. Each method is one transaction; calls commit in call order."""
+    """Durable lease state; see the module docstring for the contract every method keeps."""
 
     async def open(self) -> None:
         """Open (creating and migrating when needed); idempotent. Raises :class:`StoreError`
-        when the file is corrupt, foreign or of a newer schema, leaving it untouched."""
+        when the store is corrupt, foreign or of a newer schema, leaving it untouched."""
         ...
 
     def load(self, since: float) -> Future[StoreSnapshot]:
-        """The state: every active lease, finished leases that ended at or after ``since``,
-        every client ID's epoch high-water mark and quarantine."""
+        """The state: every active lease, finished leases that ended at or after ``since``
+        (as far as the history keeps them), every client ID's epoch high-water mark and
+        quarantine."""
         ...
 
     def save_acquire(self, lease: LeaseRecord) -> Future[None]:
@@ -61,7 +79,7 @@ class Store(Protocol):
         ...
 
     def save_end(self, lease: LeaseRecord, quarantine: Quarantine) -> Future[None]:
-        """Store a released or expired lease and quarantine its ID, in one transaction."""
+        """Store a released or expired lease and quarantine its ID, all or nothing."""
         ...
 
     def save_quarantine(self, quarantine: Quarantine) -> Future[None]:
@@ -85,5 +103,5 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None:
-        """Commit everything queued, stop the writer and close the file. Idempotent."""
+        """Finish everything queued, then release the store (file, connections). Idempotent."""
         ...

@@ -96,7 +96,10 @@ async def test_326_quarantines_the_client_id_without_a_retry_loop(
     holder = IB()
     await holder.connectAsync("127.0.0.1", sim.port, clientId=99, timeout=2)
     try:
-        manager = make_manager(fast_config(sim.port, breaker_open_max=1.0))
+        # No reserved fallback ID: the monitor has nowhere to go (see test_monitor_ids.py).
+        manager = make_manager(
+            fast_config(sim.port, breaker_open_max=1.0, monitor_client_ids=(99,))
+        )
         events = Recorder(manager)
         with pytest.raises(DomainError) as info:
             await manager.connect(timeout=5)

@@ -69,3 +69,16 @@ def test_exhausted_exactly_at_max_retries(max_retries: int, attempt: int) -> Non
 @given(attempt=st.integers(0, 10**9))
 def test_zero_max_retries_never_exhausts(attempt: int) -> None:
     assert not BackoffPolicy(max_retries=0).exhausted(attempt)
+
+
+def test_client_id_rotation_tries_each_reserved_id_once_per_round() -> None:
+    from broker_server.domain.pool import ClientIdRotation
+
+    ids = ClientIdRotation([99, 98, 99, 97])
+    assert ids.candidates == (99, 98, 97) and ids.primary == 99
+    assert ids.after_clash(99) == 98
+    assert ids.after_clash(98) == 97
+    assert ids.after_clash(97) is None  # every ID refused: the round starts over
+    assert ids.after_clash(99) == 98
+    ids.reset()
+    assert ids.after_clash(98) == 99

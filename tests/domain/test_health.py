@@ -227,3 +227,18 @@ def test_status_is_derived_from_the_reasons(seen: list[Observation]) -> None:
     for observation in seen:
         again = fold(again, observation, policy).view
     assert again == view
+
+
+def test_a_client_id_clash_degrades_and_outlives_a_new_socket() -> None:
+    from broker_server.domain.health import HealthTracker
+
+    tracker = HealthTracker()
+    tracker.socket_up()
+    folded = tracker.id_clash("client ID 99 is in use; the monitor uses 98")
+    assert folded.changed and tracker.status is HealthStatus.DEGRADED
+    assert [r.code for r in tracker.reasons] == ["CLIENT_ID_CLASH"]
+    tracker.socket_down("drop")
+    tracker.socket_up()
+    assert [r.code for r in tracker.reasons] == ["CLIENT_ID_CLASH"]
+    tracker.id_clash(None)
+    assert tracker.status is HealthStatus.HEALTHY

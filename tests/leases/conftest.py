@@ -18,6 +18,7 @@ from broker_server.config import BrokerConfig, GatewayConfig, LeaseConfig, Store
 from broker_server.domain.clock import Clock, ManualClock
 from broker_server.runtime.leases import (
     ClientIdProber,
+    GatewayAccounts,
     LeaseEvent,
     LeaseManager,
     ProxiedSessionPool,
@@ -54,6 +55,7 @@ class Broker:
     clock: Any  # ManualClock in most tests; SystemClock where a real client renews
     prober: ClientIdProber | None = None
     sessions: ProxiedSessionPool | None = None
+    accounts: GatewayAccounts | None = None
     events: list[LeaseEvent] = field(default_factory=list)
     new_event: asyncio.Event = field(default_factory=asyncio.Event)
     manager: LeaseManager | None = None
@@ -67,7 +69,13 @@ class Broker:
     async def start(self) -> Broker:
         store = SqliteStore(self.config.store.path)
         self.manager = LeaseManager(
-            self.config, store, self.clock, self.prober, self.sessions, on_event=self._record
+            self.config,
+            store,
+            self.clock,
+            self.prober,
+            self.sessions,
+            on_event=self._record,
+            accounts=self.accounts,
         )
         await self.manager.start(sweeper=False)
         self.server = grpc.aio.server()
@@ -121,11 +129,14 @@ async def make_broker(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[B
         *,
         prober: ClientIdProber | None = None,
         sessions: ProxiedSessionPool | None = None,
+        accounts: GatewayAccounts | None = None,
         clock: Clock | None = None,
         **kwargs: Any,
     ) -> Broker:
         cfg = config or make_config(tmp_path / "leases.sqlite3", **kwargs)
-        broker = Broker(cfg, clock or ManualClock(), prober=prober, sessions=sessions)
+        broker = Broker(
+            cfg, clock or ManualClock(), prober=prober, sessions=sessions, accounts=accounts
+        )
         brokers.append(broker)
         return await broker.start()
 

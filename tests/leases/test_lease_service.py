@@ -431,3 +431,68 @@ async def test_a_system_clock_step_neither_expires_nor_extends_leases(broker: Br
     await broker.sweep()
     got = (await broker.stub.GetLease(pb.GetLeaseRequest(lease_id=lease.lease_id))).lease
     assert got.state == lease_pb2.LEASE_STATE_EXPIRED
+
+
+@pytest.mark.parametrize("ending", ["expire", "release"])
+async def test_retrying_an_acquire_whose_lease_ended_is_failed_precondition(
+    broker: Broker, ending: str
+) -> None:
+    # issue 9 finding 2: the retry answered OK with the ended lease, which a client takes as held.
+    first = (await broker.stub.AcquireLease(acquire(request_id="k-1", ttl=_secs(5)))).lease
+    if ending == "expire":
+        broker.clock.advance(6)
+        await broker.sweep()
+    else:
+        await broker.stub.ReleaseLease(
+            pb.ReleaseLeaseRequest(lease_id=first.lease_id, epoch=first.epoch, owner="alice")
+        )
+    err = await rpc_error(broker.stub.AcquireLease(acquire(request_id="k-1", ttl=_secs(5))))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == ("LEASE_EXPIRED" if ending == "expire" else "LEASE_RELEASED")
+    assert first.lease_id in err.message
+    # A new request_id acquires anew, never on the ended lease's epoch.
+    again = (await broker.stub.AcquireLease(acquire(request_id="k-2"))).lease
+    assert again.lease_id != first.lease_id
+
+
+def _secs(seconds: int) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=seconds)
+
+
+class Accounts:
+    """A GatewayAccounts the test flips: None while the accounts fit, else the mismatch."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+
+    def account_mismatch(self, gateway: str) -> str | None:
+        return self.problem
+
+
+async def test_direct_leases_and_probes_stop_while_the_accounts_do_not_fit(
+    make_broker: MakeBroker,
+) -> None:
+    # issue 9 finding 5: a paper-configured broker pointed at a live account handed out DIRECT
+    # leases for it, and its quarantine probe logged in to the live account.
+    accounts, prober = Accounts(), Prober([True])
+    broker = await make_broker(cooldown=2.0, prober=prober, accounts=accounts)
+    a = (await broker.stub.AcquireLease(acquire())).lease
+    await broker.stub.ReleaseLease(
+        pb.ReleaseLeaseRequest(lease_id=a.lease_id, epoch=1, owner="alice")
+    )
+    accounts.problem = "ACCOUNT_MISMATCH: paper_trading = true but IB reports live account U1"
+    err = await rpc_error(broker.stub.AcquireLease(acquire("bob")))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "LEASE_ACCOUNT_MISMATCH")
+    assert "live account U1" in err.message and err.retry_after is None
+    broker.clock.advance(2)
+    await broker.sweep()
+    assert prober.calls == []  # never logged in to the live account, not even to probe
+    assert broker.manager is not None
+    assert [q.client_id for q in broker.manager.table.quarantined()] == [a.client_id]
+    accounts.problem = None  # the operator fixed the gateway: leases and probes resume
+    broker.clock.advance(2)
+    await broker.sweep()
+    assert prober.calls == [("paper", a.client_id)]
+    assert (await broker.stub.AcquireLease(acquire("bob"))).lease.state == (
+        lease_pb2.LEASE_STATE_ACTIVE
+    )

@@ -20,7 +20,7 @@ reader = InMemoryMetricReader()
 metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
 from broker_server.domain.clock import ManualClock
-from broker_server.domain.leases import validate_acquire
+from broker_server.domain.lease_input import validate_acquire, validate_fenced
 from broker_server.runtime.leases import LeaseManager
 from broker_server.store.sqlite import SqliteStore
 from tests.leases.conftest import make_config
@@ -31,10 +31,10 @@ async def main() -> None:
     clock = ManualClock()
     manager = LeaseManager(config, SqliteStore(config.store.path), clock)
     await manager.start(sweeper=False)
-    a = await manager.acquire(validate_acquire(config, owner="a"))
-    await manager.acquire(validate_acquire(config, owner="b", ttl=5))
-    await manager.renew(a.lease_id, owner="a", epoch=1)
-    await manager.release(a.lease_id, owner="a", epoch=1)
+    a = await manager.acquire(validate_acquire(manager.policy, owner="a"))
+    await manager.acquire(validate_acquire(manager.policy, owner="b", ttl=5))
+    await manager.renew(validate_fenced(manager.policy, lease_id=a.lease_id, owner="a", epoch=1))
+    await manager.release(validate_fenced(manager.policy, lease_id=a.lease_id, owner="a", epoch=1))
     clock.advance(5)
     await manager.sweep()
     await manager.stop()

@@ -20,7 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from broker_server.domain.clock import ManualClock
 from broker_server.domain.errors import DomainError
-from broker_server.domain.leases import LeaseMode, LeaseRecord, LeaseState, validate_acquire
+from broker_server.domain.lease_input import validate_acquire, validate_fenced
+from broker_server.domain.leases import LeaseMode, LeaseRecord, LeaseState
 from broker_server.runtime.leases import LeaseManager
 from broker_server.store.sqlite import SqliteStore
 from tests.leases.conftest import make_config
@@ -93,7 +94,12 @@ class LeaseMachine(RuleBasedStateMachine):
         self, owner: str, preferred: int | None, request_id: str, ttl: float, mode: LeaseMode
     ) -> None:
         request = validate_acquire(
-            self.config, owner=owner, ttl=ttl, client_id=preferred, request_id=request_id, mode=mode
+            self.config.lease_policy(),
+            owner=owner,
+            ttl=ttl,
+            client_id=preferred,
+            request_id=request_id,
+            mode=mode,
         )
         before = {lease.client_id: lease for lease in self.manager.table.active()}
         free_before = self.manager.table.free_ids("paper")
@@ -103,6 +109,9 @@ class LeaseMachine(RuleBasedStateMachine):
             if err.reason == "NOT_CONNECTED":  # the PROXIED session did not open
                 assert mode is LeaseMode.PROXIED and self.pool.fail
                 assert {x.client_id for x in self.manager.table.active()} <= set(before)
+                return
+            if err.reason in {"LEASE_EXPIRED", "LEASE_RELEASED"}:  # a retry of an ended acquire
+                assert request_id, err
                 return
             assert err.reason in {"CLIENT_ID_EXHAUSTED", "IDEMPOTENCY_CONFLICT"}, err
             if err.reason == "CLIENT_ID_EXHAUSTED":
@@ -134,7 +143,12 @@ class LeaseMachine(RuleBasedStateMachine):
         try:
             renewed = self._run(
                 self.manager.renew(
-                    lease.lease_id, owner=owner, epoch=max(1, lease.epoch + epoch_delta)
+                    validate_fenced(
+                        self.manager.policy,
+                        lease_id=lease.lease_id,
+                        owner=owner,
+                        epoch=max(1, lease.epoch + epoch_delta),
+                    )
                 )
             )
         except DomainError as err:
@@ -156,7 +170,11 @@ class LeaseMachine(RuleBasedStateMachine):
         owner = "zz" if stranger else lease.owner
         try:
             released = self._run(
-                self.manager.release(lease.lease_id, owner=owner, epoch=lease.epoch)
+                self.manager.release(
+                    validate_fenced(
+                        self.manager.policy, lease_id=lease.lease_id, owner=owner, epoch=lease.epoch
+                    )
+                )
             )
         except DomainError as err:
             if stranger:

@@ -97,6 +97,13 @@ async def sim(server_version: int) -> AsyncIterator[SimServer]:
         yield server
 
 
+@pytest.fixture
+async def raw_sim() -> AsyncIterator[SimServer]:
+    """A simulator for raw-socket tests (no farm notices after startApi)."""
+    async with SimServer(make_config(farm_status_on_connect=False)) as server:
+        yield server
+
+
 Connect = Callable[..., Awaitable[Any]]
 
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -128,6 +129,19 @@ def test_cli_sim_and_sim_ctl_in_separate_processes() -> None:
         assert json.loads(dropped.stdout) == {"ok": True, "dropped": 0}
         assert _run("sim-ctl", "--port", cport, "delay", "0.1").returncode == 0
         assert _run("sim-ctl", "--port", cport, "error", "1100").returncode == 0
+        reject = ("reject", "no margin", "--symbol", "AAPL", "--times", "2")
+        assert _run("sim-ctl", "--port", cport, *reject).returncode == 0
+        assert (
+            _run("sim-ctl", "--port", cport, "fill-chunk", "5", "--con-id", "265598").returncode
+            == 0
+        )
+        rules = json.loads(_run("sim-ctl", "--port", cport, "status").stdout)["rules"]
+        assert rules["rejects"][0]["times"] == 2
+        assert rules["fill_chunks_by_con_id"] == {"265598": 5.0}
+        orders = _run("sim-ctl", "--port", cport, "orders", "--order-ref", "x")
+        assert json.loads(orders.stdout)["count"] == 0
+        assert _run("sim-ctl", "--port", cport, "price", "265598", "150").returncode == 0
+        assert _run("sim-ctl", "--port", cport, "clear-rules").returncode == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -142,3 +156,35 @@ def test_cli_help_and_unreachable_control() -> None:
     assert "--control-port" in _run("sim", "--help").stdout
     unreachable = _run("sim-ctl", "--port", "1", "status")
     assert unreachable.returncode == 1 and not json.loads(unreachable.stdout)["ok"]
+
+
+async def test_order_commands(
+    controlled: tuple[SimServer, ControlServer],
+    connect: Connect,
+    lib: ModuleType,
+    client_errors: ClientErrorGuard,
+) -> None:
+    client_errors.allow(r"Error 201")
+    sim, control = controlled
+    aapl = lib.Stock("AAPL", "SMART", "USD", conId=265598)
+    assert (await ctl(control, cmd="reject", reason="No trading permissions", times=1))["ok"]
+    assert (await ctl(control, cmd="fill_chunk", qty=2, order_ref="k1"))["ok"]
+    ib = await connect(sim, client_id=12)
+    rejected = ib.placeOrder(aapl, lib.LimitOrder("BUY", 3, 100.0, orderRef="k1"))
+    await wait_for(lambda: rejected.orderStatus.status == "Cancelled")
+    last = sim.market.quotes[265598].last
+    trade = ib.placeOrder(aapl, lib.LimitOrder("BUY", 3, last - 1, orderRef="k1"))
+    await wait_for(lambda: trade.orderStatus.status == "Submitted")
+    reply = await ctl(control, cmd="orders", client_id=12, order_ref="k1")
+    assert reply["count"] == 1 and reply["orders"][0]["status"] == "Submitted"
+    assert reply["rejected"][0]["reason"] == "No trading permissions"
+    assert (await ctl(control, cmd="price", con_id=265598, price=last - 2))["ok"]
+    await wait_for(lambda: trade.orderStatus.filled == 2)
+    await ctl(control, cmd="step")
+    await wait_for(lambda: trade.orderStatus.status == "Filled")
+    assert [f.execution.shares for f in trade.fills] == [2, 1]
+    assert (await ctl(control, cmd="orders", order_ref="nope"))["count"] == 0
+    assert (await ctl(control, cmd="clear_rules"))["ok"]
+    assert (await ctl(control, cmd="status"))["rules"]["rejects"] == []
+    assert not (await ctl(control, cmd="price", con_id=1, price=1.0))["ok"]
+    assert not (await ctl(control, cmd="reject", reason=""))["ok"]

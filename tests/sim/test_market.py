@@ -134,7 +134,7 @@ def _order(book: Book, action: str, qty: float, con_id: int = AAPL, oid: int = 1
         order_ref="",
         outside_rth=False,
     )
-    book.orders[(1, oid)] = order
+    book.add(order)
     return order
 
 

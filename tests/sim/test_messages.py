@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from broker_server.sim import messages as msg
+from broker_server.sim import order_messages as omsg
 from broker_server.sim.book import Book, SimOrder
 from broker_server.sim.codec import split_fields
 from broker_server.sim.market import Market
@@ -85,7 +86,7 @@ def lib(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Any
 @pytest.mark.parametrize("version", VERSIONS)
 def test_open_and_completed_order(lib: str, version: int, book: Book) -> None:
     order = book.orders[(7, 42)]
-    [(name, (order_id, contract, o, state))] = decode(lib, version, msg.open_order(version, order))
+    [(name, (order_id, contract, o, state))] = decode(lib, version, omsg.open_order(version, order))
     assert name == "openOrder" and order_id == 42
     assert (o.clientId, o.permId, o.action, o.totalQuantity) == (7, order.perm_id, "BUY", 2)
     assert (o.orderType, o.lmtPrice, o.tif, o.orderRef, o.outsideRth) == (
@@ -97,7 +98,7 @@ def test_open_and_completed_order(lib: str, version: int, book: Book) -> None:
     )
     assert state.status == "Filled" and o.account == "DU1"
     assert contract.conId == 495512563 and contract.multiplier == "50"
-    [(name, (contract, o, state))] = decode(lib, version, msg.completed_order(version, order))
+    [(name, (contract, o, state))] = decode(lib, version, omsg.completed_order(version, order))
     assert name == "completedOrder"
     assert (o.permId, o.filledQuantity, state.status) == (order.perm_id, 2, "Filled")
     assert state.completedStatus == "Filled" and state.completedTime.endswith("UTC")
@@ -120,16 +121,16 @@ def test_contract_details(lib: str, version: int, book: Book) -> None:
 def test_fill_messages(lib: str, version: int, book: Book) -> None:
     ex = book.executions[0]
     [(name, (req_id, contract, execution))] = decode(
-        lib, version, msg.exec_details(version, -1, ex)
+        lib, version, omsg.exec_details(version, -1, ex)
     )
     assert name == "execDetails" and req_id == -1
     assert (execution.execId, execution.shares, execution.price) == (ex.exec_id, 2, 5100.0)
     assert (execution.clientId, execution.orderId, execution.side) == (7, 42, "BOT")
     assert execution.time == NOW
-    [(name, args)] = decode(lib, version, msg.order_status(version, ex.order))
+    [(name, args)] = decode(lib, version, omsg.order_status(version, ex.order))
     assert name == "orderStatus"
     assert args[:4] == (42, "Filled", 2.0, 0.0) and args[8] == 7
-    [(name, (report,))] = decode(lib, version, msg.commission_report(ex))
+    [(name, (report,))] = decode(lib, version, omsg.commission_report(ex))
     assert name == "commissionReport" and report.commission == 4.5
     pos = book.positions[("DU1", 495512563)]
     [(name, (account, contract, qty, avg))] = decode(lib, version, msg.position(version, pos))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -72,12 +71,6 @@ class RawClient:
 
     def close(self) -> None:
         self.writer.close()
-
-
-@pytest.fixture
-async def raw_sim() -> AsyncIterator[SimServer]:
-    async with SimServer(make_config(farm_status_on_connect=False)) as sim:
-        yield sim
 
 
 async def test_handshake_reply_has_exactly_two_fields(raw_sim: SimServer) -> None:

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from broker_server.sim.handlers import parse_ib_datetime
+from broker_server.sim.parsing import parse_ib_datetime
 from broker_server.sim.server import SimConfig, SimServer
 from tests.sim.conftest import ClientErrorGuard, Connect, make_config, wait_for
 

@@ -72,6 +72,41 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """An admin RPC was called without the configured admin bearer token."""
     ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
     """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+    ERROR_REASON_LEASE_ACCOUNT_MISMATCH: _ErrorReason.ValueType  # 30
+    """A lease was refused because the gateway's managed accounts do not match its configuration
+    (paper vs live, or the configured account is missing): a strategy would trade an account the
+    broker's config does not allow. Operator action needed; retrying does not help.
+    """
+    ERROR_REASON_ORDER_NOT_FOUND: _ErrorReason.ValueType  # 40
+    """No order with that idempotency key (and bracket role) exists for the caller, or IB does not
+    know the order (error 10147).
+    """
+    ERROR_REASON_ORDER_OWNED_BY_OTHER_CLIENT_ID: _ErrorReason.ValueType  # 41
+    """The order was placed with another IB client ID, and only that client ID may modify or cancel
+    it: acquire a lease on that client ID (metadata `owning_client_id`).
+    """
+    ERROR_REASON_CONTRACT_NOT_FOUND: _ErrorReason.ValueType  # 42
+    """The contract resolves to nothing (IB error 200)."""
+    ERROR_REASON_CONTRACT_AMBIGUOUS: _ErrorReason.ValueType  # 43
+    """The contract query matches several contracts; the message and metadata name the candidates."""
+    ERROR_REASON_ORDER_REJECTED: _ErrorReason.ValueType  # 44
+    """IB refused the request (for example error 201); the IB code and text are in the metadata."""
+    ERROR_REASON_OUTCOME_UNKNOWN: _ErrorReason.ValueType  # 45
+    """The order's outcome is not known yet (sent before a drop, a restart or a timeout) and is
+    being reconciled: retry the same call (PlaceOrder: with the same key) after RetryInfo.
+    """
+    ERROR_REASON_ORDER_FINISHED: _ErrorReason.ValueType  # 46
+    """The order is finished (filled, cancelled or rejected) and cannot be modified or cancelled."""
+    ERROR_REASON_LEASE_NOT_PROXIED: _ErrorReason.ValueType  # 47
+    """Orders need a PROXIED lease; the lease given is DIRECT."""
+    ERROR_REASON_ORDER_IDS_EXHAUSTED: _ErrorReason.ValueType  # 48
+    """No further order ID is available for the client ID (IB's order IDs are 32-bit)."""
+    ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED: _ErrorReason.ValueType  # 49
+    """The gateway's market data line budget is used up (checked before IB would answer 101)."""
+    ERROR_REASON_SUBSCRIBER_TOO_SLOW: _ErrorReason.ValueType  # 50
+    """A market data subscriber read too slowly for too long and was ended."""
+    ERROR_REASON_MARKET_DATA_NOT_PERMITTED: _ErrorReason.ValueType  # 51
+    """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -129,4 +164,39 @@ ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
 ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
 """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
+"""A lease was refused because the gateway's managed accounts do not match its configuration
+(paper vs live, or the configured account is missing): a strategy would trade an account the
+broker's config does not allow. Operator action needed; retrying does not help.
+"""
+ERROR_REASON_ORDER_NOT_FOUND: ErrorReason.ValueType  # 40
+"""No order with that idempotency key (and bracket role) exists for the caller, or IB does not
+know the order (error 10147).
+"""
+ERROR_REASON_ORDER_OWNED_BY_OTHER_CLIENT_ID: ErrorReason.ValueType  # 41
+"""The order was placed with another IB client ID, and only that client ID may modify or cancel
+it: acquire a lease on that client ID (metadata `owning_client_id`).
+"""
+ERROR_REASON_CONTRACT_NOT_FOUND: ErrorReason.ValueType  # 42
+"""The contract resolves to nothing (IB error 200)."""
+ERROR_REASON_CONTRACT_AMBIGUOUS: ErrorReason.ValueType  # 43
+"""The contract query matches several contracts; the message and metadata name the candidates."""
+ERROR_REASON_ORDER_REJECTED: ErrorReason.ValueType  # 44
+"""IB refused the request (for example error 201); the IB code and text are in the metadata."""
+ERROR_REASON_OUTCOME_UNKNOWN: ErrorReason.ValueType  # 45
+"""The order's outcome is not known yet (sent before a drop, a restart or a timeout) and is
+being reconciled: retry the same call (PlaceOrder: with the same key) after RetryInfo.
+"""
+ERROR_REASON_ORDER_FINISHED: ErrorReason.ValueType  # 46
+"""The order is finished (filled, cancelled or rejected) and cannot be modified or cancelled."""
+ERROR_REASON_LEASE_NOT_PROXIED: ErrorReason.ValueType  # 47
+"""Orders need a PROXIED lease; the lease given is DIRECT."""
+ERROR_REASON_ORDER_IDS_EXHAUSTED: ErrorReason.ValueType  # 48
+"""No further order ID is available for the client ID (IB's order IDs are 32-bit)."""
+ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED: ErrorReason.ValueType  # 49
+"""The gateway's market data line budget is used up (checked before IB would answer 101)."""
+ERROR_REASON_SUBSCRIBER_TOO_SLOW: ErrorReason.ValueType  # 50
+"""A market data subscriber read too slowly for too long and was ended."""
+ERROR_REASON_MARKET_DATA_NOT_PERMITTED: ErrorReason.ValueType  # 51
+"""IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``make bench``; helpers live in modules not named ``bench_*``."""

@@ -1,0 +1,248 @@
+// Original file: ibbroker/v1/errors.proto
+
+/**
+ * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
+ * `ibbroker.v1`) of every error the broker returns. ErrorInfo carries the name without the
+ * `ERROR_REASON_` prefix, for example `BREAKER_OPEN`.
+ */
+export const ErrorReason = {
+  /**
+   * Not set; never sent.
+   */
+  ERROR_REASON_UNSPECIFIED: 'ERROR_REASON_UNSPECIFIED',
+  /**
+   * A request field is malformed or out of range; see the BadRequest field violations.
+   */
+  ERROR_REASON_INVALID_ARGUMENT: 'ERROR_REASON_INVALID_ARGUMENT',
+  /**
+   * The named gateway is not configured.
+   */
+  ERROR_REASON_GATEWAY_UNKNOWN: 'ERROR_REASON_GATEWAY_UNKNOWN',
+  /**
+   * The gateway's circuit breaker is open: fail fast, retry after RetryInfo.
+   */
+  ERROR_REASON_BREAKER_OPEN: 'ERROR_REASON_BREAKER_OPEN',
+  /**
+   * The session is reconnecting: retry the same call after RetryInfo.
+   */
+  ERROR_REASON_RECONNECTING: 'ERROR_REASON_RECONNECTING',
+  /**
+   * The gateway is not connected and is not trying to (state ERROR or DISCONNECTED).
+   */
+  ERROR_REASON_NOT_CONNECTED: 'ERROR_REASON_NOT_CONNECTED',
+  /**
+   * TWS lost its connection to IB's servers (error 1100): order traffic is blocked.
+   */
+  ERROR_REASON_IB_LINK_LOST: 'ERROR_REASON_IB_LINK_LOST',
+  /**
+   * Every client ID in the gateway's range is leased or quarantined.
+   */
+  ERROR_REASON_CLIENT_ID_EXHAUSTED: 'ERROR_REASON_CLIENT_ID_EXHAUSTED',
+  /**
+   * No lease with that ID exists.
+   */
+  ERROR_REASON_LEASE_NOT_FOUND: 'ERROR_REASON_LEASE_NOT_FOUND',
+  /**
+   * The lease has expired.
+   */
+  ERROR_REASON_LEASE_EXPIRED: 'ERROR_REASON_LEASE_EXPIRED',
+  /**
+   * The lease has been released.
+   */
+  ERROR_REASON_LEASE_RELEASED: 'ERROR_REASON_LEASE_RELEASED',
+  /**
+   * The epoch in the request is not the lease's current epoch (fencing).
+   */
+  ERROR_REASON_LEASE_STALE_EPOCH: 'ERROR_REASON_LEASE_STALE_EPOCH',
+  /**
+   * The caller does not own the lease.
+   */
+  ERROR_REASON_LEASE_NOT_OWNER: 'ERROR_REASON_LEASE_NOT_OWNER',
+  /**
+   * TWS answered error 326: the client ID is in use by another API client.
+   */
+  ERROR_REASON_CLIENT_ID_IN_USE: 'ERROR_REASON_CLIENT_ID_IN_USE',
+  /**
+   * The gateway refused the TCP connection.
+   */
+  ERROR_REASON_CONNECTION_REFUSED: 'ERROR_REASON_CONNECTION_REFUSED',
+  /**
+   * The TWS API handshake did not complete in time.
+   */
+  ERROR_REASON_HANDSHAKE_TIMEOUT: 'ERROR_REASON_HANDSHAKE_TIMEOUT',
+  /**
+   * The gateway's server version is below the supported minimum.
+   */
+  ERROR_REASON_SERVER_VERSION_TOO_OLD: 'ERROR_REASON_SERVER_VERSION_TOO_OLD',
+  /**
+   * The start-up synchronisation (positions, orders, account) did not complete in time.
+   */
+  ERROR_REASON_SYNC_TIMEOUT: 'ERROR_REASON_SYNC_TIMEOUT',
+  /**
+   * The managed accounts do not match `paper_trading` (paper accounts start with DU).
+   */
+  ERROR_REASON_ACCOUNT_MISMATCH: 'ERROR_REASON_ACCOUNT_MISMATCH',
+  /**
+   * The broker is shutting down.
+   */
+  ERROR_REASON_SHUTTING_DOWN: 'ERROR_REASON_SHUTTING_DOWN',
+  /**
+   * The heartbeat went unanswered: the session was declared stale.
+   */
+  ERROR_REASON_HEARTBEAT_TIMEOUT: 'ERROR_REASON_HEARTBEAT_TIMEOUT',
+  /**
+   * IB pacing limits would be exceeded.
+   */
+  ERROR_REASON_PACING: 'ERROR_REASON_PACING',
+  /**
+   * A request with this idempotency key was already made with other parameters.
+   */
+  ERROR_REASON_IDEMPOTENCY_CONFLICT: 'ERROR_REASON_IDEMPOTENCY_CONFLICT',
+  /**
+   * An admin RPC was called without the configured admin bearer token.
+   */
+  ERROR_REASON_ADMIN_TOKEN_REQUIRED: 'ERROR_REASON_ADMIN_TOKEN_REQUIRED',
+  /**
+   * The durable store could not write (disk full, I/O error): retry after RetryInfo.
+   */
+  ERROR_REASON_STORE_UNAVAILABLE: 'ERROR_REASON_STORE_UNAVAILABLE',
+} as const;
+
+/**
+ * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
+ * `ibbroker.v1`) of every error the broker returns. ErrorInfo carries the name without the
+ * `ERROR_REASON_` prefix, for example `BREAKER_OPEN`.
+ */
+export type ErrorReason =
+  /**
+   * Not set; never sent.
+   */
+  | 'ERROR_REASON_UNSPECIFIED'
+  | 0
+  /**
+   * A request field is malformed or out of range; see the BadRequest field violations.
+   */
+  | 'ERROR_REASON_INVALID_ARGUMENT'
+  | 1
+  /**
+   * The named gateway is not configured.
+   */
+  | 'ERROR_REASON_GATEWAY_UNKNOWN'
+  | 2
+  /**
+   * The gateway's circuit breaker is open: fail fast, retry after RetryInfo.
+   */
+  | 'ERROR_REASON_BREAKER_OPEN'
+  | 3
+  /**
+   * The session is reconnecting: retry the same call after RetryInfo.
+   */
+  | 'ERROR_REASON_RECONNECTING'
+  | 4
+  /**
+   * The gateway is not connected and is not trying to (state ERROR or DISCONNECTED).
+   */
+  | 'ERROR_REASON_NOT_CONNECTED'
+  | 5
+  /**
+   * TWS lost its connection to IB's servers (error 1100): order traffic is blocked.
+   */
+  | 'ERROR_REASON_IB_LINK_LOST'
+  | 6
+  /**
+   * Every client ID in the gateway's range is leased or quarantined.
+   */
+  | 'ERROR_REASON_CLIENT_ID_EXHAUSTED'
+  | 7
+  /**
+   * No lease with that ID exists.
+   */
+  | 'ERROR_REASON_LEASE_NOT_FOUND'
+  | 8
+  /**
+   * The lease has expired.
+   */
+  | 'ERROR_REASON_LEASE_EXPIRED'
+  | 9
+  /**
+   * The lease has been released.
+   */
+  | 'ERROR_REASON_LEASE_RELEASED'
+  | 10
+  /**
+   * The epoch in the request is not the lease's current epoch (fencing).
+   */
+  | 'ERROR_REASON_LEASE_STALE_EPOCH'
+  | 11
+  /**
+   * The caller does not own the lease.
+   */
+  | 'ERROR_REASON_LEASE_NOT_OWNER'
+  | 12
+  /**
+   * TWS answered error 326: the client ID is in use by another API client.
+   */
+  | 'ERROR_REASON_CLIENT_ID_IN_USE'
+  | 13
+  /**
+   * The gateway refused the TCP connection.
+   */
+  | 'ERROR_REASON_CONNECTION_REFUSED'
+  | 14
+  /**
+   * The TWS API handshake did not complete in time.
+   */
+  | 'ERROR_REASON_HANDSHAKE_TIMEOUT'
+  | 15
+  /**
+   * The gateway's server version is below the supported minimum.
+   */
+  | 'ERROR_REASON_SERVER_VERSION_TOO_OLD'
+  | 16
+  /**
+   * The start-up synchronisation (positions, orders, account) did not complete in time.
+   */
+  | 'ERROR_REASON_SYNC_TIMEOUT'
+  | 17
+  /**
+   * The managed accounts do not match `paper_trading` (paper accounts start with DU).
+   */
+  | 'ERROR_REASON_ACCOUNT_MISMATCH'
+  | 18
+  /**
+   * The broker is shutting down.
+   */
+  | 'ERROR_REASON_SHUTTING_DOWN'
+  | 19
+  /**
+   * The heartbeat went unanswered: the session was declared stale.
+   */
+  | 'ERROR_REASON_HEARTBEAT_TIMEOUT'
+  | 20
+  /**
+   * IB pacing limits would be exceeded.
+   */
+  | 'ERROR_REASON_PACING'
+  | 21
+  /**
+   * A request with this idempotency key was already made with other parameters.
+   */
+  | 'ERROR_REASON_IDEMPOTENCY_CONFLICT'
+  | 22
+  /**
+   * An admin RPC was called without the configured admin bearer token.
+   */
+  | 'ERROR_REASON_ADMIN_TOKEN_REQUIRED'
+  | 23
+  /**
+   * The durable store could not write (disk full, I/O error): retry after RetryInfo.
+   */
+  | 'ERROR_REASON_STORE_UNAVAILABLE'
+  | 24
+
+/**
+ * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
+ * `ibbroker.v1`) of every error the broker returns. ErrorInfo carries the name without the
+ * `ERROR_REASON_` prefix, for example `BREAKER_OPEN`.
+ */
+export type ErrorReason__Output = typeof ErrorReason[keyof typeof ErrorReason]
