@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LISTEN ?= 127.0.0.1:50051
+NODE_DIR := clients/node
 
 .PHONY: install run test lint typecheck proto proto-check breaking bench docs clean node-test
 
@@ -32,8 +33,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-proto: $(STAMP)
+proto: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	$(BIN)/python tools/gen_protos.py
+	$(BIN)/python tools/gen_proto_assets.py
 
 proto-check: $(STAMP)
 	$(BIN)/python tools/gen_protos.py --check
@@ -47,7 +49,6 @@ docs: $(STAMP)
 
 # The Node client's tests (clients/node) start real brokers from .venv; npm ci runs only when
 # node_modules is missing or older than the lockfile.
-NODE_DIR := clients/node
 
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
@@ -64,4 +65,4 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var $(NODE_DIR)/node_modules

@@ -9,15 +9,18 @@
 * ``docs/api.md``: the API reference, built from a descriptor set with SourceCodeInfo (the proto
   comments), so it says exactly what the protos say.
 
-``python tools/gen_proto_assets.py`` writes them; ``--check`` exits 1 when a checked-in file
-differs (run by tests/tools/test_proto_assets.py in ``make test``). After changing a proto also
-run ``npm run gen-types`` in clients/node (its tests check the TypeScript types for drift).
+``python tools/gen_proto_assets.py`` writes them, then regenerates the Node package's TypeScript
+types (``npm run gen-types`` in clients/node) when node and its node_modules are there;
+``--check`` exits 1 when a checked-in file differs (run by tests/tools/test_proto_assets.py in
+``make test``; the Node tests check the types).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -276,7 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
     print(f"wrote {len(files)} files (proto copies and {API_DOC.relative_to(ROOT)})")
-    return 0
+    return _node_types()
+
+
+def _node_types() -> int:
+    """Regenerate clients/node/types/generated from the fresh copies, when Node is set up."""
+    node, package = shutil.which("node"), NODE_PROTOS.parent
+    if node is None or not (package / "node_modules").is_dir():
+        print("clients/node: run `npm ci && npm run gen-types` there to update its types")
+        return 0
+    return subprocess.run([node, "scripts/gen-types.mjs"], cwd=package, check=False).returncode
 
 
 if __name__ == "__main__":

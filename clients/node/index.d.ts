@@ -3,8 +3,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { LeaseServiceClient } from './types/generated/ibbroker/v1/LeaseService.js';
 import type { ConnectionServiceClient } from './types/generated/ibbroker/v1/ConnectionService.js';
+import type { TradingServiceClient } from './types/generated/ibbroker/v1/TradingService.js';
 
-export type { LeaseServiceClient, ConnectionServiceClient };
+export type { LeaseServiceClient, ConnectionServiceClient, TradingServiceClient };
 export type { Lease__Output as Lease } from './types/generated/ibbroker/v1/Lease.js';
 export type { LeaseEvent__Output as LeaseEvent } from './types/generated/ibbroker/v1/LeaseEvent.js';
 export type { ConnectionEvent__Output as ConnectionEvent } from './types/generated/ibbroker/v1/ConnectionEvent.js';
@@ -21,6 +22,8 @@ export interface Broker {
   readonly address: string;
   readonly leases: LeaseServiceClient;
   readonly connections: ConnectionServiceClient;
+  /** Orders, positions, account and market data (served once the broker implements it). */
+  readonly trading: TradingServiceClient;
   readonly channel: grpc.Channel;
   /** Close the shared channel (every client of this Broker). */
   close(): void;
@@ -34,7 +37,7 @@ export interface ConnectOptions {
 }
 
 export function connect(address: string, options?: ConnectOptions): Broker;
-export const SERVICES: Readonly<Record<'leases' | 'connections', string>>;
+export const SERVICES: Readonly<Record<'leases' | 'connections' | 'trading', string>>;
 export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions>;
 export const DEFAULT_TIMEOUT_MS: number;
 export const PROTO_DIR: string;

@@ -4,11 +4,12 @@ import { loadPackage } from './protos.js';
 
 /**
  * The services connect() returns a client for: property name -> fully qualified service name.
- * A new service (TradingService) is one line here plus its line in index.d.ts.
+ * A new service is one line here plus its line in index.d.ts's Broker.
  */
 export const SERVICES = Object.freeze({
   leases: 'ibbroker.v1.LeaseService',
   connections: 'ibbroker.v1.ConnectionService',
+  trading: 'ibbroker.v1.TradingService',
 });
 
 /**

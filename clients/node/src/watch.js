@@ -7,6 +7,11 @@ import { toMetadata } from './connect.js';
 /** Codes after which the watch reopens the stream instead of throwing. */
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.CANCELLED]);
 
+/** A snapshot event: the current state, re-sent on every (re)opened stream. */
+function isSnapshot(event) {
+  return typeof event?.kind === 'string' && /_SNAPSHOT(_END)?$/.test(event.kind);
+}
+
 /** True for the broker's last event before shutdown (EVENT_KIND_FINAL, LEASE_EVENT_KIND_FINAL). */
 export function isFinal(event) {
   return typeof event?.kind === 'string' && event.kind.endsWith('_FINAL');
@@ -19,7 +24,8 @@ export function isFinal(event) {
  * When the stream breaks (UNAVAILABLE: the broker went away) or ends, it is reopened after a
  * backoff with full jitter (initialBackoffMs doubling up to maxBackoffMs) with
  * `resume_after_sequence` set to the last sequence seen: the broker replays what was missed, or
- * sends a fresh snapshot when it no longer holds those events (always after a restart).
+ * sends a fresh snapshot when it no longer holds those events (always after a restart); a
+ * replayed change at or below the last sequence seen is dropped, so none is yielded twice.
  * With stopOnFinal (default true) the iteration ends after the broker's FINAL event. Other
  * errors (unknown gateway, bad token) are thrown. maxAttempts bounds consecutive failed
  * reopenings (default unlimited); `signal` (an AbortSignal) ends the iteration; breaking out of
@@ -52,6 +58,8 @@ export async function* watch(client, method, request = {}, options = {}) {
         const event = response.event ?? response;
         failures = 0;
         const sequence = BigInt(event.sequence ?? 0);
+        // A replayed change already seen (sequences only grow) is dropped; snapshots always pass.
+        if (sequence <= last && sequence > 0n && !isSnapshot(event)) continue;
         if (sequence > last) last = sequence;
         yield event;
         if (stopOnFinal && isFinal(event)) return;

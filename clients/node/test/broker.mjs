@@ -18,6 +18,9 @@ if (!existsSync(IBBROKER)) {
   throw new Error(`${IBBROKER} not found: run \`make install\` at the repository root first`);
 }
 
+/** The Python of the broker's environment (next to its command line). */
+export const PYTHON = join(dirname(IBBROKER), 'python');
+
 /** A free loopback port (for a broker that must come back on the same address). */
 export function freePort() {
   return new Promise((ok, fail) => {

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { connect, decodeError, unary } from '@ibbroker/client';
-import { freePort, healthCall, startBroker } from './broker.mjs';
+import { execFileSync } from 'node:child_process';
+import { CHANNEL_OPTIONS, connect, decodeError, SERVICES, unary } from '@ibbroker/client';
+import { freePort, healthCall, PYTHON, startBroker } from './broker.mjs';
 
 describe('a client against a real broker', () => {
   let broker;
@@ -18,6 +19,33 @@ describe('a client against a real broker', () => {
   after(async () => {
     client?.close();
     await broker?.dispose();
+  });
+
+  it('pings no more often than the broker accepts, with its message size limit', () => {
+    // The server's own defaults, read from its configuration (broker_server/config.py).
+    const server = JSON.parse(
+      execFileSync(PYTHON, [
+        '-c',
+        'import json; from broker_server.config import ServerConfig as S; c = S(); ' +
+          'print(json.dumps([c.min_client_ping_interval, c.max_message_bytes]))',
+      ], { encoding: 'utf8', timeout: 30_000 }),
+    );
+    const [minPingSeconds, maxMessageBytes] = server;
+    assert.ok(
+      CHANNEL_OPTIONS['grpc.keepalive_time_ms'] >= 2 * minPingSeconds * 1000,
+      `client pings every ${CHANNEL_OPTIONS['grpc.keepalive_time_ms']} ms; the server accepts one every ${minPingSeconds} s`,
+    );
+    assert.equal(CHANNEL_OPTIONS['grpc.max_receive_message_length'], maxMessageBytes);
+    assert.equal(CHANNEL_OPTIONS['grpc.max_send_message_length'], maxMessageBytes);
+  });
+
+  it('gives every service of SERVICES a client on one shared channel', () => {
+    assert.deepEqual(Object.keys(SERVICES).sort(), ['connections', 'leases', 'trading']);
+    for (const prop of Object.keys(SERVICES)) {
+      assert.equal(client[prop].getChannel(), client.channel, prop);
+    }
+    assert.equal(typeof client.trading.PlaceOrder, 'function');
+    assert.equal(typeof client.trading.WatchOrderEvents, 'function');
   });
 
   it('reads the connection state with enums as names and 64-bit integers as strings', async () => {
@@ -165,5 +193,32 @@ describe('a client against a real broker', () => {
 
   it('rejects a method the service does not have', async () => {
     await assert.rejects(unary(client.leases, 'NoSuchMethod', {}), /no method NoSuchMethod/);
+  });
+
+  // Last in this file: it leaves every client ID of the broker leased or resting.
+  it('decodes RetryInfo when every client ID is leased', async () => {
+    const held = [];
+    let err;
+    try {
+      for (let i = 0; i < 40 && !err; i++) {
+        await unary(client.leases, 'AcquireLease', { owner: 'node-exhaust', ttl: { seconds: '30', nanos: 0 } }).then(
+          ({ lease }) => held.push(lease),
+          (e) => {
+            err = e;
+          },
+        );
+      }
+      assert.ok(err, `${held.length} leases granted and no refusal`);
+      const decoded = decodeError(err);
+      assert.equal(decoded.codeName, 'RESOURCE_EXHAUSTED');
+      assert.equal(decoded.reason, 'CLIENT_ID_EXHAUSTED');
+      assert.ok(decoded.retryDelayMs > 0 && decoded.retryDelayMs <= 30_000, `retry in ${decoded.retryDelayMs} ms`);
+      // The default range 100-130, less IDs still resting after earlier tests' releases.
+      assert.ok(held.length >= 25 && held.length <= 31, `${held.length} leases granted`);
+    } finally {
+      for (const lease of held) {
+        await unary(client.leases, 'ReleaseLease', { lease_id: lease.lease_id, epoch: lease.epoch, owner: 'node-exhaust' });
+      }
+    }
   });
 });

@@ -95,6 +95,31 @@ describe('holdLease', () => {
     }
   });
 
+  it('survives a broker pause shorter than the TTL', async () => {
+    let lost = null;
+    const held = await holdLease(
+      client,
+      { owner: 'node-paused', ttlMs: TTL_MS },
+      { renewFraction: 0.1, onLost: (err) => { lost = err; } },
+    );
+    try {
+      broker.process.kill('SIGSTOP');
+      const frozenAt = performance.now();
+      await new Promise((r) => setTimeout(r, 2_000)); // the fault's length: 2 of the 5 s TTL
+      broker.process.kill('SIGCONT');
+      // A renew sent after the pause pushes the local deadline beyond where it was.
+      await until(() => held.deadline > frozenAt + TTL_MS, 4_000, 'a renew after the pause');
+      assert.equal(lost, null);
+      assert.equal(held.lost, false);
+      const { lease } = await unary(client.leases, 'GetLease', { lease_id: held.lease_id });
+      assert.equal(lease.state, 'LEASE_STATE_ACTIVE');
+      assert.equal(lease.epoch, held.epoch);
+    } finally {
+      broker.process.kill('SIGCONT');
+      await held.close();
+    }
+  });
+
   it('surfaces a refused acquire as the broker error', async () => {
     const err = await holdLease(client, { owner: '' }).then(
       () => assert.fail('acquired without an owner'),

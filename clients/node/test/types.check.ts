@@ -58,5 +58,11 @@ export async function typed(): Promise<void> {
     const { reason, retryDelayMs, fieldViolations } = decodeError(err);
     void [reason, retryDelayMs, fieldViolations[0]?.field];
   }
+  // TradingService is typed like the others.
+  for await (const event of watch(broker.trading, 'WatchOrderEvents', {})) {
+    void event.sequence;
+  }
+  // @ts-expect-error not a TradingService method
+  await unary(broker.trading, 'AcquireLease', { owner: 'x' });
   broker.close();
 }

@@ -106,6 +106,63 @@ export const ErrorReason = {
    * The durable store could not write (disk full, I/O error): retry after RetryInfo.
    */
   ERROR_REASON_STORE_UNAVAILABLE: 'ERROR_REASON_STORE_UNAVAILABLE',
+  /**
+   * A lease was refused because the gateway's managed accounts do not match its configuration
+   * (paper vs live, or the configured account is missing): a strategy would trade an account the
+   * broker's config does not allow. Operator action needed; retrying does not help.
+   */
+  ERROR_REASON_LEASE_ACCOUNT_MISMATCH: 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH',
+  /**
+   * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
+   * know the order (error 10147).
+   */
+  ERROR_REASON_ORDER_NOT_FOUND: 'ERROR_REASON_ORDER_NOT_FOUND',
+  /**
+   * The order was placed with another IB client ID, and only that client ID may modify or cancel
+   * it: acquire a lease on that client ID (metadata `owning_client_id`).
+   */
+  ERROR_REASON_ORDER_OWNED_BY_OTHER_CLIENT_ID: 'ERROR_REASON_ORDER_OWNED_BY_OTHER_CLIENT_ID',
+  /**
+   * The contract resolves to nothing (IB error 200).
+   */
+  ERROR_REASON_CONTRACT_NOT_FOUND: 'ERROR_REASON_CONTRACT_NOT_FOUND',
+  /**
+   * The contract query matches several contracts; the message and metadata name the candidates.
+   */
+  ERROR_REASON_CONTRACT_AMBIGUOUS: 'ERROR_REASON_CONTRACT_AMBIGUOUS',
+  /**
+   * IB refused the request (for example error 201); the IB code and text are in the metadata.
+   */
+  ERROR_REASON_ORDER_REJECTED: 'ERROR_REASON_ORDER_REJECTED',
+  /**
+   * The order's outcome is not known yet (sent before a drop, a restart or a timeout) and is
+   * being reconciled: retry the same call (PlaceOrder: with the same key) after RetryInfo.
+   */
+  ERROR_REASON_OUTCOME_UNKNOWN: 'ERROR_REASON_OUTCOME_UNKNOWN',
+  /**
+   * The order is finished (filled, cancelled or rejected) and cannot be modified or cancelled.
+   */
+  ERROR_REASON_ORDER_FINISHED: 'ERROR_REASON_ORDER_FINISHED',
+  /**
+   * Orders need a PROXIED lease; the lease given is DIRECT.
+   */
+  ERROR_REASON_LEASE_NOT_PROXIED: 'ERROR_REASON_LEASE_NOT_PROXIED',
+  /**
+   * No further order ID is available for the client ID (IB's order IDs are 32-bit).
+   */
+  ERROR_REASON_ORDER_IDS_EXHAUSTED: 'ERROR_REASON_ORDER_IDS_EXHAUSTED',
+  /**
+   * The gateway's market data line budget is used up (checked before IB would answer 101).
+   */
+  ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED: 'ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED',
+  /**
+   * A market data subscriber read too slowly for too long and was ended.
+   */
+  ERROR_REASON_SUBSCRIBER_TOO_SLOW: 'ERROR_REASON_SUBSCRIBER_TOO_SLOW',
+  /**
+   * IB has no market data permission for the instrument and type (IB 354, 10167, 10197).
+   */
+  ERROR_REASON_MARKET_DATA_NOT_PERMITTED: 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED',
 } as const;
 
 /**
@@ -239,6 +296,76 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_STORE_UNAVAILABLE'
   | 24
+  /**
+   * A lease was refused because the gateway's managed accounts do not match its configuration
+   * (paper vs live, or the configured account is missing): a strategy would trade an account the
+   * broker's config does not allow. Operator action needed; retrying does not help.
+   */
+  | 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH'
+  | 30
+  /**
+   * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
+   * know the order (error 10147).
+   */
+  | 'ERROR_REASON_ORDER_NOT_FOUND'
+  | 40
+  /**
+   * The order was placed with another IB client ID, and only that client ID may modify or cancel
+   * it: acquire a lease on that client ID (metadata `owning_client_id`).
+   */
+  | 'ERROR_REASON_ORDER_OWNED_BY_OTHER_CLIENT_ID'
+  | 41
+  /**
+   * The contract resolves to nothing (IB error 200).
+   */
+  | 'ERROR_REASON_CONTRACT_NOT_FOUND'
+  | 42
+  /**
+   * The contract query matches several contracts; the message and metadata name the candidates.
+   */
+  | 'ERROR_REASON_CONTRACT_AMBIGUOUS'
+  | 43
+  /**
+   * IB refused the request (for example error 201); the IB code and text are in the metadata.
+   */
+  | 'ERROR_REASON_ORDER_REJECTED'
+  | 44
+  /**
+   * The order's outcome is not known yet (sent before a drop, a restart or a timeout) and is
+   * being reconciled: retry the same call (PlaceOrder: with the same key) after RetryInfo.
+   */
+  | 'ERROR_REASON_OUTCOME_UNKNOWN'
+  | 45
+  /**
+   * The order is finished (filled, cancelled or rejected) and cannot be modified or cancelled.
+   */
+  | 'ERROR_REASON_ORDER_FINISHED'
+  | 46
+  /**
+   * Orders need a PROXIED lease; the lease given is DIRECT.
+   */
+  | 'ERROR_REASON_LEASE_NOT_PROXIED'
+  | 47
+  /**
+   * No further order ID is available for the client ID (IB's order IDs are 32-bit).
+   */
+  | 'ERROR_REASON_ORDER_IDS_EXHAUSTED'
+  | 48
+  /**
+   * The gateway's market data line budget is used up (checked before IB would answer 101).
+   */
+  | 'ERROR_REASON_MARKET_DATA_LINES_EXHAUSTED'
+  | 49
+  /**
+   * A market data subscriber read too slowly for too long and was ended.
+   */
+  | 'ERROR_REASON_SUBSCRIBER_TOO_SLOW'
+  | 50
+  /**
+   * IB has no market data permission for the instrument and type (IB 354, 10167, 10197).
+   */
+  | 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED'
+  | 51
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
