@@ -35,7 +35,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from google.protobuf import duration_pb2
 
@@ -58,6 +58,7 @@ PROXIED = lease_pb2.LEASE_MODE_PROXIED
 """The broker opens a session with the leased client ID in its pool."""
 
 DEFAULT_POLICY = LeasePolicy()
+R = TypeVar("R")
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -144,6 +145,18 @@ class _Holder:
         """Raise :class:`LeaseLostError` unless the lease is held now (not lost, not released,
         and its local deadline not reached)."""
         self.keeper.check()
+
+    def fence(self, request: R) -> R:
+        """Stamp this lease's ``lease_id`` and ``epoch`` (and ``owner`` when the request has
+        one) on a request that acts under the lease, such as ``PlaceOrderRequest``,
+        ``ModifyOrderRequest`` or ``CancelOrderRequest``, after :meth:`check`: a lost lease
+        raises :class:`LeaseLostError` instead of sending. The broker checks the epoch again."""
+        self.check()
+        lease, message = self.keeper.lease, cast(Any, request)
+        message.lease_id, message.epoch = lease.lease_id, lease.epoch
+        if "owner" in message.DESCRIPTOR.fields_by_name and not message.owner:
+            message.owner = lease.owner
+        return request
 
     def __repr__(self) -> str:
         lease = self.keeper.lease

@@ -4,6 +4,7 @@ clock: when renewals go out, with which deadlines, when the lease is lost, which
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ from broker_client.fencing import (
 )
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
+from broker_client.ibbroker.v1 import trading_service_pb2 as trading
+from broker_client.leases import SyncLease
 
 WALL0 = 1_800_000_000.0
 """The scripted wall clock at monotonic time 0."""
@@ -298,3 +301,15 @@ def test_an_answer_without_expire_time_does_not_hold() -> None:
     answer = granted(clock).lease
     answer.ClearField("expire_time")
     assert keeper.granted(answer, clock(), clock.wall()) == "answered without an expire_time"
+
+
+def test_fence_stamps_a_held_lease_and_refuses_a_lost_one() -> None:
+    clock = Clock()
+    lease = granted(clock).lease
+    keeper = Keeper(lease, clock(), clock=clock)
+    held = SyncLease(keeper, threading.Event())
+    request = held.fence(trading.PlaceOrderRequest(idempotency_key="k1"))
+    assert (request.lease_id, request.epoch, request.owner) == ("L1", 1, "a")
+    clock.now = TTL  # the local deadline
+    with pytest.raises(LeaseLostError):
+        held.fence(trading.CancelOrderRequest())
