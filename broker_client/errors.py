@@ -199,6 +199,67 @@ class IdempotencyConflictError(LeaseError):
     """The request_id was used before with other parameters."""
 
 
+class LeaseAccountMismatchError(LeaseError):
+    """The gateway's accounts do not match its configuration (paper vs live): operator action
+    needed, a retry does not help."""
+
+
+class LeaseNotProxiedError(LeaseError):
+    """The call needs a PROXIED lease; the lease given is DIRECT."""
+
+
+class OrderError(BrokerError):
+    """An order call was refused."""
+
+
+class OrderNotFoundError(OrderError):
+    """No such order for the caller (or IB does not know it, 10147)."""
+
+
+class OrderOwnedByOtherClientIdError(OrderError):
+    """Only the client ID that placed the order may change it (metadata ``owning_client_id``)."""
+
+
+class ContractNotFoundError(OrderError):
+    """The contract resolves to nothing (IB 200)."""
+
+
+class ContractAmbiguousError(OrderError):
+    """The contract matches several; the message and metadata name the candidates."""
+
+
+class OrderRejectedError(OrderError):
+    """IB refused the order; the IB code and text are in ``metadata``."""
+
+
+class OutcomeUnknownError(OrderError):
+    """The order's outcome is being reconciled: retry the same call after ``retry_delay``."""
+
+
+class OrderFinishedError(OrderError):
+    """The order is filled, cancelled or rejected and cannot change."""
+
+
+class OrderIdsExhaustedError(OrderError):
+    """No further order ID for the client ID."""
+
+
+class MarketDataError(BrokerError):
+    """A market-data call was refused or ended."""
+
+
+class MarketDataLinesExhaustedError(MarketDataError):
+    """The gateway's market-data line budget is used up."""
+
+
+class SubscriberTooSlowError(MarketDataError):
+    """The subscriber read too slowly for too long and was ended."""
+
+
+class MarketDataNotPermittedError(MarketDataError):
+    """No market-data permission for the instrument and type (IB 354, 10167, 10197)."""
+
+
 BY_REASON: dict[str, type[BrokerError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "GATEWAY_UNKNOWN": GatewayUnknownError,
@@ -224,6 +285,19 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
     "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
     "STORE_UNAVAILABLE": StoreUnavailableError,
+    "LEASE_ACCOUNT_MISMATCH": LeaseAccountMismatchError,
+    "ORDER_NOT_FOUND": OrderNotFoundError,
+    "ORDER_OWNED_BY_OTHER_CLIENT_ID": OrderOwnedByOtherClientIdError,
+    "CONTRACT_NOT_FOUND": ContractNotFoundError,
+    "CONTRACT_AMBIGUOUS": ContractAmbiguousError,
+    "ORDER_REJECTED": OrderRejectedError,
+    "OUTCOME_UNKNOWN": OutcomeUnknownError,
+    "ORDER_FINISHED": OrderFinishedError,
+    "LEASE_NOT_PROXIED": LeaseNotProxiedError,
+    "ORDER_IDS_EXHAUSTED": OrderIdsExhaustedError,
+    "MARKET_DATA_LINES_EXHAUSTED": MarketDataLinesExhaustedError,
+    "SUBSCRIBER_TOO_SLOW": SubscriberTooSlowError,
+    "MARKET_DATA_NOT_PERMITTED": MarketDataNotPermittedError,
 }
 """ErrorInfo reason -> exception class."""
 
