@@ -60,6 +60,7 @@ from broker_server.domain.events import (
     GatewaySnapshot,
     HealthEvent,
     Restored,
+    SessionRole,
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
@@ -419,8 +420,16 @@ class ConnectionManager:
     # --- SessionObserver (the supervisors report here) -----------------------------------
 
     def on_transition(self, session: SessionSupervisor, change: Transition) -> None:
-        """One log line, one event, the callbacks, the counters; then a fresh snapshot."""
+        """One log line, one event, the callbacks, the counters; then a fresh snapshot.
+
+        A monitor back on its gateway nudges the gateway's other sessions out of their waits:
+        they follow it at once instead of sleeping out their own backoff.
+        """
         self._events.transition(session, change)
+        if session.role is SessionRole.MONITOR and change.to_state is S.CONNECTED:
+            for sup in self._pool.gateway(session.gateway).sessions.values():
+                if sup is not session and sup.state is not S.CONNECTED:
+                    sup.nudge()
         self._refresh()
 
     def on_health(self, session: SessionSupervisor, folded: Folded) -> None:

@@ -109,7 +109,10 @@ class SessionSupervisor:
         """Bumped on every successful (re)connect; 1 after the first."""
         self.attempt = 0
         """Attempt number of the connect in progress (0 when connected or idle)."""
-        self._waiter = Waiter(config.host, config.port, config.port_probe_interval, config.timeout)
+        # Only the monitor looks at the port; the pool nudges the other sessions when it is back
+        # (thirty sessions probing a restarting gateway would be thirty times the traffic).
+        interval = config.port_probe_interval if role is SessionRole.MONITOR else 0.0
+        self._waiter = Waiter(config.host, config.port, interval, config.timeout)
         self._watch_port = False
         """Backoff waits watch the gateway's port (fast return): after a refused connect and
         after a lost socket; not after an API failure on an open port (backoff governs that)."""
@@ -201,6 +204,11 @@ class SessionSupervisor:
             self._run(), name=f"session {self.name}"
         )
         self.monitor.start_monitoring()
+
+    def nudge(self) -> None:
+        """End a backoff or open-breaker wait now (the gateway is back); holds are kept."""
+        if self._hold is None and not self._closing:
+            self._waiter.wake()
 
     def request_reconnect(self, reason: str) -> None:
         """Replace the socket now (CONNECTED), or skip the wait (RECONNECTING / ERROR)."""
