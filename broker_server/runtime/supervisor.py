@@ -5,9 +5,11 @@ One asyncio task per session runs the life cycle through the state table of
 
 ``DISCONNECTED -> CONNECTING -> CONNECTED``; a drop (disconnect callback, ~1 ms) or a stale
 heartbeat moves ``CONNECTED -> RECONNECTING`` at once; reconnect attempts wait a full-jitter
-backoff; ``max_retries`` exhausted, an open breaker, a 326 or a configuration mismatch end in
-``ERROR``. From ``ERROR`` the half-open breaker trial (or an operator) starts ``CONNECTING``
-again. After every reconnect the session re-reads positions, open orders and executions since
+backoff, cut short when the gateway's port accepts again (fast return, :mod:`.waits`);
+``max_retries`` exhausted, an open breaker, a 326 or a configuration mismatch end in ``ERROR``.
+A 326 on a monitor's own ID moves it to its next reserved ID instead (no ERROR, no breaker).
+From ``ERROR`` the half-open breaker trial (or an operator) starts ``CONNECTING`` again, with no
+backoff on top of the breaker's interval. After every reconnect the session re-reads positions, open orders and executions since
 the disconnect and re-issues its market-data lines *before* it reports CONNECTED; then a
 RESTORED and a GAP event follow.
 
@@ -15,7 +17,7 @@ Failed attempts while RECONNECTING are not transitions (the state does not chang
 logged with their attempt number. The supervisor publishes through a :class:`SessionObserver`
 (the manager) and mutates nothing outside itself.
 
-Length: about 540 lines, over the ~500 guideline, because the connect loop, the failure
+Length: about 570 lines, over the ~500 guideline, because the connect loop, the failure
 handling and the socket callbacks share one task's state (attempt, hold, generation, client ID);
 the contract (observer, typed cause) and the waits already live in ``observer.py`` and
 ``waits.py``. The next split is a pure failure policy in the domain.
