@@ -294,12 +294,15 @@ class ConnectionManager:
         """A :class:`SessionHandle` on a session's current socket (the monitor by default).
 
         Fails fast like :meth:`check_usable`. The handle raises :class:`StaleSessionError`
-        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket.
+        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket; with
+        ``for_orders`` it also raises IB_LINK_LOST while TWS has lost IB (1100).
         """
         g = self._pool.gateway(gateway)
         sup = self._pool.supervisor(g.name, client_id)
         check_usable(g.config, g.breaker, sup, for_orders=for_orders)
-        return SessionHandle(sup, sup.generation, lambda: retry_hint(g.config, g.breaker))
+        return SessionHandle(
+            sup, sup.generation, lambda: retry_hint(g.config, g.breaker), for_orders=for_orders
+        )
 
     @contextlib.asynccontextmanager
     async def session(
