@@ -390,8 +390,8 @@ class ConnectionManager:
         when it cannot tell (the lease manager keeps the ID quarantined then).
         """
         g = self._pool.gateway(gateway)
-        if client_id in g.sessions:
-            return False  # the broker itself holds it
+        if client_id in g.sessions or client_id in g.closing:
+            return False  # the broker itself holds it (or is still closing its socket)
         cfg = g.config
         mismatch = self.account_mismatch(g.name)
         if mismatch is not None:
