@@ -12,7 +12,9 @@ everything) and, as a fallback, by permId once known. The one rule that makes it
 completed order, no execution, no permId, never ACKNOWLEDGED). Anything IB has seen is never
 resent; if it has vanished from every list the entry stays UNKNOWN for another round (or an
 operator). The inputs must be complete snapshots taken on a session opened after the one that
-carried the order, so nothing sent on the old socket can still be in flight.
+carried the order, so nothing sent on the old socket can still be in flight, and must cover the
+client IDs of every entry passed: reqOpenOrders shows only the asking client ID's orders, so
+entries of other client IDs need reqAllOpenOrders (or a session on their client ID).
 """
 
 from __future__ import annotations

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from broker_server.aio import within
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.pacing import Lane, PacingGovernor, Ticket, pacing_error
 from broker_server.domain.reasons import FailureReason
+from broker_server.logs import log_event
+
+log = logging.getLogger("ibbroker.pacing")
 
 
 class SessionPacer:
@@ -53,8 +57,8 @@ class SessionPacer:
         now = self._clock.monotonic()
         try:
             ticket, admitted = self.governor.submit(lane, now, now + max_wait, cost)
-        except DomainError:
-            self.refused += 1
+        except DomainError as err:
+            self._refused(lane, "refused", err)
             raise
         if admitted:
             self.admitted += 1
@@ -90,6 +94,20 @@ class SessionPacer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
 
+    def _refused(self, lane: Lane, how: str, err: DomainError) -> None:
+        self.refused += 1
+        log_event(
+            log,
+            logging.WARNING,
+            "pacing_refused",
+            session=self.name,
+            lane=lane.name,
+            how=how,
+            retry_after=err.retry_after,
+            waiting=self.governor.waiting(),
+            limit=self.governor.limit,
+        )
+
     def _settle(self) -> float | None:
         now = self._clock.monotonic()
         result = self.governor.poll(now)
@@ -101,11 +119,10 @@ class SessionPacer:
         for ticket in result.expired:
             _, future = self._waiters.pop(ticket.id, (ticket, None))
             if future is not None and not future.done():
-                self.refused += 1
                 retry = self.governor.estimate(ticket.lane, now, ticket.cost) - now
-                future.set_exception(
-                    pacing_error(retry, ticket.lane, self.governor.limit, self.governor.window)
-                )
+                err = pacing_error(retry, ticket.lane, self.governor.limit, self.governor.window)
+                self._refused(ticket.lane, "expired", err)
+                future.set_exception(err)
         wakeup = self.governor.next_wakeup(now)
         return None if wakeup is None else max(wakeup - now, 0.0)
 

@@ -60,7 +60,7 @@ async def test_priority_on_the_loop() -> None:
     await pacer.close()
 
 
-async def test_refused_and_expired_are_pacing_errors() -> None:
+async def test_refused_and_expired_are_pacing_errors(caplog: pytest.LogCaptureFixture) -> None:
     clock = ManualClock(monotonic=0.0)
     pacer = SessionPacer(PacingGovernor(limit=1, window=1.0), clock)
     await pacer.acquire(Lane.READ, 5.0)
@@ -83,6 +83,8 @@ async def test_refused_and_expired_are_pacing_errors() -> None:
         await read
     assert expired.value.reason is FailureReason.PACING
     assert pacer.refused == 2
+    logged = [r for r in caplog.records if r.getMessage() == "pacing_refused"]
+    assert [r.fields["how"] for r in logged] == ["refused", "expired"]  # type: ignore[attr-defined]
     await pacer.close()
 
 
