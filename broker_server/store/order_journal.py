@@ -147,11 +147,11 @@ class SqliteOrderJournal:
 
     def raise_high_water(self, scope: OrderIdScope, order_id: int) -> Future[None]:
         """Raise a high-water mark (an ID seen at IB that the broker did not reserve)."""
-        return self._store.submit(
-            lambda conn: (
-                conn.execute(_HIGH_WATER, (scope.gateway, scope.client_id, order_id)) and None
-            )
-        )
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(_HIGH_WATER, (scope.gateway, scope.client_id, order_id))
+
+        return self._store.submit(run)
 
     def append_events(self, events: Iterable[StoredOrderEvent]) -> Future[None]:
         """Append published events; the log keeps the newest :attr:`max_events`."""
