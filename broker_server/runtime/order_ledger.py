@@ -130,10 +130,10 @@ class OrderLedger:
 
     async def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
         """Write new (or resent) PENDING entries durably; returns once committed."""
+        await asyncio.wrap_future(self._journal.save_intents(entries))
+        # Only once durable: a failed write leaves no entry behind that was never journaled.
         for e in entries:
             self._put(e)
-        await asyncio.wrap_future(self._journal.save_intents(entries))
-        for e in entries:
             log_event(log, logging.INFO, "order_journaled", **_fields(e))
 
     def save(self, entries: Sequence[JournalEntry]) -> asyncio.Future[None]:

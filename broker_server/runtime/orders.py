@@ -30,6 +30,7 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.events import ConnectionEvent, EventKind
 from broker_server.domain.journal import (
     OUTCOME_RETRY_AFTER,
+    IdempotencyDecision,
     IdempotencyOutcome,
     JournalEntry,
     check_amendable,
@@ -215,37 +216,63 @@ class OrderManager:
         async with lock:
             decision = decide(phash, self.ledger.by_key(owner, key))
             if decision.outcome is IdempotencyOutcome.REPLAY:
-                return list(decision.entries), True
-            self._handle(lease)  # fail fast: breaker, reconnect, 1100
-            if check is not None:
-                await check(lease.gateway)
-            handle = self._handle(lease)
-            count = 3 if isinstance(request, BracketSpec) else 1
-            await self._pacer(handle).acquire(Lane.ORDER, max(deadline, 0.0), cost=count)
-            handle.check()  # before the intent: a stale handle leaves nothing behind
-            scope = OrderIdScope(lease.gateway, lease.client_id)
-            self._ids.observe_next_valid(scope, ib_orders.next_valid_id(handle.session))
-            reservations = self._ids.reserve(scope, count)
-            now = self._clock.wall()
-            if decision.outcome is IdempotencyOutcome.NEW:
-                entries = plan_entries(
-                    owner=owner, key=key, request=request, param_hash=phash,
-                    gateway=lease.gateway, client_id=lease.client_id,
-                    reservations=reservations, now=now,
-                )  # fmt: skip
-            else:  # RESEND: reconciled NOT_SENT; same key and orderRef, fresh order IDs
-                resent = plan_resend(
-                    decision.entries, client_id=lease.client_id, reservations=reservations, now=now
+                refs = [e.order_ref for e in decision.entries]
+                replayed = True
+            else:
+                refs = await self._place_new(
+                    lease, owner, key, request, phash, decision, deadline, check
                 )
-                entries = tuple(e for e, _c in resent)
-            await self.ledger.journal_intents(entries)
-            if self.after_journal is not None:
-                self.after_journal(entries)
-            self._send(handle, entries)
-        refs = [e.order_ref for e in entries]
+                replayed = False
         await self._wait(refs, lambda: all(not self._entry(r).state.needs_reconcile for r in refs),
                          min(self._tc.ack_timeout, max(deadline, 0.0)))  # fmt: skip
-        return [self._entry(r) for r in refs], False
+        return [self._entry(r) for r in refs], replayed
+
+    async def _place_new(
+        self,
+        lease: LeaseRecord,
+        owner: str,
+        key: str,
+        request: OrderSpec | BracketSpec,
+        phash: str,
+        decision: IdempotencyDecision,
+        deadline: float,
+        check: Callable[[str], Awaitable[None]] | None,
+    ) -> list[str]:
+        """Check, pace, reserve IDs, then journal and send (shielded: a caller that gives up
+        after the intent is durable never leaves it unsent or half sent)."""
+        self._handle(lease)  # fail fast: breaker, reconnect, 1100
+        if check is not None:
+            await check(lease.gateway)
+        handle = self._handle(lease)
+        count = 3 if isinstance(request, BracketSpec) else 1
+        await self._pacer(handle).acquire(Lane.ORDER, max(deadline, 0.0), cost=count)
+        handle.check()  # before the intent: a stale handle leaves nothing behind
+        scope = OrderIdScope(lease.gateway, lease.client_id)
+        self._ids.observe_next_valid(scope, ib_orders.next_valid_id(handle.session))
+        reservations = self._ids.reserve(scope, count)
+        now = self._clock.wall()
+        if decision.outcome is IdempotencyOutcome.NEW:
+            entries = plan_entries(
+                owner=owner, key=key, request=request, param_hash=phash,
+                gateway=lease.gateway, client_id=lease.client_id,
+                reservations=reservations, now=now,
+            )  # fmt: skip
+        else:  # RESEND: reconciled NOT_SENT; same key and orderRef, fresh order IDs
+            resent = plan_resend(
+                decision.entries, client_id=lease.client_id, reservations=reservations, now=now
+            )
+            entries = tuple(e for e, _c in resent)
+        task = asyncio.get_running_loop().create_task(self._journal_and_send(handle, entries))
+        await asyncio.shield(task)
+        return [e.order_ref for e in entries]
+
+    async def _journal_and_send(
+        self, handle: SessionHandle, entries: Sequence[JournalEntry]
+    ) -> None:
+        await self.ledger.journal_intents(entries)
+        if self.after_journal is not None:
+            self.after_journal(entries)
+        self._send(handle, entries)
 
     def _send(self, handle: SessionHandle, entries: Sequence[JournalEntry]) -> None:
         """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only)."""

@@ -40,6 +40,8 @@ from broker_server.runtime.handles import SessionHandle
 from broker_server.runtime.pacing import SessionPacer
 
 T = TypeVar("T")
+CONTRACT_CACHE = 1024
+"""Resolved contracts kept (oldest dropped first)."""
 OpenOrderRow = tuple[IbOpenOrder, OrderSpec | None, str]
 """An open or completed order as IB reports it, its spec when expressible, its account."""
 
@@ -56,6 +58,9 @@ class TradingReads:
         self._limit = config.trading.request_timeout
         self._connections = connections
         self._pacer = pacer
+        # A contract's tick and size increment, once resolved: orders on a known contract go
+        # to IB without a contract-details round trip first.
+        self._increments: dict[tuple[str, ContractRef], tuple[Decimal, Decimal | None]] = {}
 
     async def _run(self, gateway: str, call: Callable[[IBSession], Awaitable[T]]) -> T:
         handle = await self._connections.data_handle(gateway or None, for_orders=True)
@@ -100,9 +105,16 @@ class TradingReads:
             if isinstance(request, BracketSpec)
             else f"{prefix}.contract"
         )
-        (view,) = await self.contract_details(gateway, spec.contract, field=field)
-        tick = min_tick(ContractMatch(view.contract, view.min_tick or "0"))
-        increment = Decimal(view.size_increment) if view.size_increment else None
+        cached = self._increments.get((gateway, spec.contract))
+        if cached is None:
+            (view,) = await self.contract_details(gateway, spec.contract, field=field)
+            tick = min_tick(ContractMatch(view.contract, view.min_tick or "0"))
+            increment = Decimal(view.size_increment) if view.size_increment else None
+            if len(self._increments) >= CONTRACT_CACHE:
+                self._increments.pop(next(iter(self._increments)))
+            self._increments[(gateway, spec.contract)] = (tick, increment)
+        else:
+            tick, increment = cached
         if isinstance(request, BracketSpec):
             found = check_bracket_increments(request, tick, size_increment=increment, prefix=prefix)
         else:

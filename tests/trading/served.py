@@ -4,16 +4,18 @@ the broker so a test can restart (or kill) the broker against the same simulator
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as lpb
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lgrpc
@@ -103,3 +105,23 @@ async def served(store: Path, sim: SimServer, **trading: Any) -> AsyncIterator[S
             yield Served(
                 broker, channel, lgrpc.LeaseServiceStub(channel), sgrpc.TradingServiceStub(channel)
             )
+
+
+async def rpc_error(call: Any) -> BrokerError:
+    """Await a call that must fail; its decoded error."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as err:
+        return BrokerError.from_rpc_error(err)
+    raise AssertionError("the call succeeded")
+
+
+async def watch_until(
+    stream: Any, done: Callable[[list[pb.OrderEvent]], bool], seconds: float = 10.0
+) -> list[pb.OrderEvent]:
+    """Read order events until ``done(events)``, at most ``seconds``."""
+    events: list[pb.OrderEvent] = []
+    async with asyncio.timeout(seconds):
+        while not done(events):
+            events.append((await stream.read()).event)
+    return events
