@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -41,21 +42,19 @@ from broker_server.domain.journal import (
     plan_resend,
 )
 from broker_server.domain.leases import LeaseMode, LeaseRecord
-from broker_server.domain.order_errors import classify_order_error
 from broker_server.domain.order_events import OrderEventKind, OrderEventRecord
 from broker_server.domain.order_identity import parameter_hash
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
 from broker_server.domain.order_state import OrderState
-from broker_server.domain.order_status import status_state
 from broker_server.domain.orders import BracketRole, BracketSpec, OrderSpec
 from broker_server.domain.pacing import Lane, PacingGovernor
 from broker_server.domain.reasons import FailureReason
-from broker_server.domain.trading_views import ExecutionView
 from broker_server.ib import orders as ib_orders
 from broker_server.logs import log_event
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.order_feed import OrderFeedHandlers
 from broker_server.runtime.order_ledger import OrderLedger
 from broker_server.runtime.order_reconcile import Reconciler
 from broker_server.runtime.pacing import SessionPacer
@@ -68,7 +67,7 @@ S = OrderState
 _Session = tuple[str, int]
 
 
-class OrderManager:
+class OrderManager(OrderFeedHandlers):
     """Orders through PROXIED leases, exactly once (see the module docstring)."""
 
     def __init__(
@@ -213,19 +212,26 @@ class OrderManager:
         lease = self._lease(lease_id, owner, epoch)
         phash = parameter_hash(request)
         lock = self._locks.setdefault((owner, key), asyncio.Lock())
-        async with lock:
-            decision = decide(phash, self.ledger.by_key(owner, key))
-            if decision.outcome is IdempotencyOutcome.REPLAY:
+        wait = min(self._tc.ack_timeout, max(deadline, 0.0))
+        for attempt in range(2):
+            async with lock:
+                decision = decide(phash, self.ledger.by_key(owner, key))
+                if decision.outcome is not IdempotencyOutcome.REPLAY:
+                    refs = await self._place_new(
+                        lease, owner, key, request, phash, decision, deadline, check
+                    )
+                    await self._wait(refs, functools.partial(self._settled, refs), wait)
+                    return [self._entry(r) for r in refs], False
                 refs = [e.order_ref for e in decision.entries]
-                replayed = True
-            else:
-                refs = await self._place_new(
-                    lease, owner, key, request, phash, decision, deadline, check
-                )
-                replayed = False
-        await self._wait(refs, lambda: all(not self._entry(r).state.needs_reconcile for r in refs),
-                         min(self._tc.ack_timeout, max(deadline, 0.0)))  # fmt: skip
-        return [self._entry(r) for r in refs], replayed
+            if self._settled(refs) or attempt:
+                break
+            # A retry of an order whose outcome is being reconciled: wait for the verdict; if
+            # it is NOT_SENT the loop sends it now, under the same key.
+            await self._wait(refs, functools.partial(self._settled, refs), wait)
+        return [self._entry(r) for r in refs], True
+
+    def _settled(self, refs: Sequence[str]) -> bool:
+        return all(not self._entry(r).state.needs_reconcile for r in refs)
 
     async def _place_new(
         self,
@@ -307,10 +313,6 @@ class OrderManager:
                 self._changed.setdefault(ref, []).append(event)
             with contextlib.suppress(TimeoutError):
                 await within(event.wait(), remaining)
-
-    def _notify(self, order_ref: str) -> None:
-        for event in self._changed.pop(order_ref, ()):
-            event.set()
 
     # --- ModifyOrder / CancelOrder ---------------------------------------------------------
 
@@ -411,70 +413,6 @@ class OrderManager:
                 self.ledger.change(current, back, "cancel refused", self._clock.wall())
             raise error
         return current
-
-    # --- IB events -------------------------------------------------------------------------
-
-    def _find_ib(
-        self, gateway: str, order_ref: str, client_id: int, order_id: int
-    ) -> JournalEntry | None:
-        entry = self.ledger.by_ref(order_ref) if order_ref else None
-        if entry is None and order_id:
-            entry = self.ledger.by_order_id(gateway, client_id, order_id)
-        return entry
-
-    def _on_update(self, gateway: str, u: ib_orders.OrderUpdate) -> None:
-        if u.order_id > 0 and u.client_id > 0:
-            self._ids.observe_used(OrderIdScope(gateway, u.client_id), u.order_id)
-        entry = self._find_ib(gateway, u.order_ref, u.client_id, u.order_id)
-        if entry is None:
-            return
-        state = status_state(u.status, u.error_code, entry, u.filled)
-        if state is None or (entry.order_ref in self._amending and state is S.REJECTED):
-            state = entry.state
-        self.ledger.change(
-            entry, state, f"IB {u.status}", self._clock.wall(),
-            perm_id=u.perm_id or None, filled_quantity=u.filled,
-            average_fill_price=u.average_fill_price,
-            message=u.message if u.error_code else None,
-            ib_error_code=u.error_code or None,
-        )  # fmt: skip
-        if entry.order_ref in self._amending:
-            self._acked.add(entry.order_ref)
-        self._notify(entry.order_ref)
-
-    def _on_fill(self, gateway: str, view: ExecutionView) -> None:
-        e = view.execution
-        entry = self._find_ib(gateway, e.order_ref, e.client_id, e.order_id)
-        if entry is not None:
-            self.ledger.publish_fill(entry, view)
-
-    def _on_commission(self, gateway: str, view: ExecutionView) -> None:
-        e = view.execution
-        entry = self._find_ib(gateway, e.order_ref, e.client_id, e.order_id)
-        if entry is not None:
-            self.ledger.publish_commission(entry, view)
-
-    def _on_error(self, gateway: str, client_id: int, req_id: int, code: int, text: str) -> None:
-        entry = self.ledger.by_order_id(gateway, client_id, req_id) if req_id > 0 else None
-        if entry is None:
-            return
-        outcome = classify_order_error(code, text, entry.order_ref)
-        if outcome.warning and outcome.state is None:
-            return
-        now = self._clock.wall()
-        amending = entry.order_ref in self._amending
-        if outcome.error is not None and amending:
-            self._errors[entry.order_ref] = outcome.error
-        state = outcome.state
-        if state is not None and not (amending and state in (S.REJECTED, S.UNKNOWN)):
-            self.ledger.change(
-                entry, state, f"IB error {code}", now, message=text, ib_error_code=code
-            )
-            if state is S.UNKNOWN:
-                self._schedule_reconcile(gateway, now, f"IB error {code}")
-        log_event(log, logging.INFO, "order_ib_error", gateway=gateway, client_id=client_id,
-                  order_id=req_id, order_ref=entry.order_ref, code=code, text=text[:200])  # fmt: skip
-        self._notify(entry.order_ref)
 
     def _on_connection(self, event: ConnectionEvent) -> None:
         """A session dropped: what it carried without an answer is UNKNOWN. A GAP (reconnect

@@ -35,7 +35,12 @@ AAPL = pb.Contract(
 
 def config_for(store: Path, sim: SimServer, **trading: Any) -> BrokerConfig:
     """A fast config aimed at ``sim``."""
-    cfg = fast_config(store, host="127.0.0.1", port=sim.port)
+    return fast_trading_config(store, sim.port, **trading)
+
+
+def fast_trading_config(store: Path, port: int, **trading: Any) -> BrokerConfig:
+    """A fast config aimed at a simulator on ``port``."""
+    cfg = fast_config(store, host="127.0.0.1", port=port)
     return dataclasses.replace(
         cfg,
         trading=TradingConfig(
