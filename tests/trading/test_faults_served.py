@@ -1,0 +1,126 @@
+"""Orders through faults, with the final ledger checked: a gateway drop during which an order
+fills (GAP, the fill once, then FILLED), a 1100 (refused, never queued), an open breaker
+(UNAVAILABLE with RetryInfo), and a lease gone stale mid-flight."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+
+from broker_client.ibbroker.v1 import lease_pb2
+from broker_client.ibbroker.v1 import lease_service_pb2 as lpb
+from broker_client.ibbroker.v1 import trading_pb2 as pb
+from broker_client.ibbroker.v1 import trading_service_pb2 as spb
+from broker_server.aio import within
+from broker_server.domain.breaker import BreakerState
+from broker_server.domain.order_state import OrderState
+from tests.trading.served import AAPL, limit_order, rpc_error, served, simulator, watch_until
+
+K = pb.OrderEventKind
+
+
+async def test_an_order_that_fills_during_a_gateway_drop_is_reported_once_after_a_gap(
+    tmp_path: Path,
+) -> None:
+    async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
+        details = await s.trading.GetContractDetails(spb.GetContractDetailsRequest(contract=AAPL))
+        con_id = details.details[0].contract.con_id
+        lease = await s.lease()
+        watch = s.trading.WatchOrderEvents(spb.WatchOrderEventsRequest(owner="alice"))
+        await watch_until(
+            watch, lambda ev: bool(ev) and ev[-1].kind == K.ORDER_EVENT_KIND_SNAPSHOT_END
+        )
+        placed = await s.place(lease, limit_order("1.00", "5"), key="gap-1")
+        assert placed.order.state == pb.ORDER_STATE_ACKNOWLEDGED
+        await sim.faults.refuse()
+        await sim.faults.drop(client_id=lease.client_id, mode="rst")
+        err = await rpc_error(s.place(lease, limit_order("1.00"), key="during-drop"))
+        assert err.code is grpc.StatusCode.UNAVAILABLE and err.retry_after is not None
+        sim.market.set_price(con_id, 0.99)  # fills while the broker's session is away
+        assert sim.book.find_orders(order_ref=placed.order.order_ref)[0].status == "Filled"
+        await sim.faults.accept()
+        events = await watch_until(
+            watch,
+            lambda ev: any(
+                e.kind == K.ORDER_EVENT_KIND_STATE_CHANGED
+                and e.order.state == pb.ORDER_STATE_FILLED
+                for e in ev
+            ),
+            20,
+        )
+        kinds = [
+            K.Name(e.kind)
+            for e in events
+            if e.kind != K.ORDER_EVENT_KIND_STATE_CHANGED or e.order.state == pb.ORDER_STATE_FILLED
+        ]
+        gap = kinds.index("ORDER_EVENT_KIND_GAP")
+        fill = kinds.index("ORDER_EVENT_KIND_FILL")
+        assert gap < fill < kinds.index("ORDER_EVENT_KIND_STATE_CHANGED")
+        assert kinds.count("ORDER_EVENT_KIND_FILL") == 1
+        gap_event = next(e for e in events if e.kind == K.ORDER_EVENT_KIND_GAP)
+        assert gap_event.gap_end.ToNanoseconds() >= gap_event.gap_start.ToNanoseconds() > 0
+        # The ledger: one order, filled, the key never placed during the drop.
+        entry = s.broker.orders.ledger.by_ref(placed.order.order_ref)
+        assert entry is not None and entry.state is OrderState.FILLED and entry.filled_quantity == 5
+        assert s.broker.orders.ledger.by_key("alice", "during-drop") == []
+        # Another reconciliation reports nothing twice.
+        await s.broker.orders.reconcile_now("paper")
+        assert len(s.broker.orders.ledger.reported) == 1
+        watch.cancel()
+
+
+async def test_1100_refuses_orders_until_the_link_is_back(tmp_path: Path) -> None:
+    async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
+        lease = await s.lease()
+        await sim.faults.broadcast_error(1100, "Connectivity between IB and TWS has been lost.")
+        err = await rpc_error(s.place(lease, limit_order("1.00"), key="link-1"))
+        assert err.code is grpc.StatusCode.FAILED_PRECONDITION and err.reason == "IB_LINK_LOST"
+        err = await rpc_error(s.trading.GetPositions(spb.GetPositionsRequest()))
+        assert err.reason == "IB_LINK_LOST"
+        assert s.broker.orders.ledger.by_key("alice", "link-1") == []  # never queued
+        await sim.faults.broadcast_error(1102, "Connectivity restored - data maintained.")
+        placed = await s.place(lease, limit_order("1.00"), key="link-1")
+        assert placed.order.state == pb.ORDER_STATE_ACKNOWLEDGED
+        assert len(sim.book.find_orders(order_ref=placed.order.order_ref)) == 1
+
+
+async def test_an_open_breaker_answers_unavailable_with_a_retry_hint(tmp_path: Path) -> None:
+    async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
+        lease = await s.lease()
+        health = s.broker.connections.health_events.subscribe()
+        await sim.faults.refuse()
+        await sim.faults.drop(mode="rst")
+        async with asyncio.timeout(20):
+            async for event in health:
+                if event.breaker is BreakerState.OPEN:
+                    break
+        err = await rpc_error(s.place(lease, limit_order("1.00"), key="brk-1"))
+        assert err.code is grpc.StatusCode.UNAVAILABLE and err.reason == "BREAKER_OPEN"
+        assert err.retry_after is not None and err.retry_after > 0
+        err = await rpc_error(s.trading.GetCurrentTime(spb.GetCurrentTimeRequest()))
+        assert err.code is grpc.StatusCode.UNAVAILABLE
+        assert s.broker.orders.ledger.by_key("alice", "brk-1") == []
+        assert sim.book.find_orders(client_id=lease.client_id) == []
+        await sim.faults.accept()
+
+
+async def test_a_lease_reacquired_with_a_new_epoch_fences_the_old_one(tmp_path: Path) -> None:
+    async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
+        lease = await s.lease()
+        placed = await s.place(lease, limit_order("1.00"), key="epoch-1")
+        await s.leases.ReleaseLease(
+            lpb.ReleaseLeaseRequest(lease_id=lease.lease_id, epoch=lease.epoch, owner="alice")
+        )
+        err = await rpc_error(s.place(lease, limit_order("1.00"), key="epoch-2"))
+        assert err.code is grpc.StatusCode.FAILED_PRECONDITION and err.reason == "LEASE_RELEASED"
+        stale = lease_pb2.Lease()
+        stale.CopyFrom(lease)
+        stale.epoch = lease.epoch - 1 if lease.epoch > 1 else lease.epoch + 5
+        err = await rpc_error(s.place(stale, limit_order("1.00"), key="epoch-3"))
+        assert err.code is grpc.StatusCode.ABORTED and err.reason == "LEASE_STALE_EPOCH"
+        ledger = s.broker.orders.ledger
+        assert [e.key for e in ledger.entries()] == ["epoch-1"]
+        assert len(sim.book.find_orders(order_ref=placed.order.order_ref)) == 1
+        await within(s.channel.channel_ready(), 5)
