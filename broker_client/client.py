@@ -36,6 +36,8 @@ from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
+from broker_client.trading import TradingMethods
 
 T = TypeVar("T")
 
@@ -54,7 +56,7 @@ class RetryPolicy:
     """The jitter's random source."""
 
 
-class BrokerClient:
+class BrokerClient(TradingMethods):
     """An async client of the broker; every failed call raises a :class:`BrokerError`."""
 
     def __init__(
@@ -77,6 +79,8 @@ class BrokerClient:
         """The generated LeaseService stub, for calls the helpers do not cover."""
         self.connections = svc_grpc.ConnectionServiceStub(self.channel)
         """The generated ConnectionService stub."""
+        self.trading = trading_grpc.TradingServiceStub(self.channel)
+        """The generated TradingService stub (typed methods: :mod:`broker_client.trading`)."""
 
     async def __aenter__(self) -> BrokerClient:
         return self

@@ -199,6 +199,46 @@ class IdempotencyConflictError(LeaseError):
     """The request_id was used before with other parameters."""
 
 
+class OrderError(BrokerError):
+    """A TradingService order call was refused."""
+
+
+class OrderNotFoundError(OrderError):
+    """No order with that idempotency key (and bracket role) for this owner."""
+
+
+class OrderOwnedByOtherClientIdError(OrderError):
+    """Only the client ID in ``metadata["owning_client_id"]`` may modify or cancel the order."""
+
+
+class OrderFinishedError(OrderError):
+    """The order is filled, cancelled or rejected."""
+
+
+class OrderRejectedError(OrderError):
+    """IB refused the request (``metadata["ib_error_code"]``)."""
+
+
+class OutcomeUnknownError(OrderError):
+    """The order's outcome is being reconciled; retry the same call after ``retry_delay``."""
+
+
+class LeaseNotProxiedError(OrderError):
+    """Orders through the broker need a PROXIED lease."""
+
+
+class OrderIdsExhaustedError(OrderError):
+    """The client ID's IB order IDs are used up."""
+
+
+class ContractNotFoundError(OrderError):
+    """No contract matches the query (IB code 200)."""
+
+
+class ContractAmbiguousError(OrderError):
+    """Several contracts match; ``metadata["candidates"]`` names them."""
+
+
 BY_REASON: dict[str, type[BrokerError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "GATEWAY_UNKNOWN": GatewayUnknownError,
@@ -224,6 +264,15 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
     "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
     "STORE_UNAVAILABLE": StoreUnavailableError,
+    "ORDER_NOT_FOUND": OrderNotFoundError,
+    "ORDER_OWNED_BY_OTHER_CLIENT_ID": OrderOwnedByOtherClientIdError,
+    "ORDER_FINISHED": OrderFinishedError,
+    "ORDER_REJECTED": OrderRejectedError,
+    "OUTCOME_UNKNOWN": OutcomeUnknownError,
+    "LEASE_NOT_PROXIED": LeaseNotProxiedError,
+    "ORDER_IDS_EXHAUSTED": OrderIdsExhaustedError,
+    "CONTRACT_NOT_FOUND": ContractNotFoundError,
+    "CONTRACT_AMBIGUOUS": ContractAmbiguousError,
 }
 """ErrorInfo reason -> exception class."""
 
