@@ -13,6 +13,7 @@ decimal.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -161,6 +162,15 @@ def cancel(session: IBSession, entry: JournalEntry) -> None:
 # --- read-only requests ------------------------------------------------------------------------
 
 
+async def _keyed(session: IBSession, key: str, start: Callable[[], Any], limit: float) -> Any:
+    """A request the library keys by name (``openOrders``, ``completedOrders``, ``positions``):
+    a second one in flight would orphan the first's future, so a caller arriving while one is
+    pending shares its answer (both asked for the same list) instead of sending another."""
+    pending = session.ib.wrapper._futures.get(key)
+    future = pending if pending is not None and not pending.done() else start()
+    return await within(asyncio.shield(future), limit)
+
+
 async def current_time(session: IBSession, limit: float) -> float:
     """IB's clock, epoch seconds."""
     return await session.current_time(limit)
@@ -215,13 +225,15 @@ def _open_order(trade: Any) -> IbOpenOrder:
 
 async def open_orders(session: IBSession, limit: float) -> list[tuple[IbOpenOrder, Any]]:
     """Every API client's working orders (reqAllOpenOrders), with their library trades."""
-    trades = await within(session.ib.reqAllOpenOrdersAsync(), limit)
+    trades = await _keyed(session, "openOrders", session.ib.reqAllOpenOrdersAsync, limit)
     return [(_open_order(t), t) for t in trades or []]
 
 
 async def completed_orders(session: IBSession, limit: float) -> list[tuple[IbCompletedOrder, Any]]:
     """The day's completed orders (reqCompletedOrders), with their library trades."""
-    trades = await within(session.ib.reqCompletedOrdersAsync(False), limit)
+    trades = await _keyed(
+        session, "completedOrders", lambda: session.ib.reqCompletedOrdersAsync(False), limit
+    )
     out = []
     for t in trades or []:
         o, s = t.order, t.orderStatus
@@ -285,7 +297,7 @@ async def executions(
 
 async def positions(session: IBSession, limit: float) -> list[PositionView]:
     """Every position of every managed account."""
-    rows = await within(session.ib.reqPositionsAsync(), limit)
+    rows = await _keyed(session, "positions", session.ib.reqPositionsAsync, limit)
     return [
         PositionView(
             p.account, contract_ref(p.contract), ib_decimal(p.position), ib_decimal(p.avgCost)
