@@ -172,8 +172,30 @@ async def _keyed(session: IBSession, key: str, start: Callable[[], Any], limit: 
 
 
 async def current_time(session: IBSession, limit: float) -> float:
-    """IB's clock, epoch seconds."""
-    return await session.current_time(limit)
+    """IB's clock, epoch seconds, on a session whose heartbeat also asks it.
+
+    The library keys reqCurrentTime by name: a newer request (this one, or the session's
+    heartbeat) takes over the older one's future, and IB's answer resolves only the newest. So
+    a request already in flight is shared, and every future registered while waiting is
+    watched: whichever is answered first carries IB's clock, at least as fresh as asked for.
+    """
+    futures = session.ib.wrapper._futures
+    pending = futures.get("currentTime")
+    seen: set[asyncio.Future[Any]] = set()
+    if pending is not None and not pending.done():
+        seen.add(pending)
+    else:
+        seen.add(session.ib.reqCurrentTimeAsync())
+    async with asyncio.timeout(limit):
+        while True:
+            latest = futures.get("currentTime")
+            if latest is not None:
+                seen.add(latest)
+            for future in seen:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    return float(future.result().timestamp())
+            # Woken by an answer; the slice only notices a future replaced meanwhile.
+            await asyncio.wait(seen, timeout=0.005, return_when=asyncio.FIRST_COMPLETED)
 
 
 def _split(text: str) -> tuple[str, ...]:

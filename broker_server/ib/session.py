@@ -378,11 +378,7 @@ class IBSession:
         unanswered older one; the future is shielded so a timeout here does not cancel it.
         """
         ib = self._require()
-        # The library keys this request by name: a second one in flight would orphan the
-        # first's future, so share the answer of the one already asked (a heartbeat and a
-        # GetCurrentTime on the same session).
-        pending = ib.wrapper._futures.get("currentTime")
-        future = pending if pending is not None and not pending.done() else ib.reqCurrentTimeAsync()
+        future = ib.reqCurrentTimeAsync()
         answer = await within(asyncio.shield(future), timeout)
         return float(answer.timestamp())
 

@@ -66,6 +66,10 @@ class OrderLedger:
         self._by_ref: dict[str, JournalEntry] = {}
         self._by_key: dict[tuple[str, str], list[str]] = {}
         self._writes: set[asyncio.Future[Any]] = set()
+        self._dirty: dict[str, JournalEntry] = {}
+        self._events_out: list[StoredOrderEvent] = []
+        self._fills_out: list[tuple[str, str, float]] = []
+        self._flush_pending = False
         self.events: EventHub[OrderEvent] = EventHub(
             self._snapshot, queue_size=queue_size, first_sequence=first_sequence
         )
@@ -130,20 +134,38 @@ class OrderLedger:
 
     async def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
         """Write new (or resent) PENDING entries durably; returns once committed."""
+        self._flush_now()  # what was changed before goes to the store first (call order)
         await asyncio.wrap_future(self._journal.save_intents(entries))
         # Only once durable: a failed write leaves no entry behind that was never journaled.
         for e in entries:
             self._put(e)
             log_event(log, logging.INFO, "order_journaled", **_fields(e))
 
-    def save(self, entries: Sequence[JournalEntry]) -> asyncio.Future[None]:
-        """Store entries' new states (queued now; await the result for durability)."""
+    def save(self, entries: Sequence[JournalEntry]) -> None:
+        """Store entries' new states: gathered with everything else changed in this turn of the
+        event loop and written as one store call at its end (not awaited: state changes after
+        the intent are IB's news, which reconciliation can always read again)."""
         for e in entries:
             self._put(e)
-        return self._track(self._journal.save_entries(entries))
+            self._dirty[e.order_ref] = e
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        if not (self._dirty or self._events_out or self._fills_out):
+            return
+        entries, events, fills = list(self._dirty.values()), self._events_out, self._fills_out
+        self._dirty, self._events_out, self._fills_out = {}, [], []
+        self._track(self._journal.save_batch(entries, events, fills))
 
     async def flush(self) -> None:
-        """Wait for every queued write."""
+        """Write what is gathered and wait for every queued write."""
+        self._flush_now()
         while self._writes:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
 
@@ -195,11 +217,10 @@ class OrderLedger:
                 price=str(record.fill.price),
             )
         ref = record.entry.order_ref if record.entry is not None else ""
-        self._track(
-            self._journal.append_events(
-                [StoredOrderEvent(event.sequence, record.time, ref, record.kind.value, body)]
-            )
+        self._events_out.append(
+            StoredOrderEvent(event.sequence, record.time, ref, record.kind.value, body)
         )
+        self._schedule()
 
     def publish_fill(self, entry: JournalEntry, view: ExecutionView) -> bool:
         """FILL once per exec ID (durable dedup); False when it was published before."""
@@ -232,21 +253,8 @@ class OrderLedger:
         self.publish(record, view)
 
     def _track_fill(self, exec_id: str, order_ref: str, time: float) -> None:
-        self._track(self._record_fill(exec_id, order_ref, time))
-
-    def _record_fill(self, exec_id: str, order_ref: str, time: float) -> Future[None]:
-        done: Future[None] = Future()
-        inner = self._journal.record_fills([(exec_id, order_ref, time)])
-
-        def finish(f: Future[tuple[str, ...]]) -> None:
-            err = f.exception()
-            if err is not None:
-                done.set_exception(err)
-            else:
-                done.set_result(None)
-
-        inner.add_done_callback(finish)
-        return done
+        self._fills_out.append((exec_id, order_ref, time))
+        self._schedule()
 
     def _snapshot(self, sequence: int) -> list[OrderEvent]:
         now = self.clock_wall() if self.clock_wall is not None else 0.0

@@ -42,10 +42,10 @@ from broker_server.domain.journal import (
     plan_resend,
 )
 from broker_server.domain.leases import LeaseMode, LeaseRecord
-from broker_server.domain.order_events import OrderEventKind, OrderEventRecord
+from broker_server.domain.order_events import OrderEventKind, OrderEventRecord, transition_event
 from broker_server.domain.order_identity import parameter_hash
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
-from broker_server.domain.order_state import OrderState
+from broker_server.domain.order_state import OrderState, OrderTransition
 from broker_server.domain.orders import BracketRole, BracketSpec, OrderSpec
 from broker_server.domain.pacing import Lane, PacingGovernor
 from broker_server.domain.reasons import FailureReason
@@ -257,6 +257,7 @@ class OrderManager(OrderFeedHandlers):
         self._ids.observe_next_valid(scope, ib_orders.next_valid_id(handle.session))
         reservations = self._ids.reserve(scope, count)
         now = self._clock.wall()
+        changes: list[OrderTransition] = []
         if decision.outcome is IdempotencyOutcome.NEW:
             entries = plan_entries(
                 owner=owner, key=key, request=request, param_hash=phash,
@@ -268,14 +269,23 @@ class OrderManager(OrderFeedHandlers):
                 decision.entries, client_id=lease.client_id, reservations=reservations, now=now
             )
             entries = tuple(e for e, _c in resent)
-        task = asyncio.get_running_loop().create_task(self._journal_and_send(handle, entries))
+            changes = [c for _e, c in resent]
+        task = asyncio.get_running_loop().create_task(
+            self._journal_and_send(handle, entries, changes)
+        )
         await asyncio.shield(task)
         return [e.order_ref for e in entries]
 
     async def _journal_and_send(
-        self, handle: SessionHandle, entries: Sequence[JournalEntry]
+        self,
+        handle: SessionHandle,
+        entries: Sequence[JournalEntry],
+        changes: Sequence[OrderTransition] = (),
     ) -> None:
         await self.ledger.journal_intents(entries)
+        now = self._clock.wall()
+        for entry, change in zip(entries, changes, strict=False):  # a resend: NOT_SENT -> PENDING
+            self.ledger.publish(transition_event(entry, change, now))
         if self.after_journal is not None:
             self.after_journal(entries)
         self._send(handle, entries)

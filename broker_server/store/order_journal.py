@@ -145,6 +145,40 @@ class SqliteOrderJournal:
 
         return self._store.submit(run)
 
+    def save_batch(
+        self,
+        entries: Sequence[JournalEntry],
+        events: Sequence[StoredOrderEvent],
+        fills: Sequence[tuple[str, str, float]],
+    ) -> Future[None]:
+        """Entries' new states, appended events and published fills, as one call (the runtime
+        gathers what one turn of its event loop changed: one store call instead of many)."""
+        rows = [_entry_params(e) for e in entries]
+        prune = any(e.state.terminal for e in entries)
+        event_rows = [
+            (e.sequence, e.time, e.order_ref, e.kind, json.dumps(e.body, separators=(",", ":")))
+            for e in events
+        ]
+
+        def run(conn: sqlite3.Connection) -> None:
+            if rows:
+                conn.executemany(_UPSERT, rows)
+                if prune:
+                    self._prune_finished(conn)
+            if fills:
+                conn.executemany("INSERT OR IGNORE INTO order_fills VALUES (?, ?, ?)", fills)
+            if event_rows:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO order_events VALUES (?,?,?,?,?)", event_rows
+                )
+                conn.execute(
+                    "DELETE FROM order_events WHERE sequence <= "
+                    "(SELECT max(sequence) FROM order_events) - ?",
+                    (self.max_events,),
+                )
+
+        return self._store.submit(run)
+
     def raise_high_water(self, scope: OrderIdScope, order_id: int) -> Future[None]:
         """Raise a high-water mark (an ID seen at IB that the broker did not reserve)."""
 
