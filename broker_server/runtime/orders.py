@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from broker_server.aio import within
 from broker_server.config import BrokerConfig
 from broker_server.domain.clock import Clock
+from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.events import ConnectionEvent, EventKind
 from broker_server.domain.journal import (
@@ -129,6 +130,8 @@ class OrderManager(OrderFeedHandlers):
         self._running = True
         for gateway, since in oldest.items():
             self._schedule_reconcile(gateway, since, "broker restarted")
+        for entry in self.ledger.unsettled():
+            self._listen(entry.gateway, entry.client_id)
 
     async def stop(self, reason: str = "broker shutting down") -> None:
         """End the streams with FINAL, stop reconciling and pacing, flush the journal."""
@@ -441,6 +444,19 @@ class OrderManager(OrderFeedHandlers):
             self._schedule_reconcile(
                 event.gateway, event.gap_start or self._clock.wall(), "gateway reconnected"
             )
+        if event.state is ConnectionState.CONNECTED:
+            self._listen(event.gateway, event.client_id)
+
+    def _listen(self, gateway: str, client_id: int) -> None:
+        """Follow the order events of a session that carried orders still working (after a
+        reconnect or a restart, before any new call through its lease)."""
+        if not any(
+            (e.gateway, e.client_id) == (gateway, client_id) for e in self.ledger.unsettled()
+        ):
+            return
+        # Not usable now (DomainError): the next CONNECTED event tries again.
+        with contextlib.suppress(DomainError):
+            self._attach(self._connections.acquire_handle(gateway, client_id))
 
     # --- reconciliation --------------------------------------------------------------------
 

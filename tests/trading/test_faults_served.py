@@ -124,3 +124,39 @@ async def test_a_lease_reacquired_with_a_new_epoch_fences_the_old_one(tmp_path: 
         assert [e.key for e in ledger.entries()] == ["epoch-1"]
         assert len(sim.book.find_orders(order_ref=placed.order.order_ref)) == 1
         await within(s.channel.channel_ready(), 5)
+
+
+async def test_a_restarted_broker_keeps_following_working_orders(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    async with simulator() as sim:
+        async with served(store, sim) as s:
+            details = await s.trading.GetContractDetails(
+                spb.GetContractDetailsRequest(contract=AAPL)
+            )
+            con_id = details.details[0].contract.con_id
+            lease = await s.lease()
+            placed = await s.place(lease, limit_order("1.00", "4"), key="restart-1")
+            first_id = placed.order.order_id
+        async with served(store, sim) as s:
+            watch = s.trading.WatchOrderEvents(spb.WatchOrderEventsRequest(owner="alice"))
+            snapshot = await watch_until(
+                watch, lambda ev: bool(ev) and ev[-1].kind == K.ORDER_EVENT_KIND_SNAPSHOT_END
+            )
+            assert [e.order.order_ref for e in snapshot[:-1]] == [placed.order.order_ref]
+            # The lease survived the restart; its session is back and followed again.
+            again = await s.place(lease, limit_order("1.00", "4"), key="restart-1", deadline=15)
+            assert again.replayed and again.order.order_id == first_id
+            sim.market.set_price(con_id, 0.99)
+            events = await watch_until(
+                watch,
+                lambda ev: any(
+                    e.kind == K.ORDER_EVENT_KIND_STATE_CHANGED
+                    and e.order.state == pb.ORDER_STATE_FILLED
+                    for e in ev
+                ),
+                20,
+            )
+            assert sum(e.kind == K.ORDER_EVENT_KIND_FILL for e in events) == 1
+            newer = await s.place(lease, limit_order("1.00"), key="restart-2", deadline=15)
+            assert newer.order.order_id > first_id  # order IDs never go back across restarts
+            watch.cancel()

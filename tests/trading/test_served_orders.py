@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import grpc
@@ -10,9 +11,12 @@ from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as lpb
 from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as sgrpc
+from broker_server.app import start_broker, stop_broker
 from broker_server.sim.rules import RejectRule
 from tests.trading.served import (
     AAPL,
+    config_for,
     limit_order,
     market,
     rpc_error,
@@ -268,3 +272,21 @@ async def test_every_bad_field_is_a_violation(tmp_path: Path) -> None:
         )
         assert err.code is grpc.StatusCode.NOT_FOUND and err.reason == "ORDER_NOT_FOUND"
         assert sim.book.find_orders(client_id=lease.client_id) == []
+
+
+async def test_watch_ends_with_final_on_shutdown(tmp_path: Path) -> None:
+    async with simulator() as sim:
+        broker = await start_broker(config_for(tmp_path / "s.db", sim))
+        async with grpc.aio.insecure_channel(broker.address) as channel:
+            watch = sgrpc.TradingServiceStub(channel).WatchOrderEvents(
+                spb.WatchOrderEventsRequest(owner="alice")
+            )
+            await watch_until(
+                watch, lambda ev: bool(ev) and ev[-1].kind == K.ORDER_EVENT_KIND_SNAPSHOT_END
+            )
+            stopping = asyncio.create_task(stop_broker(broker))
+            events = await watch_until(
+                watch, lambda ev: bool(ev) and ev[-1].kind == K.ORDER_EVENT_KIND_FINAL
+            )
+            assert events[-1].reason == "broker shutting down"
+            await stopping
