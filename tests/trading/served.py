@@ -23,7 +23,7 @@ from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as sgrpc
 from broker_server.app import Broker, running_broker
-from broker_server.config import BrokerConfig, TradingConfig
+from broker_server.config import BrokerConfig, LeaseConfig, TradingConfig
 from broker_server.sim.config import SimConfig
 from broker_server.sim.server import SimServer
 from tests.server.helpers import fast_config
@@ -103,8 +103,13 @@ def market(quantity: str = "10", side: pb.OrderSide.ValueType = pb.ORDER_SIDE_BU
 
 
 @contextlib.asynccontextmanager
-async def served(store: Path, sim: SimServer, **trading: Any) -> AsyncIterator[Served]:
-    async with running_broker(config_for(store, sim, **trading)) as broker:
+async def served(
+    store: Path, sim: SimServer, *, leases: LeaseConfig | None = None, **trading: Any
+) -> AsyncIterator[Served]:
+    cfg = config_for(store, sim, **trading)
+    if leases is not None:
+        cfg = dataclasses.replace(cfg, leases=leases)
+    async with running_broker(cfg) as broker:
         await broker.connections.connect(timeout=10)
         async with grpc.aio.insecure_channel(broker.address) as channel:
             yield Served(

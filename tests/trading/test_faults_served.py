@@ -14,7 +14,9 @@ from broker_client.ibbroker.v1 import lease_service_pb2 as lpb
 from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_server.aio import within
+from broker_server.config import LeaseConfig
 from broker_server.domain.breaker import BreakerState
+from broker_server.domain.lease_records import LeaseEventKind
 from broker_server.domain.order_state import OrderState
 from tests.trading.served import AAPL, limit_order, rpc_error, served, simulator, watch_until
 
@@ -160,3 +162,26 @@ async def test_a_restarted_broker_keeps_following_working_orders(tmp_path: Path)
             newer = await s.place(lease, limit_order("1.00"), key="restart-2", deadline=15)
             assert newer.order.order_id > first_id  # order IDs never go back across restarts
             watch.cancel()
+
+
+async def test_an_expired_lease_refuses_orders(tmp_path: Path) -> None:
+    leases = LeaseConfig(min_ttl=0.2, quarantine_cooldown=0.2, sweep_interval=0.05)
+    async with simulator() as sim, served(tmp_path / "s.db", sim, leases=leases) as s:
+        events = s.broker.leases.events.subscribe(s.broker.leases.events.sequence)
+        request = lpb.AcquireLeaseRequest(owner="alice", mode=lease_pb2.LEASE_MODE_PROXIED)
+        request.ttl.FromMilliseconds(300)
+        lease = (await s.leases.AcquireLease(request)).lease
+        placed = await s.place(lease, limit_order("1.00"), key="exp-1")
+        async with asyncio.timeout(10):
+            async for event in events:
+                if (
+                    event.kind is LeaseEventKind.EXPIRED
+                    and event.lease
+                    and event.lease.lease_id == lease.lease_id
+                ):
+                    break
+        err = await rpc_error(s.place(lease, limit_order("1.00"), key="exp-2"))
+        assert err.code is grpc.StatusCode.FAILED_PRECONDITION and err.reason == "LEASE_EXPIRED"
+        ledger = s.broker.orders.ledger
+        assert [e.key for e in ledger.entries()] == ["exp-1"]
+        assert len(sim.book.find_orders(order_ref=placed.order.order_ref)) == 1
