@@ -158,6 +158,10 @@ class TradingConfig:
     """Seconds a read-only IB request (time, contracts, positions, orders) may take."""
     reconcile_retry: float = 1.0
     """Seconds between reconciliation attempts while orders are UNKNOWN and IB is unreachable."""
+    orphan_poll_interval: float = 5.0
+    """Seconds between reconciliations of a gateway while it has working orders whose session
+    the broker no longer holds (their lease ended): IB keeps such orders working and only its
+    lists (completed orders, executions) tell what becomes of them."""
     event_log_max: int = 10_000
     """Order events kept in the store for resuming watchers."""
     finished_orders_max: int = 100_000

@@ -137,7 +137,7 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
             problems.append(f"leases.{name}: must be > 0")
     tc = cfg.trading
     for name in ("pacing_limit", "pacing_window", "ack_timeout", "request_timeout",
-                 "reconcile_retry", "event_log_max", "finished_orders_max"):  # fmt: skip
+                 "reconcile_retry", "orphan_poll_interval", "event_log_max", "finished_orders_max"):  # fmt: skip
         if getattr(tc, name) <= 0:
             problems.append(f"trading.{name}: must be > 0, got {getattr(tc, name)}")
     if tc.pacing_limit > 50:

@@ -41,6 +41,7 @@ async def reconcile_gateway(
     limit: float,
     reason: str,
     client_id: int | None = None,
+    quiet: bool = False,
 ) -> int:
     """Reconcile ``gateway``'s unsettled entries (of one client ID, or all); returns how many
     changed. Raises what the reads raise (stale handle, timeout): the caller retries."""
@@ -66,6 +67,8 @@ async def reconcile_gateway(
         result, gateway=gateway, gap_start=gap_start, now=at, reason=reason
     )
     by_exec: dict[str, ExecutionView] = {v.execution.exec_id: v for v in views}
+    if quiet and not updated and not result.new_fills:
+        return 0  # a periodic look found nothing new: no GAP for watchers
     changed = 0
     for entry in updated:
         ledger.save([entry])
@@ -122,6 +125,7 @@ class Reconciler:
         self._config = config
         self._on_done = on_done
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._orphans: dict[str, asyncio.Task[None]] = {}
         self._running = True
 
     def schedule(self, gateway: str, gap_start: float, reason: str) -> None:
@@ -134,6 +138,42 @@ class Reconciler:
         self._tasks[gateway] = asyncio.get_running_loop().create_task(
             self._until_done(gateway, gap_start, reason), name=f"reconcile {gateway}"
         )
+
+    def watch_orphans(self, gateway: str, is_orphan: Callable[[str, int], bool]) -> None:
+        """While ``gateway`` has unsettled orders whose session the broker no longer holds
+        (``is_orphan(gateway, client_id)``), reconcile it every ``orphan_poll_interval``."""
+        task = self._orphans.get(gateway)
+        if not self._running or (task is not None and not task.done()):
+            return
+        self._orphans[gateway] = asyncio.get_running_loop().create_task(
+            self._poll_orphans(gateway, is_orphan), name=f"orphan orders {gateway}"
+        )
+
+    async def _poll_orphans(self, gateway: str, is_orphan: Callable[[str, int], bool]) -> None:
+        while self._running:
+            if not any(
+                e.gateway == gateway and is_orphan(gateway, e.client_id)
+                for e in self._ledger.unsettled()
+            ):
+                return
+            # The poll period from the configuration: IB sends nothing for these orders.
+            await asyncio.sleep(self._config.orphan_poll_interval)
+            try:
+                handle = await self._connections.data_handle(gateway)
+                await reconcile_gateway(
+                    self._ledger, handle, gateway=gateway, gap_start=self._clock.wall(),
+                    now=self._clock.wall, limit=self._config.request_timeout,
+                    reason="orders of an ended session", quiet=True,
+                )  # fmt: skip
+                self._on_done()
+            except (DomainError, TimeoutError, ConnectionError) as err:
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "orphan_poll_failed",
+                    gateway=gateway,
+                    error=str(err)[:300],
+                )
 
     async def run_now(self, gateway: str, reason: str) -> None:
         """Schedule and wait for the run."""
@@ -162,6 +202,7 @@ class Reconciler:
     async def stop(self) -> None:
         """Cancel the runs in progress."""
         self._running = False
-        for task in self._tasks.values():
+        tasks = [*self._tasks.values(), *self._orphans.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -132,6 +132,7 @@ class OrderManager(OrderFeedHandlers):
             self._schedule_reconcile(gateway, since, "broker restarted")
         for entry in self.ledger.unsettled():
             self._listen(entry.gateway, entry.client_id)
+            self.reconciler.watch_orphans(entry.gateway, self._orphaned)
 
     async def stop(self, reason: str = "broker shutting down") -> None:
         """End the streams with FINAL, stop reconciling and pacing, flush the journal."""
@@ -446,6 +447,16 @@ class OrderManager(OrderFeedHandlers):
             )
         if event.state is ConnectionState.CONNECTED:
             self._listen(event.gateway, event.client_id)
+        elif event.state is ConnectionState.DISCONNECTED:  # closed: its lease ended
+            self.reconciler.watch_orphans(event.gateway, self._orphaned)
+
+    def _orphaned(self, gateway: str, client_id: int) -> bool:
+        """Whether the broker holds no session of ``client_id`` on ``gateway`` any more."""
+        try:
+            self._connections.supervisor(gateway, client_id)
+        except DomainError:
+            return True
+        return False
 
     def _listen(self, gateway: str, client_id: int) -> None:
         """Follow the order events of a session that carried orders still working (after a

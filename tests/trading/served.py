@@ -44,7 +44,13 @@ def fast_trading_config(store: Path, port: int, **trading: Any) -> BrokerConfig:
     return dataclasses.replace(
         cfg,
         trading=TradingConfig(
-            **{"ack_timeout": 3.0, "request_timeout": 3.0, "reconcile_retry": 0.1, **trading}
+            **{
+                "ack_timeout": 3.0,
+                "request_timeout": 3.0,
+                "reconcile_retry": 0.1,
+                "orphan_poll_interval": 0.1,
+                **trading,
+            }
         ),
     )
 

@@ -185,3 +185,33 @@ async def test_an_expired_lease_refuses_orders(tmp_path: Path) -> None:
         ledger = s.broker.orders.ledger
         assert [e.key for e in ledger.entries()] == ["exp-1"]
         assert len(sim.book.find_orders(order_ref=placed.order.order_ref)) == 1
+
+
+async def test_an_order_outliving_its_lease_is_followed_to_its_fill(tmp_path: Path) -> None:
+    async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
+        details = await s.trading.GetContractDetails(spb.GetContractDetailsRequest(contract=AAPL))
+        con_id = details.details[0].contract.con_id
+        lease = await s.lease()
+        watch = s.trading.WatchOrderEvents(spb.WatchOrderEventsRequest(owner="alice"))
+        await watch_until(
+            watch, lambda ev: bool(ev) and ev[-1].kind == K.ORDER_EVENT_KIND_SNAPSHOT_END
+        )
+        placed = await s.place(lease, limit_order("1.00", "3"), key="orphan-1")
+        await s.leases.ReleaseLease(
+            lpb.ReleaseLeaseRequest(lease_id=lease.lease_id, epoch=lease.epoch, owner="alice")
+        )
+        sim.market.set_price(con_id, 0.99)  # IB keeps the order working and fills it
+        events = await watch_until(
+            watch,
+            lambda ev: any(
+                e.kind == K.ORDER_EVENT_KIND_STATE_CHANGED
+                and e.order.state == pb.ORDER_STATE_FILLED
+                for e in ev
+            ),
+            20,
+        )
+        fills = [e for e in events if e.kind == K.ORDER_EVENT_KIND_FILL]
+        assert [f.execution.order_ref for f in fills] == [placed.order.order_ref]
+        entry = s.broker.orders.ledger.by_ref(placed.order.order_ref)
+        assert entry is not None and entry.state is OrderState.FILLED
+        watch.cancel()
