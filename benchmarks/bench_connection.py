@@ -4,11 +4,16 @@
 - time to detect a stalled socket (peer mute -> RECONNECTING, default heartbeat 1 s / 2 s),
 - time from the gateway's return to RESTORED (default backoff 0.5 s x2, full jitter),
 - p99 latency of one state event to 1,000 watchers of the state hub,
+- time from the gateway listening again to CONNECTED after a long outage (default 60 s, the
+  simulator's restart window), with the port looks (fast return, the default) next to the same
+  manager with them turned off (backoff and breaker only) in the same run,
+- one client-ID probe (raw handshake) next to the old probe with a full ib_insync ``IB()``,
+  and one GetConnectionState-style read of the published snapshot next to a rebuild,
 
 each printed next to the seed's 30 s target and ib_insync's Watchdog defaults (20 s idle timeout
 plus a 4 s probe before it acts).
 
-    python benchmarks/bench_connection.py [--runs 5]
+    python benchmarks/bench_connection.py [--runs 5] [--outage 60] [--outage-runs 1]
 
 The simulator runs in this process on 127.0.0.1 (one event loop, as in ``serve --sim``); every
 run is bounded by a timeout.
@@ -25,6 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dataclasses
 
 from broker_server.config import GatewayConfig
 from broker_server.domain.connection_state import ConnectionState
@@ -52,9 +59,11 @@ class Waiter:
         self.events.append((time.monotonic(), event))
         self._changed.set()
 
-    async def first(self, after: int, kind: EventKind, state: S | None = None) -> float:
+    async def first(
+        self, after: int, kind: EventKind, state: S | None = None, within: float = 60
+    ) -> float:
         i = after
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(within):
             while True:
                 while i < len(self.events):
                     at, e = self.events[i]
@@ -65,12 +74,90 @@ class Waiter:
                 await self._changed.wait()
 
 
-def _row(name: str, samples: list[float], reference: str) -> None:
+def _row(name: str, samples: list[float], reference: str, *, micro: bool = False) -> None:
     med = statistics.median(samples)
     worst = max(samples)
+    scale, unit = (1e6, "us") if micro else (1e3, "ms")
     print(
-        f"{name:<34} median {med * 1000:9.1f} ms   max {worst * 1000:9.1f} ms   "
+        f"{name:<34} median {med * scale:9.1f} {unit}   max {worst * scale:9.1f} {unit}   "
         f"(n={len(samples)})   {reference}"
+    )
+
+
+async def probes(runs: int) -> None:
+    """Cost of one client-ID probe and of one snapshot read, each next to the old way."""
+    from broker_server.ib.session import IBSession
+    from broker_server.runtime.snapshots import gateway_snapshot
+
+    async with SimServer(SimConfig(port=0, tick_interval=0.25)) as sim:
+        cfg = GatewayConfig(port=sim.port)
+        manager = ConnectionManager(cfg)
+        await manager.connect(timeout=10)
+        raw: list[float] = []
+        full: list[float] = []
+        for i in range(runs * 20):
+            start = time.perf_counter()
+            assert await manager.probe("paper", 120 + i % 5)
+            raw.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            old = IBSession(cfg, 125 + i % 5)
+            await old.connect(sync=False)
+            await old.disconnect()
+            full.append(time.perf_counter() - start)
+        read: list[float] = []
+        rebuild: list[float] = []
+        entry = manager._pool.gateway("paper")  # the rebuild the reads used to do
+        for _ in range(runs * 200):
+            start = time.perf_counter()
+            manager.gateways("paper")
+            read.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            gateway_snapshot(entry)
+            rebuild.append(time.perf_counter() - start)
+        await manager.close("benchmark over")
+    print("probe and read cost (in-process simulator)")
+    _row("client-ID probe (raw handshake)", raw, "reference below: the old probe")
+    _row("  old probe (ib_insync IB())", full, "reference")
+    _row("GetConnectionState read", read, "reference below: rebuild per call", micro=True)
+    _row("  rebuild per call (old)", rebuild, "reference", micro=True)
+
+
+async def outage(seconds: float, runs: int) -> None:
+    """Gateway back -> CONNECTED after an outage of ``seconds``: port looks on vs off."""
+    async with SimServer(SimConfig(port=0, tick_interval=0.25)) as sim:
+        fast = GatewayConfig(port=sim.port, monitor_client_ids=())
+        slow = dataclasses.replace(
+            fast, name="backoff-only", monitor_client_id=98, port_probe_interval=0.0
+        )
+        managers = {"fast": ConnectionManager(fast), "slow": ConnectionManager(slow)}
+        waiters = {k: Waiter(m) for k, m in managers.items()}
+        for m in managers.values():
+            await m.connect(timeout=10)
+        back: dict[str, list[float]] = {"fast": [], "slow": []}
+        # A backoff-only manager may sleep a breaker interval of up to 60 s after the return.
+        bound = seconds + 2 * slow.breaker_open_max + 30
+        for _ in range(runs):
+            marks = {k: len(w.events) for k, w in waiters.items()}
+            await sim.faults.restart(seconds)
+            await sim.faults.wait_accepting()
+            start = time.monotonic()
+            for k, w in waiters.items():
+                back[k].append(
+                    await w.first(marks[k], EventKind.TRANSITION, S.CONNECTED, within=bound) - start
+                )
+        for m in managers.values():
+            await m.close("benchmark over")
+    print(f"gateway back after a {seconds:g} s outage, {runs} run(s), defaults otherwise")
+    _row(
+        f"back -> CONNECTED ({seconds:g} s outage)",
+        back["fast"],
+        f"goal 1 s; port look every {fast.port_probe_interval:g} s",
+    )
+    _row(
+        "  same, backoff + breaker only",
+        back["slow"],
+        f"reference (issue 9: 0.02/1.06/13.2 s min/median/max); cap {fast.backoff_cap:g} s, "
+        f"breaker open <= {fast.breaker_open_max:g} s",
     )
 
 
@@ -160,5 +247,13 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument(
+        "--outage", type=float, default=60.0, help="outage in seconds for the gateway-back figure"
+    )
+    parser.add_argument(
+        "--outage-runs", type=int, default=1, help="runs of the long-outage figure (default 1)"
+    )
     args = parser.parse_args()
     asyncio.run(main(max(1, args.runs)))
+    asyncio.run(probes(max(1, args.runs)))
+    asyncio.run(outage(max(0.1, args.outage), max(1, args.outage_runs)))

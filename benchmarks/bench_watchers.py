@@ -2,7 +2,7 @@
 to a bare ``grpc.aio`` server with the same number of streams, in the same run (goal: broker /
 bare <= 1.2 at p50 and p99).
 
-    python benchmarks/bench_watchers.py [--watchers 1000] [--rounds 10] [--repeats 2]
+    python benchmarks/bench_watchers.py [--watchers 1000] [--rounds 8] [--repeats 3]
 
 The broker is what ``ibbroker serve --sim --store FILE`` runs (the real CLI in a child process,
 default configuration). 1,000 ``WatchLeases`` streams, spread over ``--channels`` client
@@ -257,10 +257,10 @@ def quantiles(values: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--watchers", type=int, default=1000, help="streams per server")
-    parser.add_argument("--rounds", type=int, default=10, help="acquire+release rounds per run")
+    parser.add_argument("--rounds", type=int, default=8, help="acquire+release rounds per run")
     parser.add_argument("--channels", type=int, default=10, help="client channels")
     parser.add_argument(
-        "--repeats", type=int, default=2, help="bare/broker alternations (the host may be busy)"
+        "--repeats", type=int, default=3, help="bare/broker alternations (the host may be busy)"
     )
     parser.add_argument("--root", default=str(ROOT), help="source tree whose broker to serve")
     args = parser.parse_args()

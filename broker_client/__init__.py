@@ -4,7 +4,7 @@ Strategy repositories install only this package (grpcio, protobuf, grpcio-status
 googleapis-common-protos), never the server.
 """
 
-from broker_client.client import BrokerClient, RetryPolicy
+from broker_client.client import BrokerClient, BrokerClientSync
 from broker_client.errors import (
     AccountMismatchError,
     AdminTokenRequiredError,
@@ -22,6 +22,7 @@ from broker_client.errors import (
     IbLinkLostError,
     IdempotencyConflictError,
     InvalidArgumentError,
+    LeaseAccountMismatchError,
     LeaseError,
     LeaseExpiredError,
     LeaseNotFoundError,
@@ -29,7 +30,11 @@ from broker_client.errors import (
     LeaseNotProxiedError,
     LeaseReleasedError,
     LeaseStaleEpochError,
+    MarketDataError,
+    MarketDataLinesExhaustedError,
+    MarketDataNotPermittedError,
     NotConnectedError,
+    OperatorActionRequiredError,
     OrderError,
     OrderFinishedError,
     OrderIdsExhaustedError,
@@ -38,13 +43,16 @@ from broker_client.errors import (
     OrderRejectedError,
     OutcomeUnknownError,
     PacingError,
+    PeerStreamLimitError,
     ReconnectingError,
     ShuttingDownError,
     StoreUnavailableError,
+    SubscriberTooSlowError,
 )
 from broker_client.fencing import LeasePolicy
 from broker_client.leases import LeaseLostError, lease, lease_sync, watch_leases
-from broker_client.trading import SyncTradingClient, limit, market, new_idempotency_key
+from broker_client.plans import RetryPolicy
+from broker_client.trading import limit, market, new_idempotency_key
 from broker_client.watch import WatchOptions, watch_connection_state, watch_health
 
 __all__ = [
@@ -52,6 +60,7 @@ __all__ = [
     "AdminTokenRequiredError",
     "BreakerOpenError",
     "BrokerClient",
+    "BrokerClientSync",
     "BrokerError",
     "BrokerUnavailableError",
     "ClientIdExhaustedError",
@@ -65,6 +74,7 @@ __all__ = [
     "IbLinkLostError",
     "IdempotencyConflictError",
     "InvalidArgumentError",
+    "LeaseAccountMismatchError",
     "LeaseError",
     "LeaseExpiredError",
     "LeaseLostError",
@@ -74,7 +84,11 @@ __all__ = [
     "LeasePolicy",
     "LeaseReleasedError",
     "LeaseStaleEpochError",
+    "MarketDataError",
+    "MarketDataLinesExhaustedError",
+    "MarketDataNotPermittedError",
     "NotConnectedError",
+    "OperatorActionRequiredError",
     "OrderError",
     "OrderFinishedError",
     "OrderIdsExhaustedError",
@@ -83,11 +97,12 @@ __all__ = [
     "OrderRejectedError",
     "OutcomeUnknownError",
     "PacingError",
+    "PeerStreamLimitError",
     "ReconnectingError",
     "RetryPolicy",
     "ShuttingDownError",
     "StoreUnavailableError",
-    "SyncTradingClient",
+    "SubscriberTooSlowError",
     "WatchOptions",
     "lease",
     "lease_sync",

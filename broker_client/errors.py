@@ -163,6 +163,15 @@ class PacingError(GatewayError):
     """IB's pacing limits were hit."""
 
 
+class OperatorActionRequiredError(GatewayError):
+    """The gateway's session gave up (retries exhausted): no retry helps until an operator
+    acts (``Reconnect``, or fixing the gateway)."""
+
+
+class PeerStreamLimitError(BrokerError):
+    """This address has ``server.max_streams_per_peer`` streams open: close some first."""
+
+
 class LeaseError(BrokerError):
     """A client-ID lease call was refused."""
 
@@ -199,44 +208,65 @@ class IdempotencyConflictError(LeaseError):
     """The request_id was used before with other parameters."""
 
 
+class LeaseAccountMismatchError(LeaseError):
+    """The gateway's accounts do not match its configuration (paper vs live): operator action
+    needed, a retry does not help."""
+
+
+class LeaseNotProxiedError(LeaseError):
+    """The call needs a PROXIED lease; the lease given is DIRECT."""
+
+
 class OrderError(BrokerError):
-    """A TradingService order call was refused."""
+    """An order call was refused."""
 
 
 class OrderNotFoundError(OrderError):
-    """No order with that idempotency key (and bracket role) for this owner."""
+    """No such order for the caller (or IB does not know it, 10147)."""
 
 
 class OrderOwnedByOtherClientIdError(OrderError):
-    """Only the client ID in ``metadata["owning_client_id"]`` may modify or cancel the order."""
-
-
-class OrderFinishedError(OrderError):
-    """The order is filled, cancelled or rejected."""
-
-
-class OrderRejectedError(OrderError):
-    """IB refused the request (``metadata["ib_error_code"]``)."""
-
-
-class OutcomeUnknownError(OrderError):
-    """The order's outcome is being reconciled; retry the same call after ``retry_delay``."""
-
-
-class LeaseNotProxiedError(OrderError):
-    """Orders through the broker need a PROXIED lease."""
-
-
-class OrderIdsExhaustedError(OrderError):
-    """The client ID's IB order IDs are used up."""
+    """Only the client ID that placed the order may change it (metadata ``owning_client_id``)."""
 
 
 class ContractNotFoundError(OrderError):
-    """No contract matches the query (IB code 200)."""
+    """The contract resolves to nothing (IB 200)."""
 
 
 class ContractAmbiguousError(OrderError):
-    """Several contracts match; ``metadata["candidates"]`` names them."""
+    """The contract matches several; the message and metadata name the candidates."""
+
+
+class OrderRejectedError(OrderError):
+    """IB refused the order; the IB code and text are in ``metadata``."""
+
+
+class OutcomeUnknownError(OrderError):
+    """The order's outcome is being reconciled: retry the same call after ``retry_delay``."""
+
+
+class OrderFinishedError(OrderError):
+    """The order is filled, cancelled or rejected and cannot change."""
+
+
+class OrderIdsExhaustedError(OrderError):
+    """No further order ID for the client ID."""
+
+
+class MarketDataError(BrokerError):
+    """A market-data call was refused or ended."""
+
+
+class MarketDataLinesExhaustedError(MarketDataError):
+    """The gateway's market-data line budget is used up."""
+
+
+class SubscriberTooSlowError(MarketDataError):
+    """The subscriber read too slowly for too long and was ended."""
+
+
+class MarketDataNotPermittedError(MarketDataError):
+    """No market-data permission for the instrument and type (IB 354, 10167, 10197)."""
 
 
 BY_REASON: dict[str, type[BrokerError]] = {
@@ -264,15 +294,21 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
     "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
     "STORE_UNAVAILABLE": StoreUnavailableError,
+    "OPERATOR_ACTION_REQUIRED": OperatorActionRequiredError,
+    "LEASE_ACCOUNT_MISMATCH": LeaseAccountMismatchError,
+    "PEER_STREAM_LIMIT": PeerStreamLimitError,
     "ORDER_NOT_FOUND": OrderNotFoundError,
     "ORDER_OWNED_BY_OTHER_CLIENT_ID": OrderOwnedByOtherClientIdError,
-    "ORDER_FINISHED": OrderFinishedError,
-    "ORDER_REJECTED": OrderRejectedError,
-    "OUTCOME_UNKNOWN": OutcomeUnknownError,
-    "LEASE_NOT_PROXIED": LeaseNotProxiedError,
-    "ORDER_IDS_EXHAUSTED": OrderIdsExhaustedError,
     "CONTRACT_NOT_FOUND": ContractNotFoundError,
     "CONTRACT_AMBIGUOUS": ContractAmbiguousError,
+    "ORDER_REJECTED": OrderRejectedError,
+    "OUTCOME_UNKNOWN": OutcomeUnknownError,
+    "ORDER_FINISHED": OrderFinishedError,
+    "LEASE_NOT_PROXIED": LeaseNotProxiedError,
+    "ORDER_IDS_EXHAUSTED": OrderIdsExhaustedError,
+    "MARKET_DATA_LINES_EXHAUSTED": MarketDataLinesExhaustedError,
+    "SUBSCRIBER_TOO_SLOW": SubscriberTooSlowError,
+    "MARKET_DATA_NOT_PERMITTED": MarketDataNotPermittedError,
 }
 """ErrorInfo reason -> exception class."""
 

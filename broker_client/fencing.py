@@ -13,11 +13,11 @@ stalled connection cannot keep a renew pending past the lease's end, and every a
 an answer whose lease is not ACTIVE, belongs to another lease or epoch, or whose ``expire_time``
 is already past by the local wall clock means the lease is lost.
 
-The retry logic lives here once, as *plans*: generators that yield :class:`Call` and
-:class:`Sleep` steps and receive each call's answer (the response, or a :class:`BrokerError`).
-The async holder runs them with ``await`` and ``asyncio.sleep``, the blocking holder with a
-blocking stub and ``threading.Event.wait``; the unit tests run them with a scripted clock.
-Nothing here does I/O.
+The retry logic lives here once, as *plans* (:mod:`broker_client.plans`): generators that
+yield :class:`Call` and :class:`Sleep` steps and receive each call's answer (the response, or a
+:class:`BrokerError`). The async holder runs them with ``await`` and ``asyncio.sleep``, the
+blocking holder with a blocking stub and ``threading.Event.wait``; the unit tests run them with
+a scripted clock. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ import grpc
 
 from broker_client.errors import BrokerError, LeaseExpiredError
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2
+from broker_client.plans import Call, Plan, Sleep
 
 log = logging.getLogger("ibbroker.client.leases")
 
@@ -73,27 +74,6 @@ class LeasePolicy:
             raise ValueError("acquire_attempts must be at least 1")
 
 
-@dataclass(frozen=True)
-class Call:
-    """Step of a plan: call ``method`` of the LeaseService stub with ``request``."""
-
-    method: str
-    request: Any
-    timeout: float
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """Step of a plan: wait ``seconds`` (a holder being closed may end the plan instead)."""
-
-    seconds: float
-
-
-Step = Call | Sleep
-Plan = Generator[Step, Any, Any]
-"""A plan yields steps; a Call step is answered with the response or a :class:`BrokerError`."""
-
-
 class LeaseLostError(Exception):
     """The lease is gone: refused or ended by the broker, or its local deadline passed."""
 
@@ -125,7 +105,9 @@ def ended(lease: lease_pb2.Lease, wall_now: float) -> str | None:
     expire_time already past by the local wall clock."""
     if lease.state != ACTIVE:
         return f"answered with state {lease_pb2.LeaseState.Name(lease.state)}"
-    if lease.HasField("expire_time") and _timestamp(lease.expire_time) <= wall_now:
+    if not lease.HasField("expire_time"):
+        return "answered without an expire_time"
+    if _timestamp(lease.expire_time) <= wall_now:
         return "answered with an expire_time in the past"
     return None
 
@@ -155,6 +137,8 @@ class Keeper:
         ended it) or released; None while held."""
         self.error: LeaseLostError | None = None
         """Why it is no longer held, once it is not."""
+        self.noticed_at: float | None = None
+        """Monotonic time the end was noticed (may be after :attr:`ended_at`)."""
         self.release_error: BrokerError | None = None
         """Why the release on exit failed, if it did (the lease then ends at its expiry; a
         LEASE_EXPIRED here means the broker ended it before the holder's deadline)."""
@@ -183,6 +167,11 @@ class Keeper:
         with self._lock:
             if self.error is not None:
                 return self.error.why
+            expired = self._clock() >= self.deadline
+        if expired:  # lost at the deadline, whatever arrives after it
+            self.lose(None, "expired locally: no renewal succeeded within its TTL")
+            return "expired locally"
+        with self._lock:
             problem = ended(lease, wall_now)
             if problem is None and (lease.lease_id, lease.epoch) != (
                 self.lease.lease_id,
@@ -206,7 +195,8 @@ class Keeper:
             if self.error is not None:
                 return
             self.error = LeaseLostError(self.lease, cause, why)
-            self.ended_at = min(self._clock(), self.deadline)
+            self.noticed_at = self._clock()
+            self.ended_at = min(self.noticed_at, self.deadline)
         if notify:
             log.warning("%s", self.error)
             self._on_end()

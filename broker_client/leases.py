@@ -33,28 +33,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
-import grpc
 from google.protobuf import duration_pb2
 
 from broker_client.channel import aio_channel, sync_channel
-from broker_client.errors import BrokerError
 from broker_client.fencing import (
-    Call,
     Keeper,
     LeaseLostError,
     LeasePolicy,
-    Plan,
-    Sleep,
     acquire_plan,
     release_plan,
     renew_plan,
 )
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
+from broker_client.plans import run_async, run_sync
 from broker_client.watch import WatchOptions, watch_rpc
 
 DIRECT = lease_pb2.LEASE_MODE_DIRECT
@@ -63,6 +58,7 @@ PROXIED = lease_pb2.LEASE_MODE_PROXIED
 """The broker opens a session with the leased client ID in its pool."""
 
 DEFAULT_POLICY = LeasePolicy()
+R = TypeVar("R")
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -92,53 +88,6 @@ def _stub(target: Any) -> Any:
     if hasattr(target, "AcquireLease"):
         return target
     return lease_service_pb2_grpc.LeaseServiceStub(target)
-
-
-# --- running a plan ---------------------------------------------------------------------------
-
-
-async def run_async(plan: Plan, stub: Any) -> Any:
-    """Run a :mod:`~broker_client.fencing` plan on an async stub; returns the plan's result."""
-    try:
-        step = next(plan)
-        while True:
-            answer: Any = None
-            if isinstance(step, Sleep):
-                await asyncio.sleep(step.seconds)
-            else:
-                try:
-                    answer = await getattr(stub, step.method)(step.request, timeout=step.timeout)
-                except grpc.RpcError as err:
-                    answer = BrokerError.from_rpc_error(err)
-            step = plan.send(answer)
-    except StopIteration as done:
-        return done.value
-    finally:
-        plan.close()
-
-
-def run_sync(plan: Plan, stub: Any, stop: threading.Event | None = None) -> Any:
-    """Run a plan on a blocking stub; ``stop`` set during a Sleep step ends it (returns None)."""
-    try:
-        step = next(plan)
-        while True:
-            answer: Any = None
-            if isinstance(step, Sleep):
-                if stop is not None and stop.wait(step.seconds):
-                    return None
-                if stop is None:
-                    time.sleep(step.seconds)
-            else:
-                assert isinstance(step, Call)
-                try:
-                    answer = getattr(stub, step.method)(step.request, timeout=step.timeout)
-                except grpc.RpcError as err:
-                    answer = BrokerError.from_rpc_error(err)
-            step = plan.send(answer)
-    except StopIteration as done:
-        return done.value
-    finally:
-        plan.close()
 
 
 # --- holders ----------------------------------------------------------------------------------
@@ -196,6 +145,18 @@ class _Holder:
         """Raise :class:`LeaseLostError` unless the lease is held now (not lost, not released,
         and its local deadline not reached)."""
         self.keeper.check()
+
+    def fence(self, request: R) -> R:
+        """Stamp this lease's ``lease_id`` and ``epoch`` (and ``owner`` when the request has
+        one) on a request that acts under the lease, such as ``PlaceOrderRequest``,
+        ``ModifyOrderRequest`` or ``CancelOrderRequest``, after :meth:`check`: a lost lease
+        raises :class:`LeaseLostError` instead of sending. The broker checks the epoch again."""
+        self.check()
+        lease, message = self.keeper.lease, cast(Any, request)
+        message.lease_id, message.epoch = lease.lease_id, lease.epoch
+        if "owner" in message.DESCRIPTOR.fields_by_name and not message.owner:
+            message.owner = lease.owner
+        return request
 
     def __repr__(self) -> str:
         lease = self.keeper.lease

@@ -1,5 +1,6 @@
-"""TradingService for Python strategies: typed async methods (mixed into ``BrokerClient``), the
-order-event watch, and a blocking facade (:class:`SyncTradingClient`).
+"""TradingService for Python strategies: one :class:`~broker_client.client.Op` per call, typed
+methods mixed into ``BrokerClient`` (async) and ``BrokerClientSync`` (blocking), and the
+order-event watch (async).
 
 Example::
 
@@ -10,36 +11,31 @@ Example::
             async for event in broker.watch_order_events(owner="momentum"):
                 ...
 
-Retries: reads, ``cancel_order`` (cancelling a cancelled order returns it) and ``place_order``
-are repeated on UNAVAILABLE (and ``place_order`` also after DEADLINE_EXCEEDED) with backoff
-and full jitter, honouring the broker's retry delay. ``place_order`` generates the idempotency
-key once (unless given) and sends every attempt with it, so a retry after a drop, a broker
-restart or a lost answer returns the one order the broker journaled instead of placing a second
-one. ``modify_order`` is not repeated.
+Retries follow the client's ``RetryPolicy``: reads, ``cancel_order`` (cancelling a cancelled
+order returns it) and ``place_order`` are repeated on UNAVAILABLE. ``place_order`` generates
+the idempotency key once (unless given) and every attempt carries it, so a retry after a drop,
+a broker restart or a lost answer returns the one order the broker journaled instead of placing
+a second; after DEADLINE_EXCEEDED call it again with the same ``idempotency_key``.
+``modify_order`` is never repeated.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import grpc
-
-from broker_client.channel import sync_channel
-from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
-from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-from broker_client.watch import WatchOptions, _options, watch_rpc
+from broker_client.watch import _options, watch_rpc
+
+if TYPE_CHECKING:
+    from broker_client.client import Op
 
 T = TypeVar("T")
 FINAL = pb.OrderEventKind.Value("ORDER_EVENT_KIND_FINAL")
 """The FINAL kind of the order-event stream."""
-_PLACE_RETRY = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 class LeaseLike(Protocol):
@@ -80,6 +76,77 @@ def market(symbol: str, side: str, quantity: str, **fields: Any) -> pb.OrderSpec
     )  # fmt: skip
 
 
+def _op(method: str, request: Any, safe: bool, result: Callable[[Any], T]) -> Op[T]:
+    from broker_client.client import Op  # client.py imports this module
+
+    return Op(method, request, safe, result)
+
+
+# --- one Op per call -------------------------------------------------------------------------
+
+
+def get_current_time(gateway: str = "") -> Op[dt.datetime]:
+    """TWS's clock."""
+    return _op(
+        "GetCurrentTime",
+        spb.GetCurrentTimeRequest(gateway=gateway),
+        True,
+        lambda r: r.server_time.ToDatetime(tzinfo=dt.UTC),
+    )
+
+
+def get_contract_details(
+    query: pb.Contract, gateway: str = "", list_all: bool = False
+) -> Op[list[pb.ContractDetails]]:
+    """The contract's details (exactly one unless ``list_all``)."""
+    request = spb.GetContractDetailsRequest(gateway=gateway, contract=query, list_all=list_all)
+    return _op("GetContractDetails", request, True, lambda r: list(r.details))
+
+
+def get_positions(account: str = "", gateway: str = "") -> Op[list[pb.Position]]:
+    """Positions of one account or all."""
+    request = spb.GetPositionsRequest(gateway=gateway, account=account)
+    return _op("GetPositions", request, True, lambda r: list(r.positions))
+
+
+def get_account_summary(
+    account: str = "", tags: Sequence[str] = (), gateway: str = ""
+) -> Op[list[pb.AccountValue]]:
+    """Account-summary values."""
+    request = spb.GetAccountSummaryRequest(gateway=gateway, account=account, tags=list(tags))
+    return _op("GetAccountSummary", request, True, lambda r: list(r.values))
+
+
+def list_open_orders(
+    owner: str = "", all_owners: bool = False, account: str = "", gateway: str = ""
+) -> Op[list[pb.Order]]:
+    """Working orders (the owner's, or every owner's with the admin token)."""
+    request = spb.ListOpenOrdersRequest(
+        gateway=gateway, owner=owner, all_owners=all_owners, account=account
+    )
+    return _op("ListOpenOrders", request, True, lambda r: list(r.orders))
+
+
+def list_completed_orders(
+    owner: str = "", all_owners: bool = False, account: str = "", gateway: str = ""
+) -> Op[list[pb.Order]]:
+    """The day's finished orders."""
+    request = spb.ListCompletedOrdersRequest(
+        gateway=gateway, owner=owner, all_owners=all_owners, account=account
+    )
+    return _op("ListCompletedOrders", request, True, lambda r: list(r.orders))
+
+
+def list_executions(
+    owner: str = "", all_owners: bool = False, gateway: str = "", **filters: Any
+) -> Op[list[pb.Execution]]:
+    """Fills with commissions (filters: account, start_time, end_time, symbol, side, ...)."""
+    request = spb.ListExecutionsRequest(
+        gateway=gateway, owner=owner, all_owners=all_owners, **filters
+    )
+    return _op("ListExecutions", request, True, lambda r: list(r.executions))
+
+
 def place_request(
     lease: LeaseLike, order: pb.OrderSpec | pb.BracketOrder, *, owner: str, key: str
 ) -> spb.PlaceOrderRequest:
@@ -94,95 +161,87 @@ def place_request(
     return request
 
 
+def place_order(
+    lease: LeaseLike,
+    order: pb.OrderSpec | pb.BracketOrder,
+    owner: str,
+    idempotency_key: str | None = None,
+) -> Op[spb.PlaceOrderResponse]:
+    """One order or a bracket; safe to repeat: every attempt carries the same key."""
+    request = place_request(lease, order, owner=owner, key=idempotency_key or new_idempotency_key())
+    return _op("PlaceOrder", request, True, lambda r: r)
+
+
 def _selector(key: str, role: int) -> spb.OrderSelector:
     return spb.OrderSelector(idempotency_key=key, bracket_role=role)  # type: ignore[arg-type]
 
 
-class TradingMethods:
-    """TradingService calls of :class:`~broker_client.client.BrokerClient`."""
+def modify_order(
+    lease: LeaseLike, key: str, owner: str, role: int = 0, **changes: Any
+) -> Op[pb.Order]:
+    """Change a working order (quantity, limit_price, stop_price, time_in_force, outside_rth)."""
+    request = spb.ModifyOrderRequest(
+        lease_id=lease.lease_id, epoch=lease.epoch, owner=owner, order=_selector(key, role),
+        **changes,
+    )  # fmt: skip
+    return _op("ModifyOrder", request, False, lambda r: r.order)
 
-    trading: spb_grpc.TradingServiceStub
-    channel: grpc.aio.Channel
-    _call: Callable[..., Awaitable[Any]]
+
+def cancel_order(lease: LeaseLike, key: str, owner: str, role: int = 0) -> Op[pb.Order]:
+    """Cancel an order (a cancelled order is returned as it is, so it is repeated)."""
+    request = spb.CancelOrderRequest(
+        lease_id=lease.lease_id, epoch=lease.epoch, owner=owner, order=_selector(key, role)
+    )
+    return _op("CancelOrder", request, True, lambda r: r.order)
+
+
+# --- the client methods ------------------------------------------------------------------------
+
+
+class TradingMethods:
+    """TradingService calls of :class:`~broker_client.client.BrokerClient` (async)."""
+
+    trading: Any
+    call: Callable[..., Any]
     _watch_kwargs: Callable[[dict[str, Any]], dict[str, Any]]
-    timeout: float
-    metadata: tuple[tuple[str, str], ...]
 
     async def get_current_time(self, gateway: str = "") -> dt.datetime:
         """TWS's clock."""
-        reply = await self._call(
-            self.trading.GetCurrentTime,
-            spb.GetCurrentTimeRequest(gateway=gateway),
-            safe_to_repeat=True,
-        )
-        return reply.server_time.ToDatetime(tzinfo=dt.UTC)
+        return await self.call(get_current_time(gateway))
 
     async def get_contract_details(
         self, query: pb.Contract, *, gateway: str = "", list_all: bool = False
     ) -> list[pb.ContractDetails]:
         """The contract's details (exactly one unless ``list_all``)."""
-        reply = await self._call(
-            self.trading.GetContractDetails,
-            spb.GetContractDetailsRequest(gateway=gateway, contract=query, list_all=list_all),
-            safe_to_repeat=True,
-        )
-        return list(reply.details)
+        return await self.call(get_contract_details(query, gateway, list_all))
 
     async def get_positions(self, account: str = "", *, gateway: str = "") -> list[pb.Position]:
         """Positions of one account or all."""
-        reply = await self._call(
-            self.trading.GetPositions,
-            spb.GetPositionsRequest(gateway=gateway, account=account),
-            safe_to_repeat=True,
-        )
-        return list(reply.positions)
+        return await self.call(get_positions(account, gateway))
 
     async def get_account_summary(
         self, account: str = "", tags: Sequence[str] = (), *, gateway: str = ""
     ) -> list[pb.AccountValue]:
         """Account-summary values."""
-        reply = await self._call(
-            self.trading.GetAccountSummary,
-            spb.GetAccountSummaryRequest(gateway=gateway, account=account, tags=list(tags)),
-            safe_to_repeat=True,
-        )
-        return list(reply.values)
+        return await self.call(get_account_summary(account, tags, gateway))
 
     async def list_open_orders(
         self, owner: str = "", *, all_owners: bool = False, account: str = "", gateway: str = ""
     ) -> list[pb.Order]:
-        """Working orders (the owner's, or every owner's with the admin token)."""
-        reply = await self._call(
-            self.trading.ListOpenOrders,
-            spb.ListOpenOrdersRequest(
-                gateway=gateway, owner=owner, all_owners=all_owners, account=account
-            ),
-            safe_to_repeat=True,
-        )
-        return list(reply.orders)
+        """Working orders."""
+        return await self.call(list_open_orders(owner, all_owners, account, gateway))
 
     async def list_completed_orders(
         self, owner: str = "", *, all_owners: bool = False, account: str = "", gateway: str = ""
     ) -> list[pb.Order]:
         """The day's finished orders."""
-        reply = await self._call(
-            self.trading.ListCompletedOrders,
-            spb.ListCompletedOrdersRequest(
-                gateway=gateway, owner=owner, all_owners=all_owners, account=account
-            ),
-            safe_to_repeat=True,
-        )
-        return list(reply.orders)
+        return await self.call(list_completed_orders(owner, all_owners, account, gateway))
 
     async def list_executions(
         self, owner: str = "", *, all_owners: bool = False, gateway: str = "", **filters: Any
     ) -> list[pb.Execution]:
-        """Fills with commissions (filters: account, start_time, end_time, symbol, ...)."""
-        request = spb.ListExecutionsRequest(
-            gateway=gateway, owner=owner, all_owners=all_owners, **filters
-        )
-        reply = await self._call(self.trading.ListExecutions, request, safe_to_repeat=True)
-        return list(reply.executions)
+        """Fills with commissions."""
+        return await self.call(list_executions(owner, all_owners, gateway, **filters))
 
     async def place_order(
         self,
@@ -191,57 +250,27 @@ class TradingMethods:
         *,
         owner: str,
         idempotency_key: str | None = None,
-        attempts: int = 5,
-        max_backoff: float = 2.0,
     ) -> spb.PlaceOrderResponse:
-        """Place one order or a bracket exactly once: every attempt carries the same key."""
-        request = place_request(
-            lease, order, owner=owner, key=idempotency_key or new_idempotency_key()
-        )
-        ceiling = 0.1
-        for attempt in range(1, attempts + 1):
-            try:
-                return await self.trading.PlaceOrder(
-                    request, timeout=self.timeout, metadata=self.metadata
-                )
-            except grpc.aio.AioRpcError as err:
-                error = BrokerError.from_rpc_error(err)
-                if error.code not in _PLACE_RETRY or attempt == attempts:
-                    raise error from err
-            delay = error.retry_delay if error.retry_delay is not None else ceiling
-            await asyncio.sleep(min(delay, max_backoff))
-            ceiling = min(ceiling * 2, max_backoff)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Place one order or a bracket exactly once (see the module docstring)."""
+        return await self.call(place_order(lease, order, owner, idempotency_key))
 
     async def modify_order(
         self, lease: LeaseLike, key: str, *, owner: str, role: int = 0, **changes: Any
     ) -> pb.Order:
-        """Change a working order (quantity, limit_price, stop_price, time_in_force, outside_rth)."""
-        request = spb.ModifyOrderRequest(
-            lease_id=lease.lease_id,
-            epoch=lease.epoch,
-            owner=owner,
-            order=_selector(key, role),
-            **changes,
-        )
-        reply = await self._call(self.trading.ModifyOrder, request, safe_to_repeat=False)
-        return reply.order
+        """Change a working order."""
+        return await self.call(modify_order(lease, key, owner, role, **changes))
 
     async def cancel_order(
         self, lease: LeaseLike, key: str, *, owner: str, role: int = 0
     ) -> pb.Order:
-        """Cancel an order (a cancelled order is returned as it is, so this is repeated)."""
-        request = spb.CancelOrderRequest(
-            lease_id=lease.lease_id, epoch=lease.epoch, owner=owner, order=_selector(key, role)
-        )
-        reply = await self._call(self.trading.CancelOrder, request, safe_to_repeat=True)
-        return reply.order
+        """Cancel an order."""
+        return await self.call(cancel_order(lease, key, owner, role))
 
     def watch_order_events(
         self, owner: str = "", *, all_owners: bool = False, gateway: str = "", **kwargs: Any
     ) -> AsyncGenerator[pb.OrderEvent, None]:
         """Order events (snapshot, SNAPSHOT_END, changes, GAP), resumed after the last sequence
-        seen when the stream breaks or the broker restarts; options as :class:`WatchOptions`."""
+        seen when the stream breaks or the broker restarts; options as ``WatchOptions``."""
         kwargs = self._watch_kwargs(kwargs)
         options = kwargs.pop("options", None)
         return watch_rpc(
@@ -254,96 +283,56 @@ class TradingMethods:
         )
 
 
-class SyncTradingClient:
-    """The blocking facade of the trading calls (its own channel); same retry rules."""
+class SyncTradingMethods:
+    """TradingService calls of :class:`~broker_client.client.BrokerClientSync` (blocking)."""
 
-    def __init__(
-        self, target: str, *, timeout: float = 10.0, metadata: Sequence[tuple[str, str]] = ()
-    ) -> None:
-        self.channel = sync_channel(target)
-        self.stub = spb_grpc.TradingServiceStub(self.channel)
-        self.timeout = timeout
-        self.metadata = tuple(metadata)
-
-    def __enter__(self) -> SyncTradingClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel."""
-        self.channel.close()
-
-    def _call(
-        self,
-        rpc: Callable[..., T],
-        request: Any,
-        *,
-        retry: frozenset[grpc.StatusCode],
-        attempts: int = 4,
-    ) -> T:
-        ceiling = 0.1
-        for attempt in range(1, attempts + 1):
-            try:
-                return rpc(request, timeout=self.timeout, metadata=self.metadata)
-            except grpc.RpcError as err:
-                error = BrokerError.from_rpc_error(err)
-                if error.code not in retry or attempt == attempts:
-                    raise error from err
-            time.sleep(min(error.retry_delay if error.retry_delay is not None else ceiling, 2.0))
-            ceiling = min(ceiling * 2, 2.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+    call: Callable[..., Any]
 
     def get_current_time(self, gateway: str = "") -> dt.datetime:
         """TWS's clock."""
-        reply = self._call(
-            self.stub.GetCurrentTime, spb.GetCurrentTimeRequest(gateway=gateway), retry=_READ
-        )
-        return reply.server_time.ToDatetime(tzinfo=dt.UTC)
+        return self.call(get_current_time(gateway))
 
     def get_positions(self, account: str = "", *, gateway: str = "") -> list[pb.Position]:
         """Positions of one account or all."""
-        reply = self._call(
-            self.stub.GetPositions,
-            spb.GetPositionsRequest(gateway=gateway, account=account),
-            retry=_READ,
-        )
-        return list(reply.positions)
+        return self.call(get_positions(account, gateway))
 
-    def list_open_orders(self, owner: str, *, gateway: str = "") -> list[pb.Order]:
-        """The owner's working orders."""
-        reply = self._call(
-            self.stub.ListOpenOrders,
-            spb.ListOpenOrdersRequest(gateway=gateway, owner=owner),
-            retry=_READ,
-        )
-        return list(reply.orders)
+    def list_open_orders(
+        self, owner: str = "", *, all_owners: bool = False, account: str = "", gateway: str = ""
+    ) -> list[pb.Order]:
+        """Working orders."""
+        return self.call(list_open_orders(owner, all_owners, account, gateway))
+
+    def list_executions(
+        self, owner: str = "", *, all_owners: bool = False, gateway: str = "", **filters: Any
+    ) -> list[pb.Execution]:
+        """Fills with commissions."""
+        return self.call(list_executions(owner, all_owners, gateway, **filters))
 
     def place_order(
-        self, lease: LeaseLike, order: pb.OrderSpec | pb.BracketOrder, *, owner: str,
-        idempotency_key: str | None = None, attempts: int = 5,
-    ) -> spb.PlaceOrderResponse:  # fmt: skip
-        """Place exactly once: every attempt carries the same idempotency key."""
-        request = place_request(
-            lease, order, owner=owner, key=idempotency_key or new_idempotency_key()
-        )
-        return self._call(self.stub.PlaceOrder, request, retry=_PLACE_RETRY, attempts=attempts)
+        self,
+        lease: LeaseLike,
+        order: pb.OrderSpec | pb.BracketOrder,
+        *,
+        owner: str,
+        idempotency_key: str | None = None,
+    ) -> spb.PlaceOrderResponse:
+        """Place one order or a bracket exactly once."""
+        return self.call(place_order(lease, order, owner, idempotency_key))
+
+    def modify_order(
+        self, lease: LeaseLike, key: str, *, owner: str, role: int = 0, **changes: Any
+    ) -> pb.Order:
+        """Change a working order."""
+        return self.call(modify_order(lease, key, owner, role, **changes))
 
     def cancel_order(self, lease: LeaseLike, key: str, *, owner: str, role: int = 0) -> pb.Order:
-        """Cancel an order (repeated on UNAVAILABLE)."""
-        request = spb.CancelOrderRequest(
-            lease_id=lease.lease_id, epoch=lease.epoch, owner=owner, order=_selector(key, role)
-        )
-        return self._call(self.stub.CancelOrder, request, retry=_READ).order
+        """Cancel an order."""
+        return self.call(cancel_order(lease, key, owner, role))
 
-
-_READ = frozenset({grpc.StatusCode.UNAVAILABLE})
 
 __all__ = [
-    "SyncTradingClient",
+    "SyncTradingMethods",
     "TradingMethods",
-    "WatchOptions",
     "limit",
     "market",
     "new_idempotency_key",

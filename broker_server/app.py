@@ -27,6 +27,7 @@ from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
+from broker_server.server_limits import raise_open_file_limit
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
@@ -89,6 +90,7 @@ async def start_broker(
     """Start every component; on failure, stop what was started and re-raise."""
     clock = clock or SystemClock()
     setup_metrics()
+    raise_open_file_limit()
     async with contextlib.AsyncExitStack() as unwind:
         sim = None
         if with_sim:

@@ -30,7 +30,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"ibbroker: config: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     cfg = _apply_flags(cfg, args)
-    configure_logging(cfg.server.log_level)
+    configure_logging(
+        cfg.server.log_level,
+        burst=cfg.server.log_burst,
+        burst_interval=cfg.server.log_burst_interval,
+    )
     from broker_server.app import serve  # imported late: `ibbroker health` stays light
     from broker_server.store.base import StoreError
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from broker_server.config_checks import validate
+from broker_server.config_values import ConfigError, Secret, apply_env, coerce
 from broker_server.domain.lease_policy import GatewayIds, LeasePolicy, LeaseTimes
 from broker_server.domain.limits import (
     GATEWAY_LIVE_PORT,
@@ -61,41 +62,6 @@ __all__ = [
 ]
 
 
-class ConfigError(Exception):
-    """Invalid configuration; ``problems`` holds one line per problem, each naming the key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class Secret:
-    """A string that never shows itself in ``repr``, ``str`` or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret value; call only where it is used, never to log it."""
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-
 def default_port(*, use_gateway: bool, paper_trading: bool) -> int:
     """IB's default API port: Gateway 4002 paper / 4001 live, TWS 7497 paper / 7496 live."""
     if use_gateway:
@@ -129,6 +95,20 @@ class ServerConfig:
     """Events buffered per watch stream before a slow watcher is coalesced to the latest snapshot."""
     metrics_log_interval: float = 60.0
     """Seconds between JSON `metrics` log lines with every counter; 0 turns them off."""
+    max_concurrent_streams: int = 1024
+    """Most calls open at once on one client connection (HTTP/2 MAX_CONCURRENT_STREAMS); more wait in the client."""
+    max_streams_per_peer: int = 2048
+    """Most streaming calls (watches, reflection) open at once from one client IP; more get RESOURCE_EXHAUSTED PEER_STREAM_LIMIT."""
+    max_connections: int = 1000
+    """Most client connections at once (capped below the open-file limit); gRPC closes further ones at accept."""
+    idle_timeout: float = 120.0
+    """Seconds a client connection without calls is kept before the server closes it (clients reconnect on their next call)."""
+    handshake_timeout: float = 10.0
+    """Seconds a new connection may take to complete its HTTP/2 handshake before it is closed."""
+    log_burst: int = 20
+    """Identical log lines (same event and fields) written per log_burst_interval at most; the next one written counts the suppressed."""
+    log_burst_interval: float = 10.0
+    """Seconds of the window of log_burst."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +164,8 @@ class LeaseConfig:
     """Seconds between sweeps that expire leases and free quarantined IDs."""
     probe_timeout: float = 3.0
     """Seconds a probe connect (proving a DIRECT lease's ID free) may take."""
+    pause_threshold: float = 2.0
+    """Seconds without a sweep after which the broker counts itself paused and gives each lease one grace (a third of its TTL)."""
 
     def policy(self) -> LeaseTimes:
         """The timing rules as the lease core takes them."""
@@ -250,6 +232,12 @@ class GatewayConfig:
     """Seconds the breaker first stays open (doubles on each failed trial)."""
     breaker_open_max: float = 60.0
     """Longest time in seconds the breaker stays open."""
+    breaker_failure_span: float = 5.0
+    """Seconds the consecutive failures must span before they open the breaker (a short
+    restart's burst of refused connects does not); 0 opens on the count alone."""
+    port_probe_interval: float = 0.25
+    """Seconds between bare TCP looks at a refusing gateway's port while backing off; the real
+    connect starts as soon as it accepts. 0 turns the look off."""
 
     @property
     def address(self) -> str:
@@ -332,63 +320,6 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 
-def _type_name(tp: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        tp, str(tp)
-    )
-
-
-def _coerce(key: str, raw: Any, tp: Any, problems: list[str]) -> Any:
-    """Check ``raw`` against the field type ``tp``; TOML gives native types, env gives strings."""
-    if tp is Secret:
-        if not isinstance(raw, str):
-            problems.append(f"{key}: must be a string, got {type(raw).__name__}")
-            return Secret("")
-        return Secret(raw)
-    if tp == tuple[int, ...]:
-        if isinstance(raw, str):
-            raw = [part.strip() for part in raw.split(",") if part.strip()]
-        try:
-            return tuple(int(x) for x in raw if not isinstance(x, bool))
-        except (TypeError, ValueError):
-            problems.append(f"{key}: must be a list of integers")
-            return ()
-    if tp == tuple[str, ...]:
-        if isinstance(raw, str):
-            raw = [part.strip() for part in raw.split(",") if part.strip()]
-        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-            problems.append(f"{key}: must be a list of strings")
-            return ()
-        return tuple(raw)
-    if tp is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "0", "false", "no"}:
-            return raw.lower() in {"1", "true", "yes"}
-    elif tp is int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str):
-            try:
-                return int(raw)
-            except ValueError:
-                pass
-    elif tp is float:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return float(raw)
-        if isinstance(raw, str):
-            try:
-                return float(raw)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(raw, str):
-            return raw
-    shown = raw if isinstance(raw, str | int | float | bool) else type(raw).__name__
-    problems.append(f"{key}: must be {_type_name(tp)}, got {shown!r}")
-    return None
-
-
 def _field_types(cls: type[Any]) -> dict[str, Any]:
     hints = {
         "str": str,
@@ -409,7 +340,7 @@ def _build(cls: type[Any], prefix: str, table: Mapping[str, Any], problems: list
         if key not in types:
             problems.append(f"{prefix}.{key}: unknown key")
             continue
-        value = _coerce(f"{prefix}.{key}", raw, types[key], problems)
+        value = coerce(f"{prefix}.{key}", raw, types[key], problems)
         if value is not None:
             values[key] = value
     return values
@@ -424,36 +355,6 @@ def _gateway(name: str, table: Mapping[str, Any], problems: list[str]) -> dict[s
     return values
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
-    """Fold environment overrides into the raw TOML data (strings are coerced later)."""
-    simple = {
-        "IBBROKER_LISTEN": ("server", "listen"),
-        "IBBROKER_STORE": ("store", "path"),
-        "IBBROKER_LOG_LEVEL": ("server", "log_level"),
-        "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
-    }
-    for var, (section, key) in simple.items():
-        if var in env:
-            data.setdefault(section, {})[key] = env[var]
-    gateway_vars = {
-        "IB_HOST": "host",
-        "IB_PORT": "port",
-        "IB_CLIENT_ID": "monitor_client_id",
-        "IB_PAPER_TRADING": "paper_trading",
-        "IB_ALLOW_LIVE": "allow_live",
-    }
-    if any(var in env for var in gateway_vars):
-        gateways = data.setdefault("gateways", {})
-        if not isinstance(gateways, dict):
-            return
-        name = data.get("server", {}).get("default_gateway") or next(iter(gateways), "paper")
-        target = gateways.setdefault(name, {})
-        if isinstance(target, dict):
-            for var, key in gateway_vars.items():
-                if var in env:
-                    target[key] = env[var]
-
-
 def config_from_mapping(
     data: Mapping[str, Any], env: Mapping[str, str] | None = None
 ) -> BrokerConfig:
@@ -463,7 +364,7 @@ def config_from_mapping(
         raw["gateways"] = {
             k: (dict(v) if isinstance(v, Mapping) else v) for k, v in raw["gateways"].items()
         }
-    _apply_env(raw, env or {})
+    apply_env(raw, env or {})
     problems: list[str] = []
     sections: dict[str, Any] = {}
     for key, value in raw.items():

@@ -61,6 +61,9 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
         )
     elif gw.data_client_id in (gw.monitor_client_id, *gw.monitor_client_ids):
         problems.append(f"{key}.data_client_id: {gw.data_client_id} is a monitor client ID")
+    for name in ("breaker_failure_span", "port_probe_interval"):
+        if getattr(gw, name) < 0:
+            problems.append(f"{key}.{name}: must be >= 0, got {getattr(gw, name)}")
     for name in (
         "timeout",
         "retry_delay",
@@ -115,6 +118,12 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append("server.metrics_log_interval: must be >= 0 (0 = off)")
     if cfg.server.watcher_queue_size < 1:
         problems.append("server.watcher_queue_size: must be >= 1")
+    for name in ("max_concurrent_streams", "max_streams_per_peer", "max_connections", "log_burst"):
+        if getattr(cfg.server, name) < 1:
+            problems.append(f"server.{name}: must be >= 1")
+    for name in ("idle_timeout", "handshake_timeout", "log_burst_interval"):
+        if getattr(cfg.server, name) <= 0:
+            problems.append(f"server.{name}: must be > 0")
     for name in ("keepalive_time", "keepalive_timeout", "min_client_ping_interval"):
         if getattr(cfg.server, name) <= 0:
             problems.append(f"server.{name}: must be > 0")
@@ -131,6 +140,10 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
     if not 0 < lc.min_ttl <= lc.default_ttl <= lc.max_ttl:
         problems.append(
             f"leases.default_ttl: must lie within min_ttl..max_ttl ({lc.min_ttl}..{lc.max_ttl}), got {lc.default_ttl}"
+        )
+    if lc.pause_threshold <= lc.sweep_interval:
+        problems.append(
+            f"leases.pause_threshold: must be > sweep_interval ({lc.pause_threshold} <= {lc.sweep_interval})"
         )
     for name in ("quarantine_cooldown", "sweep_interval", "probe_timeout"):
         if getattr(lc, name) < 0 or (name != "quarantine_cooldown" and getattr(lc, name) == 0):

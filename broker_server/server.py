@@ -22,6 +22,7 @@ from broker_server.config import ServerConfig
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
+from broker_server.server_limits import PeerStreamLimit, connection_cap
 from broker_server.services.errors import to_status
 
 log = logging.getLogger("ibbroker.server")
@@ -50,6 +51,12 @@ def server_options(cfg: ServerConfig) -> list[tuple[str, int]]:
         # gRPC binds with SO_REUSEPORT by default: a second broker on the same port would
         # silently share it (and half the calls). Fail instead.
         ("grpc.so_reuseport", 0),
+        # Bounds (server_limits.py): streams per connection, connections, idle and
+        # half-open connections.
+        ("grpc.max_concurrent_streams", cfg.max_concurrent_streams),
+        ("grpc.max_allowed_incoming_connections", connection_cap(cfg.max_connections)),
+        ("grpc.max_connection_idle_ms", int(cfg.idle_timeout * 1000)),
+        ("grpc.server_handshake_timeout_ms", int(cfg.handshake_timeout * 1000)),
     ]
 
 
@@ -229,8 +236,10 @@ class GrpcServer:
         self.drain = DrainInterceptor()
         self._serving: dict[str, bool] = {}
         self.health = HealthServicer()
+        self.peer_streams = PeerStreamLimit(cfg.max_streams_per_peer)
         self.server = grpc.aio.server(
-            interceptors=[self.drain, MalformedRequestInterceptor()], options=server_options(cfg)
+            interceptors=[self.drain, self.peer_streams, MalformedRequestInterceptor()],
+            options=server_options(cfg),
         )
         self.port = 0
 

@@ -1,10 +1,14 @@
 """A circuit breaker per gateway: stop hammering a gateway that keeps refusing connections.
 
-CLOSED lets everything through and counts consecutive connection failures. At the threshold it
+CLOSED lets everything through and counts consecutive connection failures. It opens when there
+are at least ``failure_threshold`` of them *and* they span at least ``min_failure_span`` seconds
+(counted over time, not only in number: refused connects fail in about a millisecond, so a
+one-second gateway restart can produce five of them and must not open the breaker). Then it
 opens: OPEN refuses everything (callers fail fast with UNAVAILABLE and a retry hint) for an open
 interval. When the interval has passed the breaker is HALF_OPEN and admits exactly one trial;
 its success closes the breaker, its failure opens it again for twice the interval (up to
-``open_max``). The interval is jittered upwards only, so no caller is told to retry sooner than
+``open_max``). :meth:`CircuitBreaker.early_trial` ends an open interval early when there is
+fresh evidence the gateway is back (its port accepts again). The interval is jittered upwards only, so no caller is told to retry sooner than
 it may and several gateways' breakers do not retry in step.
 """
 
@@ -44,6 +48,9 @@ class BreakerPolicy:
     """Fraction by which an open interval is stretched at random (0.1: up to 10 % longer)."""
     trial_retry_after: float = 1.0
     """Retry hint in seconds while the single half-open trial is still in flight."""
+    min_failure_span: float = 0.0
+    """Seconds from the first to the last of the consecutive failures before they may open the
+    breaker; 0 opens on the count alone."""
 
     def __post_init__(self) -> None:
         if self.failure_threshold < 1:
@@ -54,6 +61,8 @@ class BreakerPolicy:
             raise ValueError("factor must be >= 1")
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be within [0, 1]")
+        if self.min_failure_span < 0:
+            raise ValueError("min_failure_span must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,7 @@ class CircuitBreaker:
         self._on_change = on_change
         self._state = BreakerState.CLOSED
         self._failures = 0
+        self._first_failure = 0.0
         self._interval = policy.open_initial
         self._open_until = 0.0
         self._trial_in_flight = False
@@ -172,8 +182,15 @@ class CircuitBreaker:
         """A connection attempt failed; returns the change if the breaker opened."""
         self._refresh()
         if self._state is BreakerState.CLOSED:
+            now = self._clock.monotonic()
             self._failures += 1
-            if self._failures < self._policy.failure_threshold:
+            if self._failures == 1:
+                self._first_failure = now
+            span = now - self._first_failure
+            if (
+                self._failures < self._policy.failure_threshold
+                or span < self._policy.min_failure_span
+            ):
                 return None
             return self._open(f"{self._failures} consecutive failures: {reason}")
         if self._state is BreakerState.HALF_OPEN:
@@ -182,6 +199,19 @@ class CircuitBreaker:
             return self._open(f"trial failed: {reason}")
         # OPEN: an attempt begun before the breaker opened; the breaker already knows.
         return None
+
+    def early_trial(self, reason: str) -> BreakerChange | None:
+        """End an OPEN interval now (HALF_OPEN, one trial): the gateway shows signs of life.
+
+        The trial is governed as usual: its failure opens the breaker again for twice the
+        interval. No-op unless OPEN.
+        """
+        self._refresh()
+        if self._state is not BreakerState.OPEN:
+            return None
+        self._open_until = self._clock.monotonic()
+        self._trial_in_flight = False
+        return self._move(BreakerState.HALF_OPEN, reason, 0.0)
 
     # --- internals -------------------------------------------------------------------------
 

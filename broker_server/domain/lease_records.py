@@ -58,7 +58,7 @@ class LeaseEventKind(enum.Enum):
     QUARANTINED = "quarantined"
     FREED = "freed"
     RESTORED = "restored"
-    """Reloaded from the store on start and extended by one TTL."""
+    """Reloaded from the store on start, its downtime added and its one grace given."""
     FINAL = "final"
     """The broker is shutting down: the last event of every watch stream."""
     SNAPSHOT_END = "snapshot_end"
@@ -97,22 +97,41 @@ class LeaseRecord:
     """The idempotency key of the acquire; empty when the caller gave none."""
     end_time: float | None = None
     """When it was released or expired; None while active."""
+    grace_until: float | None = None
+    """Set after a broker restart or a detected pause: the lease holds until then although
+    ``expire_time`` has passed (one grace of a third of the TTL, see docs/leases.md). Never
+    stored: a restart computes it again from the stored ``expire_time``, so graces do not add up
+    over restarts. Cleared by a renew."""
 
     @property
     def key(self) -> tuple[str, int]:
         """(gateway, client_id)."""
         return (self.gateway, self.client_id)
 
+    @property
+    def deadline(self) -> float:
+        """When the broker ends the lease unless renewed: ``expire_time`` or its grace."""
+        if self.grace_until is None:
+            return self.expire_time
+        return max(self.expire_time, self.grace_until)
+
+    @property
+    def grace(self) -> float:
+        """The one grace a lease gets after a restart or a pause: one renew interval (clients
+        renew at a third of the TTL)."""
+        return self.ttl / 3
+
     def live(self, now: float) -> bool:
         """True while the lease holds its client ID at ``now``."""
-        return self.state is LeaseState.ACTIVE and now < self.expire_time
+        return self.state is LeaseState.ACTIVE and now < self.deadline
 
     def __repr__(self) -> str:
         end = f" end={_fmt_time(self.end_time)}" if self.end_time is not None else ""
+        grace = f" grace={_fmt_time(self.grace_until)}" if self.grace_until is not None else ""
         return (
             f"<Lease {self.gateway}/{self.client_id} e{self.epoch} {self.owner!r} "
             f"{self.mode.value} {self.state.value} ttl={self.ttl:g}s "
-            f"expire={_fmt_time(self.expire_time)}{end} id={self.lease_id[:8]}>"
+            f"expire={_fmt_time(self.expire_time)}{grace}{end} id={self.lease_id[:8]}>"
         )
 
 

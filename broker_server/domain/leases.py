@@ -209,7 +209,7 @@ class LeaseTable:
 
     def _exhausted(self, gateway: str, now: float, limit_bound: bool) -> DomainError:
         names = {g.name for g in self._endpoint_peers(gateway)} if limit_bound else {gateway}
-        ends = [self._leases[lid].expire_time for k, lid in self._holders.items() if k[0] in names]
+        ends = [self._leases[lid].deadline for k, lid in self._holders.items() if k[0] in names]
         ends += [q.until for k, q in self._quarantine.items() if k[0] in names]
         # A quarantine that has ended still needs a sweep (and a probe) to free its ID.
         retry_after = max(0.0, min(ends, default=now) - now) + self.policy.times.sweep_interval
@@ -290,7 +290,12 @@ class LeaseTable:
         lease = self._fenced(lease_id, owner, epoch, now)
         self._check_not_ended(lease, now)
         new_ttl = lease.ttl if ttl is None else ttl
-        renewed = replace(lease, ttl=new_ttl, expire_time=max(lease.expire_time, now + new_ttl))
+        renewed = replace(
+            lease,
+            ttl=new_ttl,
+            expire_time=max(lease.expire_time, now + new_ttl),
+            grace_until=None,
+        )
         self._put(renewed)
         return renewed
 
@@ -339,7 +344,7 @@ class LeaseTable:
     # --- time --------------------------------------------------------------------------------
 
     def expire_due(self, now: float) -> list[tuple[LeaseRecord, Quarantine]]:
-        """End every active lease whose expire_time has passed; their IDs are quarantined."""
+        """End every active lease whose deadline has passed; their IDs are quarantined."""
         due = [
             self._leases[lid] for lid in self._holders.values() if not self._leases[lid].live(now)
         ]
@@ -349,7 +354,7 @@ class LeaseTable:
 
     def next_deadline(self) -> float | None:
         """The earliest expire_time or quarantine end, or None when nothing waits."""
-        times = [self._leases[lid].expire_time for lid in self._holders.values()]
+        times = [self._leases[lid].deadline for lid in self._holders.values()]
         times += [q.until for q in self._quarantine.values()]
         return min(times, default=None)
 
@@ -386,31 +391,65 @@ class LeaseTable:
     # --- restart -----------------------------------------------------------------------------
 
     def restore(
-        self, leases: Iterable[LeaseRecord], rows: Iterable[ClientIdRow], now: float
+        self,
+        leases: Iterable[LeaseRecord],
+        rows: Iterable[ClientIdRow],
+        now: float,
+        downtime: float = 0.0,
     ) -> tuple[list[LeaseRecord], list[LeaseRecord]]:
-        """Load the store's state after a restart. Returns (extended, skipped).
+        """Load the store's state after a restart. Returns (restored active leases, skipped).
 
-        Every active lease is extended by one TTL from ``max(expire_time, now)`` so no client
-        loses its ID to a restart, even one that outlasted the TTL; epochs are kept. Leases of
-        gateways no longer configured are skipped. Epoch high-water marks and quarantines are
-        taken as stored.
+        A lease's time is broker uptime: every active lease's ``expire_time`` moves on by
+        ``downtime`` (the caller stores the moved leases, so the next restart moves them from
+        there), and it gets one grace on top (see
+        :meth:`_graced`): it holds until ``max(expire_time, min(now, expire_time) + grace)``, so a
+        client whose renewals failed while the broker was down has one renew interval to come
+        back, and however often the broker restarts, an abandoned lease ends by
+        ``expire_time + grace``. A lease already past that is restored dead: the next
+        :meth:`expire_due` ends it. Epochs are kept. Leases of gateways no longer configured are
+        skipped. Epoch high-water marks and quarantines are taken as stored.
         """
         for row in rows:
             key = (row.gateway, row.client_id)
             self._high_water[key] = max(self._high_water.get(key, 0), row.epoch_high_water)
             if row.quarantine is not None and row.gateway in self._gateways:
                 self._quarantine[key] = row.quarantine
-        extended: list[LeaseRecord] = []
+        restored: list[LeaseRecord] = []
         skipped: list[LeaseRecord] = []
         for lease in sorted(leases, key=lambda lease: lease.end_time or 0.0):
             if lease.gateway not in self._gateways:
                 skipped.append(lease)
                 continue
             if lease.state is LeaseState.ACTIVE:
-                lease = replace(lease, expire_time=max(lease.expire_time, now) + lease.ttl)
-                extended.append(lease)
+                moved = replace(lease, expire_time=lease.expire_time + downtime, grace_until=None)
+                lease = self._graced(moved, now)
+                restored.append(lease)
             self._put(lease)
-        return extended, skipped
+        return restored, skipped
+
+    @staticmethod
+    def _graced(lease: LeaseRecord, now: float) -> LeaseRecord:
+        """``lease`` with its one grace: until ``min(now, expire_time) + grace``, when that is
+        later than ``expire_time`` (a lease with more than a grace left needs none)."""
+        until = min(now, lease.expire_time) + lease.grace
+        return replace(lease, grace_until=until) if until > lease.expire_time else lease
+
+    def grant_pause_grace(self, now: float) -> list[LeaseRecord]:
+        """After a detected pause of the broker (it could not serve renewals): every active lease
+        that has not had its grace since its last renew and would end within one grace holds
+        until ``now + grace``. Returns the leases changed.
+
+        The paused time does not count against a lease whose client renewed on time, and a lease
+        gets one grace per renewal, so pauses do not keep an abandoned lease alive either."""
+        changed = []
+        for lid in list(self._holders.values()):
+            lease = self._leases[lid]
+            if lease.grace_until is not None or lease.expire_time >= now + lease.grace:
+                continue
+            graced = replace(lease, grace_until=now + lease.grace)
+            self._put(graced)
+            changed.append(graced)
+        return changed
 
     def __repr__(self) -> str:
         parts = []

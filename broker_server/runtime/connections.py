@@ -60,12 +60,14 @@ from broker_server.domain.events import (
     GatewaySnapshot,
     HealthEvent,
     Restored,
+    SessionRole,
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
 from broker_server.domain.reasons import FailureReason
-from broker_server.ib.errors import ConnectFailure, ConnectFailureReason
-from broker_server.ib.session import IBSession, check_accounts
+from broker_server.ib.errors import ConnectFailure
+from broker_server.ib.probe import probe_client_id
+from broker_server.ib.session import check_accounts
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.handles import SessionHandle, StaleSessionError
 from broker_server.runtime.health_monitor import ConnectionHealthMonitor
@@ -78,7 +80,6 @@ from broker_server.runtime.session_pool import SessionPool
 from broker_server.runtime.snapshots import (
     ManagerSnapshot,
     SnapshotStore,
-    gateway_snapshot,
     serving,
 )
 from broker_server.runtime.supervisor import SessionSupervisor
@@ -246,13 +247,19 @@ class ConnectionManager:
         return serving(g)
 
     def gateways(self, name: str = "") -> list[GatewaySnapshot]:
-        """Fresh snapshots of every gateway, or the one named (NOT_FOUND when unknown)."""
+        """Every gateway, or the one named (NOT_FOUND when unknown), from the published snapshot.
+
+        No rebuild per call: the snapshot is replaced after every change and every heartbeat
+        interval, so figures such as uptime and rates are at most that old.
+        """
+        snap = self._snapshots.current
         if name:
-            return [gateway_snapshot(self._pool.gateway(name))]
-        return [gateway_snapshot(g) for g in self._pool.gateways.values()]
+            self._pool.gateway(name)  # NOT_FOUND for an unknown name
+            return [snap.gateway(name)]
+        return list(snap.gateways)
 
     def sessions(self, gateway: str = "") -> list[SessionSnapshot]:
-        """Fresh snapshots of every session, or those of one gateway."""
+        """Every session, or those of one gateway (from the published snapshot)."""
         return [s for g in self.gateways(gateway) for s in g.sessions]
 
     def supervisor(
@@ -287,12 +294,15 @@ class ConnectionManager:
         """A :class:`SessionHandle` on a session's current socket (the monitor by default).
 
         Fails fast like :meth:`check_usable`. The handle raises :class:`StaleSessionError`
-        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket.
+        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket; with
+        ``for_orders`` it also raises IB_LINK_LOST while TWS has lost IB (1100).
         """
         g = self._pool.gateway(gateway)
         sup = self._pool.supervisor(g.name, client_id)
         check_usable(g.config, g.breaker, sup, for_orders=for_orders)
-        return SessionHandle(sup, sup.generation, lambda: retry_hint(g.config, g.breaker))
+        return SessionHandle(
+            sup, sup.generation, lambda: retry_hint(g.config, g.breaker), for_orders=for_orders
+        )
 
     @contextlib.asynccontextmanager
     async def session(
@@ -390,31 +400,58 @@ class ConnectionManager:
         return check_accounts(g.config, accounts) if accounts else None
 
     async def probe(self, gateway: str, client_id: int) -> bool:
-        """Connect with ``client_id`` and disconnect at once: True when IB did not answer 326."""
+        """Prove ``client_id`` free: True when IB accepted it, False when it answered 326.
+
+        Speaks only the API handshake (:func:`broker_server.ib.probe.probe_client_id`, no
+        ``IB()``), and never connects to an account the configuration does not allow: refused
+        outright (FAILED_PRECONDITION / ACCOUNT_MISMATCH) when the gateway's monitor already
+        found a mismatch, and closed the moment managedAccounts shows one. Raises a DomainError
+        when it cannot tell (the lease manager keeps the ID quarantined then).
+        """
         g = self._pool.gateway(gateway)
-        if client_id in g.sessions:
-            return False  # the broker itself holds it
-        probe = IBSession(g.config, client_id)
-        try:
-            await probe.connect(sync=False)
-        except ConnectFailure as failure:
-            if failure.reason is ConnectFailureReason.CLIENT_ID_IN_USE:
-                return False
+        if client_id in g.sessions or client_id in g.closing:
+            return False  # the broker itself holds it (or is still closing its socket)
+        cfg = g.config
+        mismatch = self.account_mismatch(g.name)
+        if mismatch is not None:
             raise DomainError(
-                ErrorKind.UNAVAILABLE,
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.ACCOUNT_MISMATCH,
+                f"not probing client ID {client_id} on {gateway}: {mismatch}",
+                metadata={"gateway": gateway},
+            )
+        try:
+            result = await probe_client_id(
+                cfg.host,
+                cfg.port,
+                client_id,
+                cfg.timeout,
+                check_accounts=lambda accounts: check_accounts(cfg, accounts),
+            )
+        except ConnectFailure as failure:
+            fatal = not failure.reason.retryable
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION if fatal else ErrorKind.UNAVAILABLE,
                 failure.reason.failure_reason,
                 f"cannot probe client ID {client_id} on {gateway}: {failure.message}",
-                retry_after=retry_hint(g.config, g.breaker),
+                retry_after=None if fatal else retry_hint(cfg, g.breaker),
+                metadata={"gateway": gateway},
             ) from failure
-        finally:
-            await probe.disconnect()
-        return True
+        return result.free
 
     # --- SessionObserver (the supervisors report here) -----------------------------------
 
     def on_transition(self, session: SessionSupervisor, change: Transition) -> None:
-        """One log line, one event, the callbacks, the counters; then a fresh snapshot."""
+        """One log line, one event, the callbacks, the counters; then a fresh snapshot.
+
+        A monitor back on its gateway nudges the gateway's other sessions out of their waits:
+        they follow it at once instead of sleeping out their own backoff.
+        """
         self._events.transition(session, change)
+        if session.role is SessionRole.MONITOR and change.to_state is S.CONNECTED:
+            for sup in self._pool.gateway(session.gateway).sessions.values():
+                if sup is not session and sup.state is not S.CONNECTED:
+                    sup.nudge()
         self._refresh()
 
     def on_health(self, session: SessionSupervisor, folded: Folded) -> None:

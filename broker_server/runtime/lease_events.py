@@ -35,6 +35,19 @@ class LeasePublisher:
         self.events = events
         self._on_event = on_event
 
+    def end(self, reason: str, now: float, gateway: str) -> None:
+        """End every watch stream after one FINAL event naming ``gateway`` (idempotent)."""
+        if self.events.closed:
+            return
+        log_event(
+            log,
+            logging.INFO,
+            "lease_streams_ended",
+            reason=reason,
+            watchers=self.events.watcher_count,
+        )
+        self.events.close(lambda seq: LeaseEvent(seq, now, LeaseEventKind.FINAL, gateway, 0))
+
     def emit(
         self,
         kind: LeaseEventKind,
@@ -56,6 +69,8 @@ class LeasePublisher:
                 state=lease.state.value,
                 expire_time=lease.expire_time,
             )
+            if lease.grace_until is not None:
+                fields["grace_until"] = lease.grace_until
         if quarantine is not None:
             fields.update(until=quarantine.until, reason=quarantine.reason.value)
         level = (

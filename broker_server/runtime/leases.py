@@ -14,12 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
 
 from opentelemetry import metrics
 
-from broker_server.aio import within
 from broker_server.config import BrokerConfig
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError, ErrorKind
@@ -40,9 +37,14 @@ from broker_server.domain.leases import (
 )
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
+from broker_server.runtime.alive import AliveMark, alive_path
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.lease_events import LeasePublisher
+from broker_server.runtime.lease_gateway import GatewayChecks
 from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
+from broker_server.runtime.lease_reopen import SessionReopener
+from broker_server.runtime.lease_time import LeaseTime
+from broker_server.runtime.lease_writes import Writes
 from broker_server.store.base import Store, StoreError
 
 __all__ = [
@@ -61,6 +63,11 @@ _Events = list[LeaseEvent]  # ``list`` is a LeaseManager method inside the class
 _meter = metrics.get_meter("ibbroker")
 _active_counter = _meter.create_up_down_counter(
     "ibbroker.lease.active", unit="{lease}", description="Leases currently held, by gateway."
+)
+_pauses_counter = _meter.create_counter(
+    "ibbroker.lease.pauses",
+    unit="{pause}",
+    description="Detected broker pauses after which every lease got its one grace.",
 )
 
 
@@ -96,12 +103,15 @@ class LeaseManager:
     ) -> None:
         self.config = config
         self._store = store
-        self._clock = clock
-        self._wall0 = clock.wall()
-        self._mono0 = clock.monotonic()
-        self._prober = prober
+        self._time = LeaseTime(
+            clock,
+            AliveMark(alive_path(config.store.path)),
+            tick=config.leases.sweep_interval,
+            pause_threshold=config.leases.pause_threshold,
+        )
+        self._gateway = GatewayChecks(prober, accounts, probe_timeout=config.leases.probe_timeout)
         self._sessions = sessions
-        self._accounts = accounts
+        self._reopener = SessionReopener(sessions, self._reopen_delay)
         self.policy: LeasePolicy = config.lease_policy()
         """What the lease core reads of ``config``; the gRPC edge validates input against it."""
         self._table = LeaseTable(self.policy)
@@ -110,8 +120,9 @@ class LeaseManager:
         self._counted: set[str] = set()
         self._sweep_lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._running = False
-        self._writes: set[asyncio.Future[Any]] = set()
+        self._writes = Writes()
         # Sequences start at wall-clock milliseconds so they keep rising across broker restarts.
         self.events: EventHub[LeaseEvent] = EventHub(
             self._snapshot,
@@ -126,11 +137,12 @@ class LeaseManager:
         return f"<LeaseManager {state} {self._table!r}>"
 
     def _now(self) -> float:
-        """Wall-clock seconds that never jump while the process runs: the wall reading at
-        construction advanced by the monotonic clock. A system clock set forward or back
-        neither expires leases early nor keeps them past their TTL; the times stay wall-clock
-        for clients and the store, re-anchored at each start."""
-        return self._wall0 + (self._clock.monotonic() - self._mono0)
+        return self._time.now()
+
+    def _reopen_delay(self, gateway: str, attempt: int) -> float:
+        """The gateway's reconnect backoff (retry_delay doubling to backoff_cap)."""
+        gw = self.config.gateway(gateway)
+        return min(gw.backoff_cap, gw.retry_delay * 2 ** (attempt - 1))
 
     @property
     def table(self) -> LeaseTable:
@@ -140,15 +152,25 @@ class LeaseManager:
     # --- life-cycle ------------------------------------------------------------------------
 
     async def start(self, *, sweeper: bool = True) -> None:
-        """Open the store, reload the live leases extended by one TTL, reopen PROXIED sessions
-        and start the sweeper (``sweeper=False``: the caller drives :meth:`sweep`, as tests do).
+        """Open the store, reload the active leases with one grace each (those past it end at
+        once), reopen PROXIED sessions and start the sweeper (``sweeper=False``: the caller
+        drives :meth:`sweep`, as tests do, and no pause is ever detected).
 
         Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
         """
         await self._store.open()  # a no-op when the composition root opened it already
         now = self._now()
         snapshot = await asyncio.wrap_future(self._store.load(since=now - FINISHED_RETENTION))
-        extended, skipped = self._table.restore(snapshot.leases, snapshot.client_ids, now)
+        downtime = self._time.downtime(now)
+        # Marked before the shift below is stored: a crash in between loses that downtime (the
+        # leases end a little early) instead of counting it twice (leases held too long).
+        self._time.mark_alive(now)
+        restored, skipped = self._table.restore(
+            snapshot.leases, snapshot.client_ids, now, downtime=downtime
+        )
+        if downtime > 0 and restored:
+            await asyncio.wrap_future(self._store.save_leases(restored))
+        extended = [lease for lease in restored if lease.live(now)]
         for lease in skipped:
             log_event(
                 log,
@@ -159,59 +181,52 @@ class LeaseManager:
                 client_id=lease.client_id,
                 lease_id=lease.lease_id,
             )
-        if extended:
-            await asyncio.wrap_future(self._store.save_leases(extended))
+        # The grace itself is not stored: it is computed again on every start.
+        self._expire_due(now)  # the leases already past their grace end now, with their events
         for lease in extended:
             self._counted.add(lease.lease_id)
             _active_counter.add(1, {"gateway": lease.gateway})
             self._publisher.emit(
                 LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease
             )
-            if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
-                try:
-                    await self._sessions.open_session(
-                        lease.gateway, lease.client_id, lease.lease_id
-                    )
-                    self._session_open.add(lease.key)
-                except Exception as err:
-                    log_event(
-                        log,
-                        logging.WARNING,
-                        "lease_session_reopen_failed",
-                        gateway=lease.gateway,
-                        client_id=lease.client_id,
-                        lease_id=lease.lease_id,
-                        error=str(err),
-                    )
+            if lease.mode is LeaseMode.PROXIED and await self._reopener.open(lease, now):
+                self._session_open.add(lease.key)
         self._running = True
         log_event(
             log,
             logging.INFO,
             "leases_started",
             restored=len(extended),
+            expired=len(restored) - len(extended),
+            downtime=round(downtime, 3),
             quarantined=len(self._table.quarantined()),
             schema_version=snapshot.schema_version,
         )
         if sweeper:
+            self._time.watch_pauses(True)
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
+            self._ticker = asyncio.create_task(self._tick_forever(), name="lease-ticker")
 
     async def stop(self) -> None:
         """Stop the sweeper, let in-flight acquires finish, flush and close the store (closing
         it again afterwards is a no-op).
 
-        Leases stay in the store: they are restored, extended, on the next start.
+        Leases stay in the store: they are restored on the next start, and the time until then
+        does not count against them (the alive mark says when the broker stopped).
         """
         self._running = False
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        for task in (self._sweeper, self._ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._ticker = None
+        self._time.watch_pauses(False)
+        self._time.mark_alive(self._now())
         pending = list(self._pending.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._writes.flush()
         await self._store.close()
         self.end_streams("lease manager stopped")  # a no-op after the broker's own call
         log_event(log, logging.INFO, "leases_stopped")
@@ -219,18 +234,7 @@ class LeaseManager:
     def end_streams(self, reason: str = "broker shutting down") -> None:
         """End every watch stream after one FINAL event (idempotent). The FINAL event names the
         default gateway and passes every watcher's filter."""
-        if self.events.closed:
-            return
-        now = self._now()
-        gateway = self.config.default_gateway.name
-        log_event(
-            log,
-            logging.INFO,
-            "lease_streams_ended",
-            reason=reason,
-            watchers=self.events.watcher_count,
-        )
-        self.events.close(lambda seq: LeaseEvent(seq, now, LeaseEventKind.FINAL, gateway, 0))
+        self._publisher.end(reason, self._now(), self.policy.default_gateway)
 
     def _check_running(self) -> None:
         if not self._running:
@@ -248,7 +252,7 @@ class LeaseManager:
         now = self._now()
         self._expire_due(now)
         if request.mode is LeaseMode.DIRECT:
-            self._check_accounts(request.gateway)
+            self._gateway.check_accounts(request.gateway)
         result = self._table.acquire(request, now)
         if result.repeated:
             return result.lease
@@ -260,29 +264,6 @@ class LeaseManager:
             self._pending[key] = task
             task.add_done_callback(lambda _t: self._pending.pop(key, None))
         return await asyncio.shield(task)
-
-    def _account_mismatch(self, gateway: str) -> str | None:
-        if self._accounts is None:
-            return None
-        try:
-            return self._accounts.account_mismatch(gateway)
-        except Exception:
-            log.exception("lease_account_check_failed")
-            return None
-
-    def _check_accounts(self, gateway: str) -> None:
-        """The paper/live guard: a DIRECT lease hands a strategy an ID to log in with, so it is
-        refused (FAILED_PRECONDITION, no retry: an operator must fix the config or the gateway)
-        while the gateway's accounts are known not to fit its configuration."""
-        problem = self._account_mismatch(gateway)
-        if problem is not None:
-            log_event(log, logging.WARNING, "lease_refused", gateway=gateway, reason=problem)
-            raise DomainError(
-                ErrorKind.FAILED_PRECONDITION,
-                FailureReason.LEASE_ACCOUNT_MISMATCH,
-                f"gateway {gateway!r} is not leased: {problem}",
-                metadata={"gateway": gateway},
-            )
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:
@@ -350,7 +331,7 @@ class LeaseManager:
         now = self._now()
         self._expire_due(now)
         lease = self._table.renew(request.lease_id, request.owner, request.epoch, now, request.ttl)
-        await self._write(self._store.save_renew(lease))
+        await self._writes.wait(self._store.save_renew(lease))
         self._publisher.emit(
             LeaseEventKind.RENEWED, lease.gateway, lease.client_id, now, lease=lease
         )
@@ -368,7 +349,7 @@ class LeaseManager:
             return lease
         write = self._store.save_end(lease, quarantine)
         self._ended(lease, quarantine, now)
-        await self._write(write)
+        await self._writes.wait(write)
         await self._close_session(lease.gateway, lease.client_id)
         return lease
 
@@ -407,8 +388,9 @@ class LeaseManager:
     # --- time ------------------------------------------------------------------------------
 
     async def sweep(self) -> None:
-        """Expire leases that are due, close sessions of ended PROXIED leases and free the
-        quarantined IDs whose cool-down has passed and that are proven free. The sweeper task
+        """Expire leases that are due, close sessions of ended PROXIED leases, retry the sessions
+        that failed to reopen after a restart, and free the quarantined IDs whose cool-down has
+        passed and that are proven free. The sweeper task
         runs this every ``leases.sweep_interval``; tests call it after moving a ManualClock."""
         async with self._sweep_lock:
             now = self._now()
@@ -416,9 +398,22 @@ class LeaseManager:
             for gateway, client_id in sorted(self._session_open):
                 if self._table.holder(gateway, client_id) is None:
                     await self._close_session(gateway, client_id)
+            self._session_open.update(await self._reopener.retry_due(now, self._table.holder))
             due = [q for q in self._table.due_quarantines(now) if q.key not in self._session_open]
             await asyncio.gather(*(self._prove_free(q) for q in due))
             self._table.prune(now)
+
+    async def _tick_forever(self) -> None:
+        """Every ``sweep_interval``: notice a pause, and mark the broker alive. Apart from the
+        sweeper, whose probes may take seconds."""
+        while True:
+            await asyncio.sleep(self.config.leases.sweep_interval)
+            now = self._now()
+            try:
+                self._expire_due(now)
+            except Exception:
+                log.exception("lease_tick_failed")
+            self._time.mark_alive(now)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -428,9 +423,29 @@ class LeaseManager:
             except Exception:
                 log.exception("lease_sweep_failed")
 
+    def _detect_pause(self, now: float) -> None:
+        """Give every lease its one grace when the broker was paused (SIGSTOP, a stalled host or
+        loop): the sweeper ticks every ``sweep_interval``, and every expiry passes here first,
+        so a gap of more than ``pause_threshold`` since the last pass means the broker could not
+        serve renewals that clients sent on time. Only with the sweeper running."""
+        gap = self._time.pause()
+        if gap is None:
+            return
+        graced = self._table.grant_pause_grace(now)
+        _pauses_counter.add(1)
+        log_event(
+            log,
+            logging.WARNING,
+            "lease_pause_detected",
+            paused=round(gap, 3),
+            graced=len(graced),
+            threshold=self.config.leases.pause_threshold,
+        )
+
     def _expire_due(self, now: float) -> None:
+        self._detect_pause(now)
         for lease, quarantine in self._table.expire_due(now):
-            self._track(self._store.save_end(lease, quarantine))
+            self._writes.track(self._store.save_end(lease, quarantine))
             self._ended(lease, quarantine, now)
 
     def _ended(self, lease: LeaseRecord, quarantine: Quarantine, now: float) -> None:
@@ -467,45 +482,18 @@ class LeaseManager:
 
     async def _prove_free(self, quarantine: Quarantine) -> None:
         gateway, client_id = quarantine.key
-        free: bool | None = True
-        problem = self._account_mismatch(gateway)
-        if quarantine.mode is LeaseMode.DIRECT and problem is not None:
-            # Never log in to an account the config does not allow, not even to probe.
-            log_event(
-                log,
-                logging.WARNING,
-                "lease_probe_skipped",
-                gateway=gateway,
-                client_id=client_id,
-                reason=problem,
-            )
-            free = None
-        elif quarantine.mode is LeaseMode.DIRECT and self._prober is not None:
-            try:
-                free = await within(
-                    self._prober.probe(gateway, client_id), self.config.leases.probe_timeout
-                )
-            except Exception as err:
-                log_event(
-                    log,
-                    logging.WARNING,
-                    "lease_probe_failed",
-                    gateway=gateway,
-                    client_id=client_id,
-                    error=repr(err),
-                )
-                free = None
+        free = await self._gateway.is_free(quarantine)
         if self._table.holder(gateway, client_id) is not None:
             return
         now = self._now()
         if free:
             if self._table.free(gateway, client_id):
-                self._track(self._store.save_free(gateway, client_id))
+                self._writes.track(self._store.save_free(gateway, client_id))
                 self._publisher.emit(LeaseEventKind.FREED, gateway, client_id, now)
             return
         reason = QuarantineReason.IN_USE if free is False else QuarantineReason.PROBE_FAILED
         again = self._table.requarantine(gateway, client_id, now, reason)
-        self._track(self._store.save_quarantine(again))
+        self._writes.track(self._store.save_quarantine(again))
         self._publisher.emit(LeaseEventKind.QUARANTINED, gateway, client_id, now, quarantine=again)
 
     def _snapshot(self, sequence: int) -> _Events:
@@ -524,25 +512,3 @@ class LeaseManager:
             ),
             end,
         ]
-
-    # --- plumbing --------------------------------------------------------------------------
-
-    async def _write(self, future: Future[None]) -> None:
-        try:
-            await asyncio.wrap_future(future)
-        except StoreError as err:
-            raise _unavailable(
-                FailureReason.STORE_UNAVAILABLE, f"the lease store failed: {err}"
-            ) from err
-
-    def _track(self, future: Future[None]) -> None:
-        """Keep a write nobody awaits, so stop() can wait for it and failures are logged."""
-        wrapped = asyncio.wrap_future(future)
-        self._writes.add(wrapped)
-
-        def done(f: asyncio.Future[Any]) -> None:
-            self._writes.discard(f)
-            if not f.cancelled() and f.exception() is not None:
-                log_event(log, logging.ERROR, "lease_store_write_failed", error=str(f.exception()))
-
-        wrapped.add_done_callback(done)

@@ -29,7 +29,8 @@ from broker_server.domain.events import SessionRole
 from broker_server.domain.pool import DesiredSession, HeldSession, plan
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
-from broker_server.runtime.supervisor import SessionObserver, SessionSupervisor
+from broker_server.runtime.observer import SessionObserver
+from broker_server.runtime.supervisor import SessionSupervisor
 from broker_server.runtime.usability import check_usable, unavailable
 
 log = logging.getLogger("ibbroker.connection")
@@ -95,6 +96,7 @@ class SessionPool:
                     failure_threshold=gw.breaker_failures,
                     open_initial=min(gw.breaker_open, gw.breaker_open_max),
                     open_max=gw.breaker_open_max,
+                    min_failure_span=gw.breaker_failure_span,
                 ),
                 clock,
                 rng,

@@ -21,8 +21,6 @@ from broker_server.runtime.session_pool import GatewayEntry, SessionPool
 
 S = ConnectionState
 
-_SEVERITY = {HealthStatus.HEALTHY: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2}
-
 
 @dataclass(frozen=True)
 class ManagerSnapshot:
@@ -64,15 +62,20 @@ def serving(g: GatewaySnapshot) -> bool:
 
 
 def gateway_snapshot(g: GatewayEntry) -> GatewaySnapshot:
-    """A fresh picture of one gateway and its sessions."""
+    """A fresh picture of one gateway and its sessions.
+
+    The gateway's state and health are its monitor session's: the monitor is the broker's own
+    always-on view of the gateway. A PROXIED session has its own health (listed with it); one
+    that is still connecting, or failing, says nothing about the gateway.
+    """
     sessions = tuple(sup.snapshot() for sup in g.sessions.values())
     mon = next(s for s in sessions if s.client_id == g.monitor_id)
-    health = max((s.health for s in sessions), key=_SEVERITY.__getitem__)
+    health = mon.health
     reason = ""
     if mon.state is not S.CONNECTED:
         reason = mon.reason
     elif health is not HealthStatus.HEALTHY:
-        reason = "; ".join(r.message for s in sessions for r in s.reasons)
+        reason = "; ".join(r.message for r in mon.reasons)
     return GatewaySnapshot(
         gateway=g.name,
         state=mon.state,

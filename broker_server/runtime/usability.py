@@ -1,8 +1,13 @@
 """Error mapping of the session pool: the DomainError a request to a session gets now.
 
-One place turns a session's state and typed :class:`~broker_server.runtime.supervisor.Cause`
+One place turns a session's state and typed :class:`~broker_server.runtime.observer.Cause`
 into what a caller sees (kind, reason, retry hint). No text is parsed: the supervisor keeps its
 cause typed next to the free-text reason of its last transition.
+
+RetryInfo (``retry_after``) only where a retry can help: while the session reconnects, waits
+out an open breaker or a client-ID quarantine. A session that will not try again by itself
+(retries exhausted, stopped) answers FAILED_PRECONDITION with OPERATOR_ACTION_REQUIRED (or
+NOT_CONNECTED when it was closed on purpose), without a retry hint.
 """
 
 from __future__ import annotations
@@ -33,10 +38,21 @@ def unavailable(
     code = cause.reason if cause is not None else FailureReason.NOT_CONNECTED
     if sup.state in (S.RECONNECTING, S.CONNECTING):
         code = FailureReason.RECONNECTING
+    wait = sup.retry_in()
+    retry_after: float | None = None
     if code in _NO_RETRY:
-        kind, retry_after = ErrorKind.FAILED_PRECONDITION, None
+        kind = ErrorKind.FAILED_PRECONDITION
+    elif wait is None:
+        # The session will not try again by itself: a retry of the call cannot help, so no
+        # RetryInfo. An operator must act (Reconnect / connect), which the reason says.
+        kind = ErrorKind.FAILED_PRECONDITION
+        if sup.state is S.ERROR:
+            code = FailureReason.OPERATOR_ACTION_REQUIRED
+        else:
+            code = FailureReason.NOT_CONNECTED
     else:
-        kind, retry_after = ErrorKind.UNAVAILABLE, breaker.retry_after() or config.retry_delay
+        kind = ErrorKind.UNAVAILABLE
+        retry_after = max(wait, breaker.retry_after()) or config.retry_delay
     return DomainError(
         kind,
         code,

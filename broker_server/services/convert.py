@@ -188,7 +188,8 @@ def lease(value: LeaseRecord) -> lease_pb2.Lease:
         mode=_LEASE_MODES[value.mode],
         state=_LEASE_STATES[value.state],
         acquire_time=timestamp(value.acquire_time),
-        expire_time=timestamp(value.expire_time),
+        # The deadline the broker keeps: expire_time, or its grace after a restart or pause.
+        expire_time=timestamp(value.deadline),
         ttl=duration(value.ttl),
     )
 

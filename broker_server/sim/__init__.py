@@ -5,7 +5,7 @@
 
 Modules, each importing only those listed before it (tests/sim/test_imports.py checks it):
 ``ib_codes`` (every error code and text), ``versions``, ``codec``, ``market``, ``book``,
-``config``, ``messages`` / ``order_messages`` (wire builders), ``subscriptions``, ``faults``
+``rules`` (fill sizes, rejections), ``pacing`` (historical-data pacing), ``config``, ``messages`` / ``order_messages`` (wire builders), ``subscriptions``, ``faults``
 (scripted faults, acting through the ``FaultTarget`` protocol), ``session`` (one connection;
 talks to its server through ``SessionHost``), ``clients`` (the set of connections),
 ``feeds`` (everything pushed: ticks, fills, account updates), ``host`` (``HandlerHost``, what

@@ -138,6 +138,9 @@ class Book:
     """Rejected placements: (client ID, order ID, orderRef, reason)."""
     high_water: dict[int, int] = field(default_factory=dict)
     """Highest order ID each client has used (rejected placements included)."""
+    _open: dict[tuple[int, int], SimOrder] = field(init=False, default_factory=dict)
+    _children: dict[tuple[int, int], list[SimOrder]] = field(init=False, default_factory=dict)
+    _oca: dict[tuple[int, str], list[SimOrder]] = field(init=False, default_factory=dict)
     _perm_ids: itertools.count[int] = field(init=False)
     _exec_seq: itertools.count[int] = field(init=False)
 
@@ -165,29 +168,42 @@ class Book:
 
     def add(self, order: SimOrder) -> None:
         """Record a new order."""
-        self.orders[(order.client_id, order.order_id)] = order
+        key = (order.client_id, order.order_id)
+        self.orders[key] = order
+        self._open[key] = order
         self.use_id(order.client_id, order.order_id)
+        if order.parent_id:
+            self._children.setdefault((order.client_id, order.parent_id), []).append(order)
+        if order.oca_group:
+            self._oca.setdefault((order.client_id, order.oca_group), []).append(order)
 
     def children(self, parent: SimOrder) -> list[SimOrder]:
         """Orders attached to ``parent`` (bracket children)."""
-        return [
-            o
-            for o in self.orders.values()
-            if o.client_id == parent.client_id and o.parent_id == parent.order_id
-        ]
+        return list(self._children.get((parent.client_id, parent.order_id), ()))
 
     def oca_siblings(self, order: SimOrder) -> list[SimOrder]:
         """Live orders cancelled or reduced when ``order`` fills: the other children of its
         bracket parent, and the other members of its OCA group."""
-        out = []
-        for o in self.orders.values():
-            if o is order or not o.live or o.client_id != order.client_id:
-                continue
-            same_parent = bool(order.parent_id) and o.parent_id == order.parent_id
+        candidates: list[SimOrder] = []
+        if order.parent_id:
+            candidates += self._children.get((order.client_id, order.parent_id), ())
+        if order.oca_group:
+            candidates += self._oca.get((order.client_id, order.oca_group), ())
+        out: list[SimOrder] = []
+        for o in candidates:
+            # A modify may have moved an order out of the group it was indexed under.
             same_group = bool(order.oca_group) and o.oca_group == order.oca_group
-            if same_parent or same_group:
+            same_parent = bool(order.parent_id) and o.parent_id == order.parent_id
+            if o is not order and o.live and o not in out and (same_group or same_parent):
                 out.append(o)
         return out
+
+    def regroup(self, order: SimOrder) -> None:
+        """Index ``order`` under its (possibly modified) OCA group."""
+        if order.oca_group:
+            group = self._oca.setdefault((order.client_id, order.oca_group), [])
+            if order not in group:
+                group.append(order)
 
     def count_orders(self, client_id: int | None = None, order_ref: str | None = None) -> int:
         """Orders the gateway accepted (any state), of one client and/or one orderRef."""
@@ -209,10 +225,13 @@ class Book:
         return next(self._perm_ids)
 
     def working_orders(self, client_id: int | None = None) -> list[SimOrder]:
-        """Working orders, of one client or of all."""
+        """Working orders, of one client or of all (oldest first)."""
+        # Only orders not yet done are scanned: a long session's history costs nothing here.
+        for key in [k for k, o in self._open.items() if o.done]:
+            del self._open[key]
         return [
             o
-            for o in self.orders.values()
+            for o in self._open.values()
             if o.working and (client_id is None or o.client_id == client_id)
         ]
 

@@ -46,6 +46,9 @@ class SimConfig:
     independent of ``tick_interval`` (up to 1000/s; ``sim.set_tick_rate`` changes it live)."""
     max_mkt_data_lines: int = 100
     """Streaming reqMktData lines one client may hold; one more gets error 101."""
+    max_mkt_data_lines_total: int = 0
+    """Streaming lines all clients together may hold (IB's allowance is per account);
+    one more gets error 101. 0: no account-wide limit."""
     hist_pacing: HistPacing | None = field(default_factory=HistPacing)
     """Historical-data pacing rules per client (error 162 on a violation); None: off."""
     max_connections: int = 64
@@ -77,6 +80,8 @@ class SimConfig:
         for _, rate in self.tick_rates:
             if not 0 < rate <= MAX_TICK_RATE:
                 raise ValueError(f"tick rates must be within (0, {MAX_TICK_RATE}]")
+        if self.max_mkt_data_lines_total < 0:
+            raise ValueError("max_mkt_data_lines_total must be >= 0")
         if self.fill_chunk < 0:
             raise ValueError("fill_chunk must be >= 0")
         if self.tick_interval < 0 or self.current_time_min_interval < 0:

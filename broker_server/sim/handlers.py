@@ -223,11 +223,14 @@ class Handlers:
         ins = resolve_one(self.host.market, s, req_id, q)
         if ins is None:
             return
-        limit = self.host.config.max_mkt_data_lines
-        if not (snapshot or regulatory) and len(s.subs.mkt_data) >= limit:
-            log_event(logger, logging.INFO, "sim_max_tickers", client_id=s.client_id, limit=limit)
-            s.send_error(req_id, ib_codes.ERR_MAX_TICKERS, ib_codes.max_tickers_text(limit))
-            return
+        if not (snapshot or regulatory):
+            limit = self._line_limit_hit(s)
+            if limit is not None:
+                log_event(
+                    logger, logging.INFO, "sim_max_tickers", client_id=s.client_id, limit=limit
+                )
+                s.send_error(req_id, ib_codes.ERR_MAX_TICKERS, ib_codes.max_tickers_text(limit))
+                return
         s.send(msg.market_data_type(req_id, s.market_data_type))
         if not self.host.faults.ticks_paused:
             # While the link or the farm is down nothing flows; the quote follows on resume.
@@ -236,6 +239,16 @@ class Handlers:
             s.send(msg.tick_snapshot_end(req_id))
             return
         s.subs.mkt_data[req_id] = MktDataSub(ins, s.market_data_type, rt_volume)
+
+    def _line_limit_hit(self, s: Session) -> int | None:
+        # The per-client allowance, then the account-wide one (when configured).
+        config = self.host.config
+        if len(s.subs.mkt_data) >= config.max_mkt_data_lines:
+            return config.max_mkt_data_lines
+        total = config.max_mkt_data_lines_total
+        if total and sum(self.host.clients.market_data_lines().values()) >= total:
+            return total
+        return None
 
     def cancel_mkt_data(self, s: Session, r: FieldReader) -> None:
         """``2,2,reqId``."""

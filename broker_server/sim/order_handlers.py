@@ -123,6 +123,7 @@ class OrderHandlers:
                 return
             order = existing
             _apply_modify(order, p)
+            book.regroup(order)
             log_event(
                 logger,
                 logging.INFO,

@@ -347,8 +347,8 @@ class SqliteStore:
                     # this one were never committed, so they fail too (none was acknowledged)
                     # and the rest get a transaction of their own.
                     _commits.add(1, {"outcome": "failed"})
-                    for done, ok, value in outcomes:
-                        self._fail_one(done, err if ok else value)
+                    for earlier, ok, result in outcomes:
+                        self._fail_one(earlier, err if ok else result)
                     self._fail_one(future, err)
                     self._recount(conn)
                     if jobs[index + 1 :]:
@@ -363,8 +363,9 @@ class SqliteStore:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             self._fail(jobs, err)
             self._recount(conn)
             return

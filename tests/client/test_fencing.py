@@ -88,8 +88,9 @@ async def test_a_stall_longer_than_the_ttl_loses_the_lease_before_anyone_else_ca
             proxy.stall()
             stalled_at = time.monotonic()
             b_started = await acquire_when_free(broker, "b")
-            # A's own record ends before B's begins, and A knew without calling check().
-            assert a.lost.is_set() and a.ended_at is not None
+            # A's own record ends before B's begins, and A learns it without calling check().
+            await asyncio.wait_for(a.lost.wait(), 1)
+            assert a.ended_at is not None
             assert a.ended_at <= b_started
             assert a.ended_at - stalled_at <= 0.6 + 0.05  # at most one TTL after the stall
             with pytest.raises(LeaseLostError) as info:

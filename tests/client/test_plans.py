@@ -4,6 +4,7 @@ clock: when renewals go out, with which deadlines, when the lease is lost, which
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ from broker_client.fencing import (
 )
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
+from broker_client.ibbroker.v1 import trading_service_pb2 as trading
+from broker_client.leases import SyncLease
 
 WALL0 = 1_800_000_000.0
 """The scripted wall clock at monotonic time 0."""
@@ -279,3 +282,34 @@ def test_policy_rejects_nonsense() -> None:
         LeasePolicy(renew_fraction=1.5)
     with pytest.raises(ValueError):
         LeasePolicy(acquire_attempts=0)
+
+
+def test_an_answer_after_the_deadline_does_not_revive_the_lease() -> None:
+    clock = Clock()
+    keeper = keeper_for(clock)
+    clock.now = TTL + 0.01
+    # Sent just before the deadline, answered just after it: the lease ended at the deadline.
+    assert keeper.granted(granted(clock).lease, TTL - 0.1, clock.wall()) == "expired locally"
+    assert keeper.ended_at == TTL
+    with pytest.raises(LeaseLostError, match="expired locally"):
+        keeper.check()
+
+
+def test_an_answer_without_expire_time_does_not_hold() -> None:
+    clock = Clock()
+    keeper = keeper_for(clock)
+    answer = granted(clock).lease
+    answer.ClearField("expire_time")
+    assert keeper.granted(answer, clock(), clock.wall()) == "answered without an expire_time"
+
+
+def test_fence_stamps_a_held_lease_and_refuses_a_lost_one() -> None:
+    clock = Clock()
+    lease = granted(clock).lease
+    keeper = Keeper(lease, clock(), clock=clock)
+    held = SyncLease(keeper, threading.Event())
+    request = held.fence(trading.PlaceOrderRequest(idempotency_key="k1"))
+    assert (request.lease_id, request.epoch, request.owner) == ("L1", 1, "a")
+    clock.now = TTL  # the local deadline
+    with pytest.raises(LeaseLostError):
+        held.fence(trading.CancelOrderRequest())

@@ -25,7 +25,8 @@ for _name in ("ib_insync", "ib_async"):
 
 
 def fast_config(port: int, **overrides: Any) -> GatewayConfig:
-    """Small timings: heartbeat 0.2 s / 0.4 s, backoff 0.05..0.5 s, breaker 3 failures / 0.5 s."""
+    """Small timings: heartbeat 0.2 s / 0.4 s, backoff 0.05..0.5 s, breaker 3 failures / 0.5 s
+    (on the count alone), port looks every 0.05 s."""
     base = GatewayConfig(
         name="paper",
         host="127.0.0.1",
@@ -39,6 +40,8 @@ def fast_config(port: int, **overrides: Any) -> GatewayConfig:
         breaker_failures=3,
         breaker_open=0.5,
         breaker_open_max=1.0,
+        breaker_failure_span=0.0,
+        port_probe_interval=0.05,
     )
     return dataclasses.replace(base, **overrides)
 

@@ -92,7 +92,15 @@ async def test_max_retries_ends_in_error(
     await sim.faults.refuse()
     with pytest.raises(DomainError) as info:
         await manager.connect(timeout=5)
-    assert info.value.kind is ErrorKind.UNAVAILABLE
+    # Issue 9, finding 8: no "retry in 0.1 s" once only an operator can help.
+    assert info.value.kind is ErrorKind.FAILED_PRECONDITION
+    assert info.value.reason == "OPERATOR_ACTION_REQUIRED"
+    assert info.value.retry_after is None
+    with pytest.raises(DomainError) as again:
+        async with manager.session():
+            pass
+    assert (again.value.reason, again.value.retry_after) == ("OPERATOR_ACTION_REQUIRED", None)
+    assert manager.supervisor().retry_in() is None
     failed = await events.state(S.ERROR)
     assert failed.reason.startswith("RETRIES_EXHAUSTED")
     assert failed.attempt == 2

@@ -97,7 +97,8 @@ async def test_heartbeat_metrics_are_measured(
     beats = monitor.heartbeats
     assert await monitor.beat() is not None
     assert monitor.heartbeats == beats + 1
-    metrics = manager.sessions()[0].metrics
+    # Computed now (manager.sessions() serves the published snapshot, refreshed per interval).
+    metrics = manager.supervisor().snapshot().metrics
     assert metrics.rtt_last is not None and metrics.rtt_last < 0.5
     assert metrics.rtt_p50 is not None and metrics.rtt_p99 is not None
     assert metrics.messages_in_per_second > 0

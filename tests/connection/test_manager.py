@@ -86,3 +86,19 @@ async def test_two_gateways_are_independent(
         async with manager.session("paper") as session:
             assert await session.current_time(1.0) > 0
         assert [g.gateway for g in manager.gateways()] == ["paper", "second"]
+
+
+async def test_reads_serve_the_published_snapshot_without_rebuilding_it(
+    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+) -> None:
+    # Issue 9, finding 12: GetConnectionState rebuilt its snapshot on every call.
+    manager = make_manager(fast_config(sim.port, heartbeat_interval=5.0, heartbeat_timeout=5.0))
+    await manager.connect(timeout=5)
+    published = manager.get_connection_state()
+    first = manager.gateways()
+    assert first[0] is published.gateway("paper")
+    assert manager.gateways("paper")[0] is first[0]
+    assert manager.sessions()[0] is first[0].sessions[0]
+    with pytest.raises(DomainError) as info:
+        manager.gateways("nope")
+    assert info.value.kind is ErrorKind.NOT_FOUND

@@ -257,3 +257,40 @@ class BreakerModel(RuleBasedStateMachine):
 
 BreakerModel.TestCase.settings = settings(deadline=None, max_examples=150, stateful_step_count=40)
 TestBreakerModel = BreakerModel.TestCase
+
+
+def test_a_burst_of_fast_failures_does_not_open_a_breaker_that_counts_over_time() -> None:
+    # Issue 9, finding 10: refused connects fail in ~1 ms; five within a 1.6 s outage opened it.
+    clock = ManualClock()
+    policy = BreakerPolicy(failure_threshold=5, min_failure_span=5.0, open_initial=5.0)
+    breaker = CircuitBreaker(policy, clock, random.Random(1))
+    for _ in range(8):
+        assert breaker.record_failure("refused") is None
+        clock.advance(0.2)  # eight failures over 1.6 s
+    assert breaker.state is BreakerState.CLOSED
+    breaker.record_success()
+    for _ in range(5):
+        breaker.record_failure("refused")
+        clock.advance(1.3)
+    assert breaker.state is BreakerState.OPEN  # five spanning >= 5 s do open it
+
+
+def test_an_early_trial_ends_the_open_interval_and_a_failed_trial_doubles_it() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(
+        BreakerPolicy(failure_threshold=1, open_initial=5.0, open_max=60.0, jitter=0.0),
+        clock,
+        random.Random(1),
+    )
+    breaker.record_failure("refused")
+    assert breaker.state is BreakerState.OPEN and breaker.retry_after() == 5.0
+    assert breaker.early_trial("port accepts again") is not None
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.allow()
+    assert not breaker.allow()  # still exactly one trial
+    breaker.record_failure("handshake timeout")
+    assert breaker.state is BreakerState.OPEN and breaker.retry_after() == 10.0
+    assert breaker.early_trial("again") is not None
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.early_trial("closed: nothing to do") is None

@@ -71,25 +71,54 @@ def test_expiry_quarantine_and_free() -> None:
         table.get(lease.lease_id)
 
 
-def test_restore_extends_by_one_ttl_keeps_epochs_and_skips_unknown_gateways() -> None:
+def test_restore_gives_one_grace_keeps_epochs_and_skips_unknown_gateways() -> None:
     old = LeaseTable(POLICY)
-    held = old.acquire(validate_acquire(POLICY, owner="a", ttl=10), T0).lease
+    held = old.acquire(validate_acquire(POLICY, owner="a", ttl=9), T0).lease  # expires T0 + 9
     stranger = replace(held, lease_id="00000000-0000-4000-8000-000000000999", gateway="gone")
     rows = [ClientIdRow("paper", 100, 7), ClientIdRow("paper", 101, 3)]
+    # Back long after expire_time + grace (3 s, a third of the TTL): restored dead.
     table = LeaseTable(POLICY)
-    extended, skipped = table.restore([held, stranger], rows, T0 + 100)
-    assert [(x.lease_id, x.epoch, x.expire_time) for x in extended] == [
-        (held.lease_id, 1, T0 + 110)
-    ]
+    [late], skipped = table.restore([held, stranger], rows, T0 + 100)
     assert skipped == [stranger]
-    # An active lease still within its TTL is extended from its own expiry.
-    early = LeaseTable(POLICY)
-    [kept], _ = early.restore([held], [], T0 + 1)
-    assert kept.expire_time == T0 + 20
+    assert (late.epoch, late.deadline, late.live(T0 + 100)) == (1, T0 + 12, False)
+    # Back with more than a grace left: nothing changes.
+    [early], _ = LeaseTable(POLICY).restore([held], [], T0 + 1)
+    assert (early.expire_time, early.grace_until, early.deadline) == (T0 + 9, None, T0 + 9)
+    # Back with less than a grace left, or just after expire_time: one grace, no more.
+    [close], _ = LeaseTable(POLICY).restore([held], [], T0 + 8)
+    assert (close.expire_time, close.deadline) == (T0 + 9, T0 + 11)
+    [after], _ = LeaseTable(POLICY).restore([held], [], T0 + 10)
+    assert (after.expire_time, after.deadline, after.live(T0 + 11.9)) == (T0 + 9, T0 + 12, True)
     assert table.high_water("paper", 101) == 3
     assert (
         table.acquire(validate_acquire(POLICY, owner="b", client_id=101), T0 + 100).lease.epoch == 4
     )
+
+
+def test_restores_never_add_up_and_a_renew_clears_the_grace() -> None:
+    held = LeaseTable(POLICY).acquire(validate_acquire(POLICY, owner="a", ttl=9), T0).lease
+    # A crash loop: the store keeps the acquire's record, each start restores it again.
+    for k in range(1, 40):
+        now = T0 + k * 0.5
+        [lease], _ = LeaseTable(POLICY).restore([held], [], now)
+        assert lease.deadline <= held.expire_time + held.grace
+        assert lease.live(now) == (now < T0 + 12)
+    table = LeaseTable(POLICY)
+    table.restore([held], [], T0 + 8)
+    renewed = table.renew(held.lease_id, "a", 1, T0 + 10)
+    assert (renewed.grace_until, renewed.deadline) == (None, T0 + 19)
+
+
+def test_a_pause_grace_is_given_once_per_renewal() -> None:
+    table = LeaseTable(POLICY)
+    lease = table.acquire(validate_acquire(POLICY, owner="a", ttl=9), T0).lease
+    other = table.acquire(validate_acquire(POLICY, owner="b", ttl=300), T0).lease
+    # Paused for 60 s: the lease is past expire_time; it holds for one grace from the resume.
+    assert [x.lease_id for x in table.grant_pause_grace(T0 + 60)] == [lease.lease_id]
+    assert table.get(lease.lease_id).deadline == T0 + 63
+    assert table.get(other.lease_id).grace_until is None  # 240 s left: needs no grace
+    assert table.grant_pause_grace(T0 + 62) == []  # a second pause: no second grace
+    assert table.expire_due(T0 + 63)[0][0].lease_id == lease.lease_id
 
 
 def test_proxied_mode_travels_into_the_quarantine() -> None:

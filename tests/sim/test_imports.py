@@ -81,7 +81,7 @@ def test_cycle_detection_catches_a_loop() -> None:
 
 def test_leaf_modules_import_nothing_of_the_sim() -> None:
     graph = sim_graph()
-    for leaf in ("ib_codes", "versions", "codec", "market"):
+    for leaf in ("ib_codes", "versions", "codec", "market", "pacing"):
         assert graph[f"{PACKAGE}.{leaf}"] == set(), leaf
 
 

@@ -98,6 +98,25 @@ async def test_line_allowance_gives_101(
         other.disconnect()
 
 
+async def test_account_wide_line_allowance(
+    connect: Connect, lib: ModuleType, client_errors: ClientErrorGuard
+) -> None:
+    client_errors.allow(r"Error 101, reqId \d+: Max number of tickers")
+    async with SimServer(make_config(max_mkt_data_lines_total=2)) as sim:
+        a = await connect(sim, client_id=1)
+        b = await connect(sim, client_id=2)
+        errors = errors_of(b)
+        a.reqMktData(lib.Stock("AAPL", "SMART", "USD", conId=AAPL))
+        b.reqMktData(lib.Stock("MSFT", "SMART", "USD", conId=MSFT))
+        await settle(a)
+        b.reqMktData(lib.Stock("SPY", "SMART", "USD", conId=SPY))
+        await settle(b)
+        assert [code for _, code, _ in errors] == [101]
+        assert sim.market_data_lines() == {1: 1, 2: 1}
+        a.disconnect()
+        b.disconnect()
+
+
 async def test_historical_pacing_gives_162(
     connect: Connect, lib: ModuleType, client_errors: ClientErrorGuard
 ) -> None:

@@ -70,7 +70,7 @@ def book() -> Book:
         outside_rth=True,
         parent_id=0,
     )
-    book.orders[(7, 42)] = order
+    book.add(order)
     book.fill(order, 5100.0, NOW)
     return book
 

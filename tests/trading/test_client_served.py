@@ -1,6 +1,6 @@
 """The Python client's trading methods against the served broker: typed calls, place_order's
-retry with one key across a dropped connection, the order-event watch with resume, the sync
-facade."""
+retry with one key across a dropped connection, the order-event watch with resume, the
+blocking client."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 from broker_client import (
     BrokerClient,
+    BrokerClientSync,
     LeaseNotProxiedError,
     OrderOwnedByOtherClientIdError,
-    SyncTradingClient,
     limit,
     market,
 )
@@ -116,7 +116,7 @@ async def test_sync_facade(tmp_path: Path) -> None:
         lease = await s.lease()
 
         def run() -> tuple[pb.Order, list[pb.Order], pb.Order]:
-            with SyncTradingClient(s.broker.address) as client:
+            with BrokerClientSync(s.broker.address) as client:
                 assert client.get_current_time().year >= 2024
                 placed = client.place_order(
                     lease,

@@ -72,10 +72,18 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """An admin RPC was called without the configured admin bearer token."""
     ERROR_REASON_STORE_UNAVAILABLE: _ErrorReason.ValueType  # 24
     """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+    ERROR_REASON_OPERATOR_ACTION_REQUIRED: _ErrorReason.ValueType  # 25
+    """The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+    call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+    """
     ERROR_REASON_LEASE_ACCOUNT_MISMATCH: _ErrorReason.ValueType  # 30
     """A lease was refused because the gateway's managed accounts do not match its configuration
     (paper vs live, or the configured account is missing): a strategy would trade an account the
     broker's config does not allow. Operator action needed; retrying does not help.
+    """
+    ERROR_REASON_PEER_STREAM_LIMIT: _ErrorReason.ValueType  # 31
+    """The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+    some before opening more.
     """
     ERROR_REASON_ORDER_NOT_FOUND: _ErrorReason.ValueType  # 40
     """No order with that idempotency key (and bracket role) exists for the caller, or IB does not
@@ -164,10 +172,18 @@ ERROR_REASON_ADMIN_TOKEN_REQUIRED: ErrorReason.ValueType  # 23
 """An admin RPC was called without the configured admin bearer token."""
 ERROR_REASON_STORE_UNAVAILABLE: ErrorReason.ValueType  # 24
 """The durable store could not write (disk full, I/O error): retry after RetryInfo."""
+ERROR_REASON_OPERATOR_ACTION_REQUIRED: ErrorReason.ValueType  # 25
+"""The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+"""
 ERROR_REASON_LEASE_ACCOUNT_MISMATCH: ErrorReason.ValueType  # 30
 """A lease was refused because the gateway's managed accounts do not match its configuration
 (paper vs live, or the configured account is missing): a strategy would trade an account the
 broker's config does not allow. Operator action needed; retrying does not help.
+"""
+ERROR_REASON_PEER_STREAM_LIMIT: ErrorReason.ValueType  # 31
+"""The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+some before opening more.
 """
 ERROR_REASON_ORDER_NOT_FOUND: ErrorReason.ValueType  # 40
 """No order with that idempotency key (and bracket role) exists for the caller, or IB does not

@@ -107,11 +107,21 @@ export const ErrorReason = {
    */
   ERROR_REASON_STORE_UNAVAILABLE: 'ERROR_REASON_STORE_UNAVAILABLE',
   /**
+   * The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+   * call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+   */
+  ERROR_REASON_OPERATOR_ACTION_REQUIRED: 'ERROR_REASON_OPERATOR_ACTION_REQUIRED',
+  /**
    * A lease was refused because the gateway's managed accounts do not match its configuration
    * (paper vs live, or the configured account is missing): a strategy would trade an account the
    * broker's config does not allow. Operator action needed; retrying does not help.
    */
   ERROR_REASON_LEASE_ACCOUNT_MISMATCH: 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH',
+  /**
+   * The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+   * some before opening more.
+   */
+  ERROR_REASON_PEER_STREAM_LIMIT: 'ERROR_REASON_PEER_STREAM_LIMIT',
   /**
    * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
    * know the order (error 10147).
@@ -297,12 +307,24 @@ export type ErrorReason =
   | 'ERROR_REASON_STORE_UNAVAILABLE'
   | 24
   /**
+   * The gateway's session gave up (retries exhausted, supervisor stopped): no retry of the
+   * call helps until an operator acts (ConnectionService.Reconnect, or fixing the gateway).
+   */
+  | 'ERROR_REASON_OPERATOR_ACTION_REQUIRED'
+  | 25
+  /**
    * A lease was refused because the gateway's managed accounts do not match its configuration
    * (paper vs live, or the configured account is missing): a strategy would trade an account the
    * broker's config does not allow. Operator action needed; retrying does not help.
    */
   | 'ERROR_REASON_LEASE_ACCOUNT_MISMATCH'
   | 30
+  /**
+   * The caller's address has `server.max_streams_per_peer` streaming calls open already: close
+   * some before opening more.
+   */
+  | 'ERROR_REASON_PEER_STREAM_LIMIT'
+  | 31
   /**
    * No order with that idempotency key (and bracket role) exists for the caller, or IB does not
    * know the order (error 10147).
