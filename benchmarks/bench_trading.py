@@ -150,6 +150,7 @@ async def concurrent_orders(address: str, clients: int, seconds: float) -> tuple
         )
         leases.append(reply.lease)
     done = 0
+    failed: dict[str, int] = {}
     end = time.perf_counter() + seconds
 
     async def worker(i: int) -> None:
@@ -169,14 +170,15 @@ async def concurrent_orders(address: str, clients: int, seconds: float) -> tuple
                 await stub.PlaceOrder(request, timeout=10)
                 done += 1
             except grpc.aio.AioRpcError as err:
-                if err.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:  # PACING: the IB limit
-                    raise
+                failed[err.code().name] = failed.get(err.code().name, 0) + 1
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(clients)))
     elapsed = time.perf_counter() - start
     for ch in channels:
         await ch.close()
+    if failed:
+        print(f"  failed calls (not counted): {failed}")
     return done / elapsed, done
 
 
