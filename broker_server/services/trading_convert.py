@@ -167,6 +167,11 @@ def place_draft(
     return None, [FieldViolation("order", "set `single` or `bracket`")]
 
 
+def time_in_force_word(value: pb.TimeInForce.ValueType) -> str:
+    """IB's word for a proto TimeInForce ("" for UNSPECIFIED; an unknown number kept visible)."""
+    return _word(_TIFS, value, "time_in_force")
+
+
 def bracket_role(value: pb.BracketRole.ValueType) -> BracketRole:
     """A proto BracketRole as the domain's (unknown numbers as NONE: the single or parent)."""
     return _ROLES.get(value, BracketRole.NONE)

@@ -401,7 +401,7 @@ def _modified(spec: OrderSpec, request: spb.ModifyOrderRequest) -> OrderSpec:
         else _opt(spec.limit_price),
         stop_price=request.stop_price if request.HasField("stop_price") else _opt(spec.stop_price),
         time_in_force=(
-            tc._word(tc._TIFS, request.time_in_force, "time_in_force")
+            tc.time_in_force_word(request.time_in_force)
             if request.HasField("time_in_force")
             else spec.time_in_force.value
         ),
