@@ -138,6 +138,11 @@ def next_valid_id(session: IBSession) -> int:
     return int(getattr(session.ib.client, "_reqIdSeq", 0) or 0)
 
 
+def messages_sent(session: IBSession) -> int:
+    """Messages the current socket has sent so far (the library's own count)."""
+    return int(session.ib.client.connectionStats().numMsgSent)
+
+
 def place(session: IBSession, entry: JournalEntry, *, transmit: bool, oca_group: str = "") -> Any:
     """Write one placeOrder to the socket (returns at once; the answer arrives as events)."""
     contract = ib_contract(session, entry.spec.contract)

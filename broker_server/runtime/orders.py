@@ -48,7 +48,7 @@ from broker_server.domain.order_identity import parameter_hash
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
 from broker_server.domain.order_state import OrderState, OrderTransition
 from broker_server.domain.orders import BracketRole, BracketSpec, OrderSpec
-from broker_server.domain.pacing import Lane, PacingGovernor
+from broker_server.domain.pacing import Lane
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib import orders as ib_orders
 from broker_server.logs import log_event
@@ -58,7 +58,7 @@ from broker_server.runtime.leases import LeaseManager
 from broker_server.runtime.order_feed import OrderFeedHandlers
 from broker_server.runtime.order_ledger import OrderLedger
 from broker_server.runtime.order_reconcile import Reconciler
-from broker_server.runtime.pacing import SessionPacer
+from broker_server.runtime.session_pacing import SessionPacers
 from broker_server.runtime.trading_reads import TradingReads
 from broker_server.store.order_journal import SqliteOrderJournal
 
@@ -93,7 +93,8 @@ class OrderManager(OrderFeedHandlers):
         """The journal in memory and the order-event stream (``ledger.events``)."""
         self.ledger.clock_wall = clock.wall
         self._ids = OrderIdAllocator()
-        self._pacers: dict[_Session, SessionPacer] = {}
+        self.pacers = SessionPacers(config.trading, clock)
+        """One pacer per IB session, charged with the library's own messages too."""
         self._feeds: dict[_Session, tuple[int, ib_orders.OrderFeed]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._changed: dict[str, list[asyncio.Event]] = {}
@@ -109,7 +110,7 @@ class OrderManager(OrderFeedHandlers):
             self.ledger, connections, clock, config.trading, on_done=self._reconciled
         )
         """Reconciliation per gateway, retried until IB can be read."""
-        self.reads = TradingReads(config, connections, self._pacer)
+        self.reads = TradingReads(config, connections, self.pacers.pace)
         """Read-only calls on the data session."""
 
     # --- life cycle ------------------------------------------------------------------------
@@ -143,8 +144,7 @@ class OrderManager(OrderFeedHandlers):
         await self.reconciler.stop()
         for _gen, feed in self._feeds.values():
             feed.detach()
-        for pacer in self._pacers.values():
-            await pacer.close()
+        await self.pacers.close()
         await self.ledger.flush()
 
     def end_streams(self, reason: str) -> None:
@@ -152,15 +152,6 @@ class OrderManager(OrderFeedHandlers):
         self.ledger.close(self._clock.wall(), reason)
 
     # --- sessions --------------------------------------------------------------------------
-
-    def _pacer(self, handle: SessionHandle) -> SessionPacer:
-        key = (handle.gateway, handle.client_id)
-        pacer = self._pacers.get(key)
-        if pacer is None:
-            governor = PacingGovernor(self._tc.pacing_limit, self._tc.pacing_window)
-            pacer = SessionPacer(governor, self._clock, name=handle.name)
-            self._pacers[key] = pacer
-        return pacer
 
     def _attach(self, handle: SessionHandle) -> None:
         """Listen to the order events of the handle's socket (once per generation)."""
@@ -255,7 +246,7 @@ class OrderManager(OrderFeedHandlers):
             await check(lease.gateway)
         handle = self._handle(lease)
         count = 3 if isinstance(request, BracketSpec) else 1
-        await self._pacer(handle).acquire(Lane.ORDER, max(deadline, 0.0), cost=count)
+        await self.pacers.pace(handle, Lane.ORDER, deadline, cost=count)
         handle.check()  # before the intent: a stale handle leaves nothing behind
         scope = OrderIdScope(lease.gateway, lease.client_id)
         self._ids.observe_next_valid(scope, ib_orders.next_valid_id(handle.session))
@@ -351,7 +342,7 @@ class OrderManager(OrderFeedHandlers):
         check_amendable(entry, lease.client_id, "modify")
         new_spec = spec
         handle = self._handle(lease)
-        await self._pacer(handle).acquire(Lane.ORDER, max(deadline, 0.0))
+        await self.pacers.pace(handle, Lane.ORDER, deadline)
         entry = self._entry(entry.order_ref)
         check_amendable(entry, lease.client_id, "modify")
         ref = entry.order_ref
@@ -402,7 +393,7 @@ class OrderManager(OrderFeedHandlers):
                 entry, S.CANCELLED, "cancelled before it was sent", self._clock.wall()
             )
         handle = self._handle(lease)
-        await self._pacer(handle).acquire(Lane.CANCEL, max(deadline, 0.0))
+        await self.pacers.pace(handle, Lane.CANCEL, deadline)
         entry = self._entry(entry.order_ref)
         check_amendable(entry, lease.client_id, "cancel")
         self._errors.pop(entry.order_ref, None)

@@ -37,7 +37,6 @@ from broker_server.ib import orders as ib_orders
 from broker_server.ib.session import IBSession
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.handles import SessionHandle
-from broker_server.runtime.pacing import SessionPacer
 
 T = TypeVar("T")
 CONTRACT_CACHE = 1024
@@ -53,18 +52,18 @@ class TradingReads:
         self,
         config: BrokerConfig,
         connections: ConnectionManager,
-        pacer: Callable[[SessionHandle], SessionPacer],
+        pace: Callable[[SessionHandle, Lane, float], Awaitable[None]],
     ) -> None:
         self._limit = config.trading.request_timeout
         self._connections = connections
-        self._pacer = pacer
+        self._pace = pace
         # A contract's tick and size increment, once resolved: orders on a known contract go
         # to IB without a contract-details round trip first.
         self._increments: dict[tuple[str, ContractRef], tuple[Decimal, Decimal | None]] = {}
 
     async def _run(self, gateway: str, call: Callable[[IBSession], Awaitable[T]]) -> T:
         handle = await self._connections.data_handle(gateway or None, for_orders=True)
-        await self._pacer(handle).acquire(Lane.READ, self._limit)
+        await self._pace(handle, Lane.READ, self._limit)
         try:
             return await call(handle.session)
         except TimeoutError:
