@@ -30,6 +30,12 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"ibbroker: config: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     cfg = _apply_flags(cfg, args)
+    from broker_server.services.transport import startup_problems
+
+    if problems := startup_problems(cfg):  # key permissions, the identity table
+        for problem in problems:
+            print(f"ibbroker: config: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(
         cfg.server.log_level,
         burst=cfg.server.log_burst,
@@ -126,8 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
     health.set_defaults(func=_health)
 
+    from broker_server.cli_tokens import add_parsers as add_token_parsers
     from broker_server.sim.cli import add_parsers
 
+    add_token_parsers(commands)
     add_parsers(commands)
     return parser
 
