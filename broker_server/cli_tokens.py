@@ -74,9 +74,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     token = commands.add_parser(
         "token", help="manage identities and bearer tokens", description=__doc__
     )
-    token.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="FILE", help="TOML configuration file (auth.tokens_file, key)"
+    )
     sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = sub.add_parser("create", help="create or replace an identity; prints its token once")
+    create = sub.add_parser(
+        "create", parents=[common], help="create or replace an identity; prints its token once"
+    )
     create.add_argument("name", help="identity name (owner of its leases and orders)")
     create.add_argument(
         "--scopes", required=True, help=f"comma-separated, some of: {','.join(SCOPES)}"
@@ -87,7 +92,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument(
         "--no-token", action="store_true", help="no token: a client-certificate identity"
     )
-    sub.add_parser("list", help="list identities (never tokens)")
-    delete = sub.add_parser("delete", help="delete an identity; its token stops working at once")
+    sub.add_parser("list", parents=[common], help="list identities (never tokens)")
+    delete = sub.add_parser(
+        "delete", parents=[common], help="delete an identity; its token stops working at once"
+    )
     delete.add_argument("name")
     token.set_defaults(func=_run)

@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 
 from broker_server.config import BrokerConfig
-from broker_server.config_security import TlsConfig
+from broker_server.config_security import TlsConfig, validate_security
 from broker_server.logs import log_event
 from broker_server.services.audit import configure_audit
 from broker_server.services.auth import AuthInterceptor, OwnerInterceptor
@@ -118,8 +118,12 @@ class EdgeSecurity:
 
 
 def startup_problems(cfg: BrokerConfig) -> list[str]:
-    """What keeps the broker from starting securely, one line each (the CLI exits 2)."""
+    """What keeps the broker from starting securely, one line each (the CLI exits 2).
+
+    The config checks run again because command-line flags (``--listen``) change the config
+    after it was loaded."""
     problems: list[str] = []
+    validate_security(cfg, problems)
     if cfg.tls.enabled:
         try:
             _read_pair(cfg.tls)
