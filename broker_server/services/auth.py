@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry import metrics as otel
 
 from broker_server.config_security import SCOPES, AuthConfig
@@ -153,8 +154,33 @@ def _certificate_name(context: grpc.aio.ServicerContext, source: str) -> str | N
     return values[0].decode(errors="replace") if values else None
 
 
+class _Refused(DomainError):
+    """A refusal of an identified caller (scope): the audit line names the identity."""
+
+    def __init__(self, principal: Principal, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.principal = principal
+
+
 def _denied(kind: ErrorKind, reason: FailureReason, message: str, **kw: Any) -> DomainError:
     return DomainError(kind, reason, message, **kw)
+
+
+def _error_reason(context: grpc.aio.ServicerContext) -> str:
+    """The ErrorInfo reason of the status a handler ended the call with ("" when none)."""
+    try:
+        trailing = context.trailing_metadata() or ()
+        raw = next((v for k, v in trailing if k == "grpc-status-details-bin"), None)
+        if not isinstance(raw, bytes):
+            return ""
+        status = status_pb2.Status.FromString(raw)
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                return info.reason
+    except Exception:  # the reason is a courtesy of the audit line, never its failure
+        return ""
+    return ""
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -212,7 +238,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return ANONYMOUS
         principal = self._authenticate(metadata, context)
         if rule.scope not in principal.scopes:
-            raise _denied(
+            raise _Refused(
+                principal,
                 ErrorKind.PERMISSION_DENIED,
                 FailureReason.SCOPE_DENIED,
                 f"identity {principal.name!r} lacks scope {rule.scope!r} for this RPC",
@@ -271,9 +298,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         """Count and audit a refusal; past the address's failure budget, answer
         AUTH_RATE_LIMITED (RetryInfo) and audit only the first of the run."""
         if err.kind is not ErrorKind.UNAUTHENTICATED:
+            who = err.principal if isinstance(err, _Refused) else None
             audit(
-                identity="",
-                via="",
+                identity=who.name if who else "",
+                via=who.via if who else "",
                 peer=peer,
                 rpc=method,
                 outcome=err.kind.value,
@@ -342,13 +370,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         def leave(context: grpc.aio.ServicerContext, principal: Principal, ok: bool) -> None:
             if not audited:
                 return
-            outcome = "OK" if ok else _code_name(context)
             audit(
                 identity=principal.name,
                 via=principal.via,
                 peer=context.peer() or "",
                 rpc=method,
-                outcome=outcome,
+                outcome="OK" if ok else _code_name(context),
+                reason="" if ok else _error_reason(context),
                 request_id=rid,
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +90,18 @@ async def test_labels_under_the_identity_and_admin_acting_for_others(secured: Se
         pb.ReleaseLeaseRequest(lease_id=lease.lease_id, epoch=lease.epoch, owner=lease.owner),
         metadata=bearer(tok["ops"]),
     )
-    lines = secured.audit.read_text().splitlines()
-    assert any(
-        '"identity":"ops"' in line and "ReleaseLease" in line and '"OK"' in line for line in lines
-    )
+    err = await refused(stub.AcquireLease(pb.AcquireLeaseRequest(), metadata=bearer(tok["reader"])))
+    assert err.reason == "SCOPE_DENIED"
+    lines = [json.loads(line) for line in secured.audit.read_text().splitlines()]
+    assert lines[-1]["identity"] == "reader" and lines[-1]["reason"] == "SCOPE_DENIED"
+    assert {
+        "identity": "ops",
+        "via": "token",
+        "rpc": "/ibbroker.v1.LeaseService/ReleaseLease",
+        "outcome": "OK",
+    }.items() <= lines[-2].items()
+    owner_refused = [line for line in lines if line["reason"] == "OWNER_NOT_CALLER"]
+    assert owner_refused and owner_refused[0]["identity"] == "alice"
+    assert owner_refused[0]["outcome"] == "PERMISSION_DENIED"
     for token in tok.values():
         assert token not in secured.audit.read_text()
