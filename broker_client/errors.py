@@ -348,6 +348,7 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "OWNER_NOT_CALLER": OwnerNotCallerError,
     "PEER_NOT_ALLOWED": PeerNotAllowedError,
     "AUTH_RATE_LIMITED": AuthRateLimitedError,
+    "GATEWAY_UNTRUSTED": GatewayConnectError,
 }
 """ErrorInfo reason -> exception class."""
 

@@ -106,3 +106,5 @@ class FailureReason(enum.StrEnum):
     """The caller's address is outside the listener's allow-list."""
     AUTH_RATE_LIMITED = "AUTH_RATE_LIMITED"
     """Too many failed authentication attempts from this address."""
+    GATEWAY_UNTRUSTED = "GATEWAY_UNTRUSTED"
+    """The gateway closed the socket before answering the API handshake (Trusted IPs)."""

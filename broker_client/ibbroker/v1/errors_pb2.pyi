@@ -131,6 +131,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The caller's address is outside the listener's allow-list (auth.allow_cidrs)."""
     ERROR_REASON_AUTH_RATE_LIMITED: _ErrorReason.ValueType  # 66
     """Too many failed authentication attempts from this address: retry after RetryInfo."""
+    ERROR_REASON_GATEWAY_UNTRUSTED: _ErrorReason.ValueType  # 67
+    """The gateway accepted the TCP connection and closed it before answering the API handshake:
+    what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -247,4 +251,8 @@ ERROR_REASON_PEER_NOT_ALLOWED: ErrorReason.ValueType  # 65
 """The caller's address is outside the listener's allow-list (auth.allow_cidrs)."""
 ERROR_REASON_AUTH_RATE_LIMITED: ErrorReason.ValueType  # 66
 """Too many failed authentication attempts from this address: retry after RetryInfo."""
+ERROR_REASON_GATEWAY_UNTRUSTED: ErrorReason.ValueType  # 67
+"""The gateway accepted the TCP connection and closed it before answering the API handshake:
+what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -202,6 +202,11 @@ export const ErrorReason = {
    * Too many failed authentication attempts from this address: retry after RetryInfo.
    */
   ERROR_REASON_AUTH_RATE_LIMITED: 'ERROR_REASON_AUTH_RATE_LIMITED',
+  /**
+   * The gateway accepted the TCP connection and closed it before answering the API handshake:
+   * what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+   */
+  ERROR_REASON_GATEWAY_UNTRUSTED: 'ERROR_REASON_GATEWAY_UNTRUSTED',
 } as const;
 
 /**
@@ -453,6 +458,12 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_AUTH_RATE_LIMITED'
   | 66
+  /**
+   * The gateway accepted the TCP connection and closed it before answering the API handshake:
+   * what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+   */
+  | 'ERROR_REASON_GATEWAY_UNTRUSTED'
+  | 67
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
