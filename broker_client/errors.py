@@ -301,6 +301,10 @@ class AuthRateLimitedError(AuthError):
     """Too many failed authentication attempts from this address (RESOURCE_EXHAUSTED)."""
 
 
+class IdentityLimitError(BrokerError):
+    """The identity is over its request-rate, stream or lease limit (RESOURCE_EXHAUSTED)."""
+
+
 BY_REASON: dict[str, type[BrokerError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "GATEWAY_UNKNOWN": GatewayUnknownError,
@@ -349,6 +353,7 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "PEER_NOT_ALLOWED": PeerNotAllowedError,
     "AUTH_RATE_LIMITED": AuthRateLimitedError,
     "GATEWAY_UNTRUSTED": GatewayConnectError,
+    "IDENTITY_LIMIT": IdentityLimitError,
 }
 """ErrorInfo reason -> exception class."""
 

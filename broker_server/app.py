@@ -118,6 +118,8 @@ async def start_broker(
         )
         await leases.start()
         unwind.push_async_callback(leases.stop)
+        if security.limits is not None:  # max_leases_per_identity counts the active leases
+            security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(

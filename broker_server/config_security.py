@@ -50,6 +50,14 @@ class AuthConfig:
     """Failed authentications one client address may make at once before it is rate-limited."""
     failure_rate: float = 5.0
     """Failed authentications per second one client address regains; beyond, RESOURCE_EXHAUSTED AUTH_RATE_LIMITED."""
+    max_request_rate: float = 0.0
+    """Calls per second one identity may make on average (bursts up to request_burst); 0 is no limit."""
+    request_burst: int = 100
+    """Calls one identity may make at once before max_request_rate applies."""
+    max_streams_per_identity: int = 0
+    """Streaming calls (watches) one identity may have open at once; 0 is no limit."""
+    max_leases_per_identity: int = 0
+    """Active leases one identity (with its labels) may hold; 0 is no limit."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ def validate_security(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append("auth.failure_burst: must be >= 1")
     if auth.failure_rate <= 0:
         problems.append("auth.failure_rate: must be > 0")
+    for name in ("max_request_rate", "max_streams_per_identity", "max_leases_per_identity"):
+        if getattr(auth, name) < 0:
+            problems.append(f"auth.{name}: must be >= 0 (0 = no limit)")
+    if auth.request_burst < 1:
+        problems.append("auth.request_burst: must be >= 1")
     if auth.enabled and cfg.server.admin_token:
         problems.append(
             "server.admin_token: not used with auth.enabled; create an admin identity with "

@@ -253,6 +253,7 @@ class GrpcServer:
                 self.peer_streams,
                 MalformedRequestInterceptor(),
                 *([security.owner] if security else []),
+                *([security.limits] if security and security.limits else []),
             ],
             options=server_options(cfg),
         )

@@ -108,3 +108,5 @@ class FailureReason(enum.StrEnum):
     """Too many failed authentication attempts from this address."""
     GATEWAY_UNTRUSTED = "GATEWAY_UNTRUSTED"
     """The gateway closed the socket before answering the API handshake (Trusted IPs)."""
+    IDENTITY_LIMIT = "IDENTITY_LIMIT"
+    """The caller's identity is over its request-rate, stream or lease limit."""

@@ -23,6 +23,7 @@ from broker_server.config_security import TlsConfig, validate_security
 from broker_server.logs import log_event
 from broker_server.services.audit import configure_audit
 from broker_server.services.auth import AuthInterceptor, OwnerInterceptor
+from broker_server.services.identity_limits import IdentityLimits
 from broker_server.services.tokens import TokenFile, TokenFileError, check_private, load_key
 
 log = logging.getLogger("ibbroker.security")
@@ -96,7 +97,9 @@ class EdgeSecurity:
     auth: AuthInterceptor
     """Runs first on every call."""
     owner: OwnerInterceptor = field(default_factory=OwnerInterceptor)
-    """Runs last, on the parsed request."""
+    """Runs after the request was parsed."""
+    limits: IdentityLimits | None = None
+    """Runs last: the per-identity limits."""
     reloader: CertificateReloader | None = None
     """Set when the listener speaks TLS."""
 
@@ -154,6 +157,7 @@ def build_security(cfg: BrokerConfig) -> EdgeSecurity:
     configure_audit(cfg.auth.audit_file)
     security = EdgeSecurity(
         auth=AuthInterceptor(cfg.auth, tokens, admin_token=cfg.server.admin_token),
+        limits=IdentityLimits(cfg.auth),
         reloader=CertificateReloader(cfg.tls) if cfg.tls.enabled else None,
     )
     log_event(

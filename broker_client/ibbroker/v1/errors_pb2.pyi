@@ -135,6 +135,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The gateway accepted the TCP connection and closed it before answering the API handshake:
     what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
     """
+    ERROR_REASON_IDENTITY_LIMIT: _ErrorReason.ValueType  # 68
+    """The caller's identity is over one of its limits (auth.max_request_rate,
+    max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+    RetryInfo.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -254,5 +259,10 @@ ERROR_REASON_AUTH_RATE_LIMITED: ErrorReason.ValueType  # 66
 ERROR_REASON_GATEWAY_UNTRUSTED: ErrorReason.ValueType  # 67
 """The gateway accepted the TCP connection and closed it before answering the API handshake:
 what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+"""
+ERROR_REASON_IDENTITY_LIMIT: ErrorReason.ValueType  # 68
+"""The caller's identity is over one of its limits (auth.max_request_rate,
+max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+RetryInfo.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -207,6 +207,12 @@ export const ErrorReason = {
    * what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
    */
   ERROR_REASON_GATEWAY_UNTRUSTED: 'ERROR_REASON_GATEWAY_UNTRUSTED',
+  /**
+   * The caller's identity is over one of its limits (auth.max_request_rate,
+   * max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+   * RetryInfo.
+   */
+  ERROR_REASON_IDENTITY_LIMIT: 'ERROR_REASON_IDENTITY_LIMIT',
 } as const;
 
 /**
@@ -464,6 +470,13 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_GATEWAY_UNTRUSTED'
   | 67
+  /**
+   * The caller's identity is over one of its limits (auth.max_request_rate,
+   * max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+   * RetryInfo.
+   */
+  | 'ERROR_REASON_IDENTITY_LIMIT'
+  | 68
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
