@@ -102,6 +102,12 @@ def test_grpcurl_over_mtls_against_ibbroker_serve(tmp_path: Path) -> None:
             "ibbroker.v1.ConnectionService/Reconnect",
         )
         assert allowed.returncode == 0, allowed.stderr
+        # `ibbroker health` (the Docker HEALTHCHECK) over mTLS; health needs no identity.
+        probe = ibbroker(
+            "health", "--target", target, "--cacert", str(ca.path),
+            "--cert", str(robot_cert), "--key", str(robot_key),
+        )  # fmt: skip
+        assert probe.returncode == 0 and "SERVING" in probe.stdout, probe.stderr
         # A plaintext client against the TLS port gets no answer from the broker.
         plain = grpcurl("-plaintext", address, "list")
         assert plain.returncode != 0
