@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -28,8 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import metrics as otel
+
 from broker_server.config_security import SCOPES
 from broker_server.config_values import Secret
+from broker_server.logs import log_event
+
+log = logging.getLogger("ibbroker.auth")
+_reloads = otel.get_meter("ibbroker").create_counter(
+    "ibbroker.auth.table_loads", unit="{load}", description="Identity table (re)loads."
+)
 
 TOKEN_PREFIX = "ibb_"
 _TOKEN_RE = re.compile(r"^ibb_[A-Za-z0-9_-]{43}$")
@@ -147,6 +156,14 @@ class TokenFile:
             check_private(self.path, "tokens file")
             self._records = self._parse(self.path.read_bytes())
             self._signature = signature
+            _reloads.add(1)
+            log_event(
+                log,
+                logging.INFO,
+                "identities_loaded",
+                path=str(self.path),
+                identities=sorted(self._records),
+            )
         return self._records
 
     def _parse(self, raw: bytes) -> dict[str, IdentityRecord]:

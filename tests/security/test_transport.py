@@ -115,6 +115,7 @@ def test_grpcurl_over_mtls_against_ibbroker_serve(tmp_path: Path) -> None:
         assert ibbroker("token", "delete", "robot", "--config", str(config)).returncode == 0
         gone = grpcurl(*tls, target, "ibbroker.v1.ConnectionService/GetHealth")
         assert "Unauthenticated" in gone.stderr and "CREDENTIALS_INVALID" in gone.stderr
+        tail.wait_for("identities_loaded", 10, identities=["ops"])  # the reload is logged
         tail.wait_for("audit", 10, rpc="/ibbroker.v1.ConnectionService/Reconnect", outcome="OK")
         proc.terminate()
         proc.wait(20)
