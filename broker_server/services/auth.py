@@ -4,13 +4,10 @@
 servicer code: it refuses a peer outside ``auth.allow_cidrs`` (PERMISSION_DENIED
 PEER_NOT_ALLOWED), authenticates the caller (bearer token, else client certificate), checks the
 RPC's scope from :mod:`broker_server.services.scopes` and audits the call. The authenticated
-:class:`Principal` is put in a context variable for the rest of the call, where
-:mod:`broker_server.services.identity` reads it.
-
-:class:`OwnerInterceptor` runs last, on the parsed request: an ``owner`` field must be the
-caller's own name or a label under it (``alice/momentum``), else PERMISSION_DENIED
-OWNER_NOT_CALLER unless the caller holds ``admin``; an empty ``owner`` naming who asks is filled
-with the caller's name, so leases and orders belong to the authenticated identity.
+:class:`Principal` is put in a context variable for the rest of the call
+(:mod:`broker_server.services.principal`, :mod:`broker_server.services.call_wrap`), where the
+owner check (:mod:`broker_server.services.owner`), the identity limits and
+:mod:`broker_server.services.identity` read it.
 
 With ``auth.enabled = false`` (the default) every caller is the anonymous principal with every
 scope, owners are taken as sent, and only ``server.admin_token`` (when set) guards admin RPCs.
@@ -18,15 +15,12 @@ scope, owners are taken as sent, and only ``server.admin_token`` (when set) guar
 
 from __future__ import annotations
 
-import contextvars
 import hmac
-import inspect
 import ipaddress
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -39,9 +33,22 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.services.audit import audit, request_id
+from broker_server.services.call_wrap import wrap_handler
 from broker_server.services.errors import to_status
+from broker_server.services.owner import OwnerInterceptor
+from broker_server.services.principal import ANONYMOUS, Principal, current_principal
 from broker_server.services.scopes import ADMIN, MUTATING_SCOPES, is_open, rule_for
 from broker_server.services.tokens import TokenFile, TokenFileError
+
+__all__ = [
+    "ANONYMOUS",
+    "AuthInterceptor",
+    "FailureLimiter",
+    "OwnerInterceptor",
+    "Principal",
+    "current_principal",
+    "peer_ip",
+]
 
 log = logging.getLogger("ibbroker.auth")
 
@@ -50,44 +57,6 @@ _failures = otel.get_meter("ibbroker").create_counter(
 )
 
 _BEARER = "bearer "
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a call is from, once authenticated."""
-
-    name: str
-    """The identity's name (``anonymous`` with auth off)."""
-    scopes: frozenset[str]
-    """What it may do."""
-    via: str
-    """How it authenticated: ``token``, ``certificate``, ``admin_token`` or ``none`` (auth off)."""
-
-    @property
-    def authenticated(self) -> bool:
-        """False for the anonymous principal of auth-off mode (owners are then taken as sent)."""
-        return self.via in ("token", "certificate")
-
-    def may_act_for(self, owner: str) -> bool:
-        """True when ``owner`` is this identity or a label under it, or the caller is admin."""
-        return (
-            not self.authenticated
-            or ADMIN in self.scopes
-            or owner == self.name
-            or owner.startswith(self.name + "/")
-        )
-
-
-ANONYMOUS = Principal("anonymous", frozenset(SCOPES), "none")
-
-_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
-    "ibbroker_principal", default=None
-)
-
-
-def current_principal() -> Principal | None:
-    """The principal of the call running in this task (None outside an intercepted call)."""
-    return _current.get()
 
 
 def peer_ip(peer: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -297,6 +266,20 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def _refusal(self, err: DomainError, method: str, peer: str, rid: str) -> DomainError:
         """Count and audit a refusal; past the address's failure budget, answer
         AUTH_RATE_LIMITED (RetryInfo) and audit only the first of the run."""
+        if err.reason is FailureReason.PEER_NOT_ALLOWED:
+            _failures.add(1, {"reason": err.reason.value})
+            # Refused whatever it sends; the budget only keeps a flood out of the audit log.
+            if self.limiter.fail(str(peer_ip(peer) or peer)) is None:
+                audit(
+                    identity="",
+                    via="",
+                    peer=peer,
+                    rpc=method,
+                    outcome=err.kind.value,
+                    reason=err.reason.value,
+                    request_id=rid,
+                )
+            return err
         if err.kind is not ErrorKind.UNAUTHENTICATED:
             who = err.principal if isinstance(err, _Refused) else None
             audit(
@@ -398,147 +381,3 @@ def _code_name(context: grpc.aio.ServicerContext) -> str:
     if isinstance(code, grpc.StatusCode):
         return code.name
     return "CANCELLED" if code is None else str(code)
-
-
-Enter = Callable[[grpc.aio.ServicerContext], Awaitable[Principal]]
-Leave = Callable[[grpc.aio.ServicerContext, Principal, bool], None]
-
-
-def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave) -> Any:
-    """``handler`` run after ``enter`` (which admits the call or aborts it), with the
-    principal in the context variable, and ``leave`` told whether the call succeeded."""
-
-    async def run(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[Any]]) -> Any:
-        principal = await enter(context)
-        reset = _current.set(principal)
-        ok = False
-        try:
-            result = await call()
-            ok = True
-            return result
-        finally:
-            _current.reset(reset)
-            leave(context, principal, ok)
-
-    async def stream(
-        context: grpc.aio.ServicerContext, items: Callable[[], AsyncIterator[Any]]
-    ) -> AsyncIterator[Any]:
-        principal = await enter(context)
-        reset = _current.set(principal)
-        ok = False
-        try:
-            async for item in items():
-                yield item
-            ok = True
-        finally:
-            _current.reset(reset)
-            leave(context, principal, ok)
-
-    des, ser = handler.request_deserializer, handler.response_serializer
-    if handler.unary_unary:
-        uu = handler.unary_unary
-
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            return await run(context, lambda: uu(request, context))
-
-        return grpc.unary_unary_rpc_method_handler(unary_unary, des, ser)
-    if handler.unary_stream:
-        us = handler.unary_stream
-        if not inspect.isasyncgenfunction(us):
-
-            async def unary_writer(request: Any, context: grpc.aio.ServicerContext) -> None:
-                await run(context, lambda: us(request, context))
-
-            return grpc.unary_stream_rpc_method_handler(unary_writer, des, ser)
-
-        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            async for item in stream(context, lambda: us(request, context)):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, des, ser)
-    if handler.stream_unary:
-        su = handler.stream_unary
-
-        async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
-            return await run(context, lambda: su(requests, context))
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, des, ser)
-    ss = handler.stream_stream
-    if not inspect.isasyncgenfunction(ss):
-
-        async def bidi_writer(requests: Any, context: grpc.aio.ServicerContext) -> None:
-            await run(context, lambda: ss(requests, context))
-
-        return grpc.stream_stream_rpc_method_handler(bidi_writer, des, ser)
-
-    async def bidi(requests: Any, context: grpc.aio.ServicerContext) -> Any:
-        async for item in stream(context, lambda: ss(requests, context)):
-            yield item
-
-    return grpc.stream_stream_rpc_method_handler(bidi, des, ser)
-
-
-class OwnerInterceptor(grpc.aio.ServerInterceptor):
-    """Makes the authenticated identity the owner of what a request acts on (module doc)."""
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method or ""
-        if handler is None or not (handler.unary_unary or handler.unary_stream):
-            return handler
-        rule = rule_for(method)
-
-        async def check(request: Any, context: grpc.aio.ServicerContext) -> None:
-            principal = _current.get()
-            if principal is None or not principal.authenticated:
-                return
-            fields = getattr(getattr(request, "DESCRIPTOR", None), "fields_by_name", {})
-            if "all_owners" in fields and request.all_owners and ADMIN not in principal.scopes:
-                await _abort(context, "all_owners needs the admin scope")
-            if "owner" not in fields:
-                return
-            if not request.owner:
-                if not rule.owner_is_filter:
-                    request.owner = principal.name
-                return
-            if not principal.may_act_for(request.owner):
-                await _abort(
-                    context,
-                    f"identity {principal.name!r} may not act for owner {request.owner!r}; "
-                    f"use {principal.name!r} or a label under it ({principal.name}/...)",
-                )
-
-        des, ser = handler.request_deserializer, handler.response_serializer
-        if handler.unary_unary:
-            uu = handler.unary_unary
-
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                await check(request, context)
-                return await uu(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(unary_unary, des, ser)
-        us = handler.unary_stream
-        if not inspect.isasyncgenfunction(us):
-
-            async def unary_writer(request: Any, context: grpc.aio.ServicerContext) -> None:
-                await check(request, context)
-                await us(request, context)
-
-            return grpc.unary_stream_rpc_method_handler(unary_writer, des, ser)
-
-        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await check(request, context)
-            async for item in us(request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, des, ser)
-
-
-async def _abort(context: grpc.aio.ServicerContext, message: str) -> None:
-    await context.abort_with_status(
-        to_status(DomainError(ErrorKind.PERMISSION_DENIED, FailureReason.OWNER_NOT_CALLER, message))
-    )

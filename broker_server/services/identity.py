@@ -27,7 +27,7 @@ import grpc
 from broker_server.config import Secret
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
-from broker_server.services.auth import Principal, current_principal
+from broker_server.services.principal import Principal, current_principal
 
 _BEARER = "bearer "
 

@@ -26,8 +26,8 @@ from broker_server.config_security import AuthConfig
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
-from broker_server.services.auth import Principal, current_principal
 from broker_server.services.errors import to_status
+from broker_server.services.principal import Principal, current_principal
 
 log = logging.getLogger("ibbroker.auth")
 
