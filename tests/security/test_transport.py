@@ -17,6 +17,8 @@ from broker_client.auth import TLSConfig
 from broker_client.channel import aio_channel
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
+from broker_client.ibbroker.v1 import lease_service_pb2 as lease_pb
+from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_server.app import running_broker
 from broker_server.config import TlsConfig
 from tests.security.helpers import Ca, make_identities, secure_config
@@ -230,3 +232,19 @@ async def test_a_client_certificate_from_another_ca_is_refused(tmp_path: Path) -
         )
         # The right CA's certificate for alice (whose identity exists) passes.
         assert await health(target, tls_for(ca, client="alice")) == grpc.StatusCode.OK
+
+
+async def test_the_identity_can_come_from_the_certificate_san(tmp_path: Path) -> None:
+    ca = Ca(tmp_path / "ca")
+    cfg = dataclasses.replace(
+        secure_config(tmp_path, cert_identity="san"), tls=ca.pki().tls(mtls=True)
+    )
+    make_identities(cfg)
+    cert, key = ca.issue("cn-is-not-the-identity", san="alice")
+    tls = TLSConfig(ca.path.read_bytes(), None, cert.read_bytes(), key.read_bytes())
+    async with running_broker(cfg, with_sim=True) as broker:
+        target = f"localhost:{broker.address.rpartition(':')[2]}"
+        async with aio_channel(target, tls=tls) as channel:
+            stub = lease_grpc.LeaseServiceStub(channel)
+            lease = (await stub.AcquireLease(lease_pb.AcquireLeaseRequest(), timeout=10)).lease
+    assert lease.owner == "alice"
