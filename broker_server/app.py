@@ -32,6 +32,7 @@ from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.services.trading_service import TradingServicer
+from broker_server.services.transport import build_security
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
@@ -89,6 +90,7 @@ async def start_broker(
 ) -> Broker:
     """Start every component; on failure, stop what was started and re-raise."""
     clock = clock or SystemClock()
+    security = build_security(config)  # logs first: auth on or off, TLS on or off
     setup_metrics()
     raise_open_file_limit()
     async with contextlib.AsyncExitStack() as unwind:
@@ -113,7 +115,7 @@ async def start_broker(
         await store.open()
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
-        server = GrpcServer(config.server, SERVICE_NAMES)
+        server = GrpcServer(config.server, SERVICE_NAMES, security)
         connections.on_gateway_health(
             lambda gateway, serving: _publish_health(server, config, connections)
         )
@@ -132,6 +134,8 @@ async def start_broker(
         orders = OrderManager(config, connections, leases, journal, clock)
         await orders.start()
         unwind.push_async_callback(orders.stop)
+        if security.limits is not None:  # max_leases_per_identity counts the active leases
+            security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
@@ -205,6 +209,8 @@ async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     broker = await start_broker(config, with_sim=with_sim)
+    if broker.grpc.security is not None:  # SIGHUP: re-read the TLS certificate files
+        loop.add_signal_handler(signal.SIGHUP, broker.grpc.security.reload)
     try:
         await stop.wait()
     finally:

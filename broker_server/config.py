@@ -9,6 +9,8 @@ Environment overrides (applied after the file):
 ``IBBROKER_LOG_LEVEL`` server.log_level       ``IBBROKER_ADMIN_TOKEN`` server.admin_token
 ``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
 ``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
+``IBBROKER_AUTH`` auth.enabled  ``IBBROKER_TOKEN_KEY`` auth.token_key
+``IBBROKER_ALLOW_INSECURE_LISTEN`` tls.allow_insecure_listen
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from broker_server.config_checks import validate
+from broker_server.config_security import AuthConfig, TlsConfig, validate_security
 from broker_server.config_values import ConfigError, Secret, apply_env, coerce
 from broker_server.domain.lease_policy import GatewayIds, LeasePolicy, LeaseTimes
 from broker_server.domain.limits import (
@@ -46,6 +49,7 @@ __all__ = [
     "PAPER_PORTS",
     "TWS_LIVE_PORT",
     "TWS_PAPER_PORT",
+    "AuthConfig",
     "BrokerConfig",
     "ConfigError",
     "GatewayConfig",
@@ -54,6 +58,7 @@ __all__ = [
     "ServerConfig",
     "SimConfigSection",
     "StoreConfig",
+    "TlsConfig",
     "TradingConfig",
     "config_from_mapping",
     "default_port",
@@ -127,10 +132,14 @@ class StoreConfig:
 class TradingConfig:
     """Orders and read-only calls through the broker (TradingService)."""
 
-    pacing_limit: int = 45
+    pacing_limit: int = 40
     """Messages per pacing window per IB session (IB allows 50/s; a margin absorbs jitter)."""
     pacing_window: float = 1.0
     """Pacing window in seconds."""
+    pacing_slices: int = 4
+    """The window is enforced in this many equal slices (10 messages per 0.25 s by default), so
+    a burst is spread over the window: IB counts messages as they arrive, and a burst that
+    arrives late next to the following one would exceed 50 in one second."""
     ack_timeout: float = 5.0
     """Seconds PlaceOrder, ModifyOrder and CancelOrder wait for IB's answer before returning the
     order in its current state (SUBMITTED, PENDING_CANCEL)."""
@@ -238,6 +247,10 @@ class GatewayConfig:
     port_probe_interval: float = 0.25
     """Seconds between bare TCP looks at a refusing gateway's port while backing off; the real
     connect starts as soon as it accepts. 0 turns the look off."""
+    transport: str = "direct"
+    """How the plaintext TWS API socket is protected: direct (loopback only) or tunnel (an SSH/stunnel tunnel the operator runs; docs/security.md)."""
+    allow_plaintext_remote_gateway: bool = False
+    """Must be true to connect directly (transport = direct) to a non-loopback gateway host."""
 
     @property
     def address(self) -> str:
@@ -286,6 +299,10 @@ class BrokerConfig:
     """The gateways, in file order; the first is the default unless server.default_gateway says."""
     sim: SimConfigSection = field(default_factory=SimConfigSection)
     """The built-in simulator."""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Identities, scopes, allow-list and audit (docs/security.md)."""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    """Transport security of the gRPC listener (docs/security.md)."""
 
     @property
     def default_gateway(self) -> GatewayConfig:
@@ -317,6 +334,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "leases": LeaseConfig,
     "trading": TradingConfig,
     "sim": SimConfigSection,
+    "auth": AuthConfig,
+    "tls": TlsConfig,
 }
 
 
@@ -390,6 +409,7 @@ def config_from_mapping(
         gateways.append(GatewayConfig(**values))
     cfg = BrokerConfig(gateways=tuple(gateways), **sections)
     validate(cfg, problems)
+    validate_security(cfg, problems)
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -153,6 +153,10 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
                  "reconcile_retry", "orphan_poll_interval", "event_log_max", "finished_orders_max"):  # fmt: skip
         if getattr(tc, name) <= 0:
             problems.append(f"trading.{name}: must be > 0, got {getattr(tc, name)}")
+    if not 1 <= tc.pacing_slices <= tc.pacing_limit:
+        problems.append(
+            f"trading.pacing_slices: must be 1..pacing_limit ({tc.pacing_limit}), got {tc.pacing_slices}"
+        )
     if tc.pacing_limit > 50:
         problems.append(f"trading.pacing_limit: IB allows 50 messages/s, got {tc.pacing_limit}")
     for gw in cfg.gateways:

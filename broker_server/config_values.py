@@ -107,6 +107,9 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         "IBBROKER_STORE": ("store", "path"),
         "IBBROKER_LOG_LEVEL": ("server", "log_level"),
         "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
+        "IBBROKER_AUTH": ("auth", "enabled"),
+        "IBBROKER_TOKEN_KEY": ("auth", "token_key"),
+        "IBBROKER_ALLOW_INSECURE_LISTEN": ("tls", "allow_insecure_listen"),
     }
     for var, (section, key) in simple.items():
         if var in env:

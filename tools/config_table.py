@@ -30,12 +30,17 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("trading", config.TradingConfig),
     ("gateways.NAME", config.GatewayConfig),
     ("sim", config.SimConfigSection),
+    ("auth", config.AuthConfig),
+    ("tls", config.TlsConfig),
 ]
 ENV = {
     "server.listen": "IBBROKER_LISTEN",
     "server.log_level": "IBBROKER_LOG_LEVEL",
     "server.admin_token": "IBBROKER_ADMIN_TOKEN",
     "store.path": "IBBROKER_STORE",
+    "auth.enabled": "IBBROKER_AUTH",
+    "auth.token_key": "IBBROKER_TOKEN_KEY",
+    "tls.allow_insecure_listen": "IBBROKER_ALLOW_INSECURE_LISTEN",
     "gateways.NAME.host": "IB_HOST",
     "gateways.NAME.port": "IB_PORT",
     "gateways.NAME.monitor_client_id": "IB_CLIENT_ID",

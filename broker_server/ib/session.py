@@ -6,7 +6,10 @@ reason instead of the library's bare ``TimeoutError``:
 
 - refused / unreachable            -> CONNECTION_REFUSED (about 1 ms, or the TCP timeout)
 - 326 on ``errorEvent``, then close -> CLIENT_ID_IN_USE at the close (not after the timeout)
-- peer closed / silent in handshake -> HANDSHAKE_TIMEOUT (a close fails at once)
+- peer silent in handshake          -> HANDSHAKE_TIMEOUT
+- peer closed before its version    -> GATEWAY_UNTRUSTED at once (TWS's answer to an IP outside
+                                       its Trusted IPs); closed later in the handshake ->
+                                       HANDSHAKE_TIMEOUT at once
 - version below the library's min   -> SERVER_VERSION_TOO_OLD
 - a sync request unanswered         -> SYNC_TIMEOUT (ib_insync would only log it)
 - accounts vs ``paper_trading``     -> ACCOUNT_MISMATCH (checked before the sync)
@@ -295,7 +298,16 @@ class IBSession:
             raise ConnectFailure(
                 ConnectFailureReason.HANDSHAKE_TIMEOUT,
                 f"API handshake with {cfg.address} not finished after {cfg.timeout:g} s "
-                "(gateway starting, or the API is not enabled?)",
+                "(gateway starting, the API not enabled, or TWS asking whether to accept this "
+                "IP: add it to Trusted IPs?)",
+            )
+        if closed.done() and not self._last_api_error:
+            # The libraries report a close as an API error only once the server version has
+            # arrived: a silent close came before it, which is how TWS refuses an untrusted IP.
+            raise ConnectFailure(
+                ConnectFailureReason.GATEWAY_UNTRUSTED,
+                f"{cfg.address} closed the socket before answering the API handshake: is this "
+                "host's IP in TWS / IB Gateway's Trusted IPs (Configure > API > Settings)?",
             )
         why = closed.result() if closed.done() else repr(task.exception())
         raise ConnectFailure(
