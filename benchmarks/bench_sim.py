@@ -1,4 +1,5 @@
-"""Round-trip latency: reqCurrentTime through the simulator vs a bare asyncio echo.
+"""Round-trip latency: reqCurrentTime through the simulator vs a bare asyncio echo; and the
+tick rate one instrument achieves at 100 and 500 ticks/s vs a bare asyncio timer loop.
 
 Both servers run in separate processes (multiprocessing, spawn) on loopback; the clients run
 in this process. The simulator's reqCurrentTime limit, pacing limit and market ticker are
@@ -26,7 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 WARMUP = 200
 
 
-def _sim_process(conn: Connection) -> None:
+AAPL = 265598
+TICK_WINDOW = 2.0
+"""Seconds over which the tick rate is counted."""
+
+
+def _sim_process(conn: Connection, tick_rate: float = 0.0) -> None:
     from broker_server.sim.server import SimConfig, SimServer
 
     async def main() -> None:
@@ -36,6 +42,7 @@ def _sim_process(conn: Connection) -> None:
             max_msgs_per_sec=0,
             tick_interval=0.0,
             farm_status_on_connect=False,
+            tick_rates=((AAPL, tick_rate),) if tick_rate else (),
         )
         async with SimServer(config) as sim:
             conn.send(sim.port)
@@ -120,12 +127,51 @@ async def bench(
     return echo_out, sim_out
 
 
+async def count_ticks(sim_port: int, window: float) -> int:
+    """Raw client: subscribe AAPL, count last-price ticks (tickPrice type 4) in ``window``."""
+    from broker_server.sim.codec import API_PREFIX, FrameDecoder, encode_msg, frame, split_fields
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim_port)
+    writer.write(API_PREFIX + frame(b"v157..176"))
+    writer.write(encode_msg(71, 2, 1, ""))
+    contract = (AAPL, "AAPL", "STK", "", 0.0, "", "", "SMART", "", "USD", "", "")
+    writer.write(encode_msg(1, 11, 1, *contract, 0, "", 0, 0, ""))
+    frames = FrameDecoder()
+    ticks = 0
+    end = time.monotonic() + window
+    while (left := end - time.monotonic()) > 0:
+        try:
+            data = await asyncio.wait_for(reader.read(65536), left)
+        except TimeoutError:
+            break
+        if not data:
+            break
+        for body in frames.feed(data):
+            f = split_fields(body)
+            if f[0] == "1" and f[3] == "4":
+                ticks += 1
+    writer.close()
+    return ticks
+
+
+async def timer_rate(rate: float, window: float) -> int:
+    """Reference: how many iterations a bare asyncio fixed-schedule loop makes in ``window``."""
+    loop = asyncio.get_running_loop()
+    due = start = loop.time()
+    n = 0
+    while loop.time() - start < window:
+        due += 1.0 / rate
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        n += 1
+    return n
+
+
 def _spawn(
-    target: Callable[[Connection], None],
+    target: Callable[..., None], *args: object
 ) -> tuple[mp.process.BaseProcess, Connection, int]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=target, args=(child,), daemon=True)
+    proc = ctx.Process(target=target, args=(child, *args), daemon=True)
     proc.start()
     if not parent.poll(15):
         proc.terminate()
@@ -169,6 +215,21 @@ def main() -> int:
         f"ratio sim/echo: median {sim_median / echo_median:.2f}x  p99 {sim_p99 / echo_p99:.2f}x "
         f"(aim: under 2x)"
     )
+    for rate in (100.0, 500.0):
+        proc, ctl, port = _spawn(_sim_process, rate)
+        try:
+            ticks = asyncio.run(count_ticks(port, TICK_WINDOW))
+        finally:
+            ctl.send("stop")
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+        reference = asyncio.run(timer_rate(rate, TICK_WINDOW))
+        print(
+            f"tick rate {rate:>5.0f}/s: sim delivered {ticks / TICK_WINDOW:7.1f}/s, "
+            f"bare asyncio timer {reference / TICK_WINDOW:7.1f}/s "
+            f"(ratio {ticks / max(1, reference):.2f})"
+        )
     return 0
 
 

@@ -119,9 +119,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     reject.add_argument("--action", default="")
     reject.add_argument("--times", type=int, default=None, help="how many (default: all)")
     cmds.add_parser("clear-rules", help="whole fills, no rejections")
+    dao = cmds.add_parser(
+        "drop-after-order", help="accept the next new order(s), then reset the connection"
+    )
+    dao.add_argument("--times", type=int, default=1)
+    dao.add_argument("--client-id", type=int, default=None)
     price = cmds.add_parser("price", help="move one instrument's price (fills what crosses)")
     price.add_argument("con_id", type=int)
     price.add_argument("price", type=float)
+    rate = cmds.add_parser("tick-rate", help="tick one instrument RATE times a second (0: off)")
+    rate.add_argument("con_id", type=int)
+    rate.add_argument("rate", type=float)
+    cmds.add_parser("lines", help="market-data lines per client ID")
     cmds.add_parser("clear", help="undo every fault")
     cmds.add_parser("status", help="print the simulator's state")
     ctl.set_defaults(func=run_ctl)
@@ -134,7 +143,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         req["enabled"] = not args.off
     keys = (
         *("client_id", "seconds", "msg_id", "code", "message", "n", "qty", "con_id"),
-        *("order_ref", "reason", "symbol", "action", "times", "price"),
+        *("order_ref", "reason", "symbol", "action", "times", "price", "rate"),
     )
     for key in keys:
         if hasattr(args, key):

@@ -63,6 +63,19 @@ class Clients:
         for s in list(self.connections):
             s.set_stalled(is_stalled(s.client_id))
 
+    def market_data_lines(self) -> dict[int, int]:
+        """Streaming market-data lines per client ID (clients holding none omitted)."""
+        return {cid: len(s.subs.mkt_data) for cid, s in self.by_id.items() if s.subs.mkt_data}
+
+    def drop_market_data(self) -> int:
+        """End every market-data and live-bar subscription; returns how many lines ended."""
+        n = 0
+        for s in self.by_id.values():
+            n += len(s.subs.mkt_data)
+            s.subs.mkt_data.clear()
+            s.subs.hist.clear()
+        return n
+
     def broadcast_error(self, code: int, text: str) -> int:
         """``error(-1, code, text)`` to every ready client; returns how many."""
         ready = self.ready()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broker_server.sim import versions
+from broker_server.sim.pacing import HistPacing
+
+MAX_TICK_RATE = 1000.0
+"""Highest per-instrument tick rate (ticks per second)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,13 @@ class SimConfig:
     once). Per instrument or per orderRef: ``sim.rules.set_fill_chunk`` or the control
     command ``fill_chunk``. A partially filled order fills its next chunk on the next
     market step."""
+    tick_rates: tuple[tuple[int, float], ...] = ()
+    """(conId, ticks per second) pairs: these instruments move and tick on their own clock,
+    independent of ``tick_interval`` (up to 1000/s; ``sim.set_tick_rate`` changes it live)."""
+    max_mkt_data_lines: int = 100
+    """Streaming reqMktData lines one client may hold; one more gets error 101."""
+    hist_pacing: HistPacing | None = field(default_factory=HistPacing)
+    """Historical-data pacing rules per client (error 162 on a violation); None: off."""
     max_connections: int = 64
     """Open sockets, handshaking ones included; one more is closed at once (counted as
     ``connections_refused``)."""
@@ -63,6 +74,9 @@ class SimConfig:
             )
         if not self.accounts:
             raise ValueError("at least one account is required")
+        for _, rate in self.tick_rates:
+            if not 0 < rate <= MAX_TICK_RATE:
+                raise ValueError(f"tick rates must be within (0, {MAX_TICK_RATE}]")
         if self.fill_chunk < 0:
             raise ValueError("fill_chunk must be >= 0")
         if self.tick_interval < 0 or self.current_time_min_interval < 0:
@@ -73,6 +87,7 @@ class SimConfig:
             "max_output_bytes",
             "max_frame_bytes",
             "max_pending_requests",
+            "max_mkt_data_lines",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")

@@ -5,7 +5,7 @@ each reply is one JSON object per line, ``{"ok": true, ...}`` or ``{"ok": false,
 "..."}``. Commands mirror ``SimServer.faults``: refuse, accept, close_before_handshake, drop,
 stall, resume, delay, ignore, unignore, error, restart, clear, step, status; orders (count and
 list by client_id / order_ref), fill_chunk, reject, clear_rules and price script orders
-(see docs/simulator.md).
+(see docs/simulator.md); tick_rate and lines for market data.
 """
 
 from __future__ import annotations
@@ -143,6 +143,21 @@ async def _reject(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
     return {"rules": sim.rules.status()}
 
 
+async def _drop_after_order(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.faults.drop_after_order(int(req.get("times", 1)), _opt_int(req, "client_id"))
+    return {}
+
+
+async def _tick_rate(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    sim.set_tick_rate(int(req["con_id"]), float(req["rate"]))
+    return {"tick_rates": {str(k): v for k, v in sim.tick_rates.items()}}
+
+
+async def _lines(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
+    lines = sim.market_data_lines()
+    return {"lines": {str(k): v for k, v in lines.items()}, "total": sum(lines.values())}
+
+
 async def _clear_rules(sim: SimServer, req: dict[str, Any]) -> dict[str, Any]:
     sim.rules.clear()
     return {}
@@ -172,6 +187,9 @@ COMMANDS: dict[str, Command] = {
     "fill_chunk": _fill_chunk,
     "reject": _reject,
     "clear_rules": _clear_rules,
+    "drop_after_order": _drop_after_order,
+    "tick_rate": _tick_rate,
+    "lines": _lines,
     "price": _price,
 }
 

@@ -13,11 +13,25 @@ import logging
 from typing import Any, Literal, Protocol
 
 from broker_server.logs import log_event
+from broker_server.sim import ib_codes
 from broker_server.sim.ib_codes import STATUS_MESSAGES
 
 logger = logging.getLogger("ibbroker.sim.faults")
 
 DropMode = Literal["fin", "rst"]
+
+DATA_STATUS_CODES = frozenset(
+    {
+        ib_codes.LINK_LOST,
+        ib_codes.LINK_RESTORED_DATA_LOST,
+        ib_codes.LINK_RESTORED_DATA_KEPT,
+        ib_codes.MD_FARM_BROKEN,
+        ib_codes.MD_FARM_OK,
+        ib_codes.HMDS_FARM_BROKEN,
+        ib_codes.HMDS_FARM_OK,
+    }
+)
+"""Status codes that change what market data flows."""
 
 
 class FaultTarget(Protocol):
@@ -43,6 +57,14 @@ class FaultTarget(Protocol):
         """Send ``error(-1, code, text)`` to every ready client; returns how many."""
         ...
 
+    def lose_market_data(self) -> None:
+        """1101: every client's market-data and live-bar subscriptions are gone."""
+        ...
+
+    def resume_market_data(self) -> None:
+        """Data flows again: send every subscriber a fresh full quote."""
+        ...
+
 
 class SimFaults:
     """Scriptable faults of one SimServer (``sim.faults``)."""
@@ -61,6 +83,17 @@ class SimFaults:
         """Seconds every incoming message waits before it is processed."""
         self.ignored: set[int] = set()
         """Incoming message ids that are dropped without an answer."""
+        self.drop_after_order_times = 0
+        """How many more accepted new orders drop their client's connection before the
+        gateway answers (the order exists, its client never hears of it)."""
+        self.drop_after_order_client: int | None = None
+        """Only orders of this client ID (None: any)."""
+        self.link_lost = False
+        """1100 is active: no market data flows until 1101/1102."""
+        self.md_farm_down = False
+        """2103 is active: no ticks until 2104."""
+        self.hmds_down = False
+        """2105 is active: no historical data or live bars until 2106."""
         self._restart_task: asyncio.Task[None] | None = None
 
     async def refuse(self) -> None:
@@ -109,6 +142,27 @@ class SimFaults:
         self._target.apply_stall()
         log_event(logger, logging.INFO, "sim_fault_resume", client_id=client_id)
 
+    def drop_after_order(self, times: int = 1, client_id: int | None = None) -> None:
+        """The next ``times`` new orders (of ``client_id``, or of anyone) are accepted and
+        then their connection is reset before any answer: an order whose outcome the client
+        cannot know. 0 turns it off."""
+        if times < 0:
+            raise ValueError("times must be >= 0")
+        self.drop_after_order_times = times
+        self.drop_after_order_client = client_id
+        log_event(
+            logger, logging.INFO, "sim_fault_drop_after_order", times=times, client_id=client_id
+        )
+
+    def take_drop_after_order(self, client_id: int) -> bool:
+        """Whether a new order of ``client_id`` must drop its connection (uses one)."""
+        if self.drop_after_order_times <= 0:
+            return False
+        if self.drop_after_order_client not in (None, client_id):
+            return False
+        self.drop_after_order_times -= 1
+        return True
+
     def is_stalled(self, client_id: int | None) -> bool:
         """Whether a client (None: not yet identified) is stalled now."""
         return self.stall_all or (client_id is not None and client_id in self.stalled_ids)
@@ -130,13 +184,60 @@ class SimFaults:
         self.ignored.discard(int(msg_id))
         log_event(logger, logging.INFO, "sim_fault_unignore", msg_id=msg_id)
 
+    @property
+    def ticks_paused(self) -> bool:
+        """No ticks flow now (1100 or 2103 active)."""
+        return self.link_lost or self.md_farm_down
+
+    @property
+    def bars_paused(self) -> bool:
+        """No historical data flows now (1100 or 2105 active)."""
+        return self.link_lost or self.hmds_down
+
     async def broadcast_error(self, code: int, message: str | None = None) -> int:
-        """Send ``error(-1, code, message)`` to every connected client; returns how many."""
+        """Send ``error(-1, code, message)`` to every connected client; returns how many.
+
+        Status codes change the data flow as the real gateway does: 1100 and 2103 stop
+        ticks (2105 historical data); 1102, 2104 and 2106 resume them with a fresh quote;
+        1101 ends every market-data subscription (clients must resubscribe).
+        """
         text = message if message is not None else STATUS_MESSAGES.get(code, f"Error {code}")
+        resumed = self._apply_status(code)
         n = self._target.broadcast_error(code, text)
+        if code == ib_codes.LINK_RESTORED_DATA_LOST:
+            self._target.lose_market_data()
+        elif resumed:
+            self._target.resume_market_data()
         log_event(logger, logging.INFO, "sim_fault_broadcast_error", code=code, n=n)
         await asyncio.sleep(0)
         return n
+
+    def _apply_status(self, code: int) -> bool:
+        # Returns whether ticks flow again because of this code.
+        was_paused = self.ticks_paused
+        if code == ib_codes.LINK_LOST:
+            self.link_lost = True
+        elif code in (ib_codes.LINK_RESTORED_DATA_LOST, ib_codes.LINK_RESTORED_DATA_KEPT):
+            self.link_lost = False
+        elif code == ib_codes.MD_FARM_BROKEN:
+            self.md_farm_down = True
+        elif code == ib_codes.MD_FARM_OK:
+            self.md_farm_down = False
+        elif code == ib_codes.HMDS_FARM_BROKEN:
+            self.hmds_down = True
+        elif code == ib_codes.HMDS_FARM_OK:
+            self.hmds_down = False
+        if code in DATA_STATUS_CODES:
+            log_event(
+                logger,
+                logging.INFO,
+                "sim_data_state",
+                code=code,
+                link_lost=self.link_lost,
+                md_farm_down=self.md_farm_down,
+                hmds_down=self.hmds_down,
+            )
+        return was_paused and not self.ticks_paused and code != ib_codes.LINK_RESTORED_DATA_LOST
 
     async def restart(self, refuse_seconds: float) -> None:
         """Gateway restart: drop everyone, refuse for ``refuse_seconds``, then accept again.
@@ -178,6 +279,12 @@ class SimFaults:
         A refused listener is reopened in the background (await :meth:`accept` to be sure).
         """
         self.closing_before_handshake = False
+        self.drop_after_order_times = 0
+        self.drop_after_order_client = None
+        resume = self.ticks_paused
+        self.link_lost = self.md_farm_down = self.hmds_down = False
+        if resume:
+            self._target.resume_market_data()
         self.delay = 0.0
         self.ignored.clear()
         self.resume(None)
@@ -197,4 +304,8 @@ class SimFaults:
             "stalled_client_ids": sorted(self.stalled_ids),
             "delay": self.delay,
             "ignored_msg_ids": sorted(self.ignored),
+            "drop_after_order": self.drop_after_order_times,
+            "link_lost": self.link_lost,
+            "md_farm_down": self.md_farm_down,
+            "hmds_down": self.hmds_down,
         }

@@ -18,6 +18,7 @@ from broker_server.sim import messages as msg
 from broker_server.sim import order_messages as omsg
 from broker_server.sim.book import Book, Execution, SimOrder
 from broker_server.sim.clients import Clients
+from broker_server.sim.faults import SimFaults
 from broker_server.sim.market import Bar, Instrument, Market
 from broker_server.sim.rules import OrderRules
 from broker_server.sim.session import Session
@@ -28,6 +29,9 @@ logger = logging.getLogger("ibbroker.sim")
 # volume, close, open.
 LIVE_TICKS = (1, 2, 4, 0, 3, 5, 6, 7, 8, 9, 14)
 DELAYED_TICKS = (66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76)
+
+RT_VOLUME = 48
+"""tickString type of the RT Volume string (generic tick 233)."""
 
 SUMMARY_EXTRA = {"AccountType": ("INDIVIDUAL", ""), "DayTradesRemaining": ("-1", "")}
 """Account-summary tags with a fixed value (not computed by the book)."""
@@ -48,6 +52,7 @@ class Feeds:
         market: Market,
         clients: Clients,
         rules: OrderRules,
+        faults: SimFaults,
         now: Callable[[], dt.datetime],
     ) -> None:
         self.accounts = accounts
@@ -55,24 +60,52 @@ class Feeds:
         self.market = market
         self.clients = clients
         self.rules = rules
+        self.faults = faults
         self.now = now
 
     # market
 
     def on_market_step(self) -> None:
         """After every market step: fill what crosses, tick subscribers, roll live bars."""
+        self._push(None)
+
+    def on_instrument_step(self, con_id: int) -> None:
+        """After one instrument moved on its own tick rate: the same, for it only."""
+        self._push(con_id)
+
+    def _push(self, con_id: int | None) -> None:
         for order in self.book.working_orders():
-            self.try_fill(order)
+            if con_id is None or order.instrument.con_id == con_id:
+                self.try_fill(order)
+        ticks = not self.faults.ticks_paused
+        bars = not self.faults.bars_paused
         for s in self.clients.ready():
-            for req_id, sub in list(s.subs.mkt_data.items()):
-                self.send_ticks(s, req_id, sub.instrument, sub.data_type, full=False)
-            for req_id, hist in s.subs.hist.items():
+            if ticks:
+                for req_id, sub in list(s.subs.mkt_data.items()):
+                    if con_id is None or sub.instrument.con_id == con_id:
+                        self.send_ticks(
+                            s, req_id, sub.instrument, sub.data_type, False, sub.rt_volume
+                        )
+            if not bars:
+                continue
+            for req_id, hist in list(s.subs.hist.items()):
+                if con_id is not None and hist.instrument.con_id != con_id:
+                    continue
                 hist.bar = self.roll_bar(hist.bar, hist.bar_s, hist.instrument)
                 s.send(
                     msg.historical_data_update(
                         s.version, req_id, hist.bar, hist.bar_s, hist.format_date
                     )
                 )
+
+    def resume(self) -> None:
+        """Data flows again (1102, 2104, 2106, a cleared fault): a full quote to every
+        market-data subscriber."""
+        if self.faults.ticks_paused:
+            return
+        for s in self.clients.ready():
+            for req_id, sub in list(s.subs.mkt_data.items()):
+                self.send_ticks(s, req_id, sub.instrument, sub.data_type, True, sub.rt_volume)
 
     def roll_bar(self, bar: Bar, bar_s: int, ins: Instrument) -> Bar:
         """Extend the live bar of a keepUpToDate subscription, or open the next one."""
@@ -90,9 +123,17 @@ class Feeds:
         )
 
     def send_ticks(
-        self, s: Session, req_id: int, ins: Instrument, data_type: int, full: bool
+        self,
+        s: Session,
+        req_id: int,
+        ins: Instrument,
+        data_type: int,
+        full: bool,
+        rt_volume: bool = False,
     ) -> None:
-        """Quote ticks for one subscription: everything when ``full``, else bid/ask/last."""
+        """Quote ticks for one subscription: everything when ``full``, else bid/ask/last;
+        with ``rt_volume`` (generic tick 233) also the RT Volume string, whose trade time in
+        epoch milliseconds lets a client measure tick latency."""
         q = self.market.quotes[ins.con_id]
         ids = LIVE_TICKS if data_type in (1, 2) else DELAYED_TICKS
         bid, ask, last, bid_sz, ask_sz, last_sz, high, low, vol, close, open_ = ids
@@ -102,6 +143,10 @@ class Feeds:
         s.send(msg.tick_price(req_id, ask, q.ask, versions.size(v, q.ask_size)))
         if has_trades:
             s.send(msg.tick_price(req_id, last, q.last, versions.size(v, q.last_size)))
+            if rt_volume:
+                epoch_ms = int(self.now().timestamp() * 1000)
+                text = f"{q.last};{q.last_size:g};{epoch_ms};{q.volume:g};{q.last};false"
+                s.send(msg.tick_string(req_id, RT_VOLUME, text))
         if not full:
             return
         s.send(msg.tick_size(req_id, bid_sz, versions.size(v, q.bid_size)))

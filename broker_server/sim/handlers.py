@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from broker_server.logs import log_event
 from broker_server.sim import ib_codes
@@ -19,6 +19,7 @@ from broker_server.sim.codec import FieldReader, MalformedMessage
 from broker_server.sim.host import HandlerHost
 from broker_server.sim.market import parse_bar_size, parse_duration
 from broker_server.sim.order_handlers import OrderHandlers
+from broker_server.sim.pacing import HistPacer
 from broker_server.sim.parsing import parse_ib_datetime, read_contract, resolve_one
 from broker_server.sim.session import Session
 from broker_server.sim.subscriptions import HistSub, MktDataSub
@@ -33,6 +34,8 @@ class Handlers:
 
     def __init__(self, host: HandlerHost) -> None:
         self.host = host
+        self._pacers: dict[int, HistPacer] = {}
+        """Historical-data pacing per client ID (kept across reconnects, as IB does)."""
         orders = OrderHandlers(host)
         self._table: dict[int, Handler] = {
             1: self.req_mkt_data,
@@ -206,7 +209,8 @@ class Handlers:
                 r.skip(4)
         if r.flag():
             r.skip(3)
-        r.text()
+        generic = {t.strip() for t in r.text().split(",")}
+        rt_volume = "233" in generic
         snapshot = r.flag()
         regulatory = r.flag()
         if req_id in s.subs.mkt_data:
@@ -219,12 +223,19 @@ class Handlers:
         ins = resolve_one(self.host.market, s, req_id, q)
         if ins is None:
             return
+        limit = self.host.config.max_mkt_data_lines
+        if not (snapshot or regulatory) and len(s.subs.mkt_data) >= limit:
+            log_event(logger, logging.INFO, "sim_max_tickers", client_id=s.client_id, limit=limit)
+            s.send_error(req_id, ib_codes.ERR_MAX_TICKERS, ib_codes.max_tickers_text(limit))
+            return
         s.send(msg.market_data_type(req_id, s.market_data_type))
-        self.host.feeds.send_ticks(s, req_id, ins, s.market_data_type, full=True)
+        if not self.host.faults.ticks_paused:
+            # While the link or the farm is down nothing flows; the quote follows on resume.
+            self.host.feeds.send_ticks(s, req_id, ins, s.market_data_type, True, rt_volume)
         if snapshot or regulatory:
             s.send(msg.tick_snapshot_end(req_id))
             return
-        s.subs.mkt_data[req_id] = MktDataSub(ins, s.market_data_type)
+        s.subs.mkt_data[req_id] = MktDataSub(ins, s.market_data_type, rt_volume)
 
     def cancel_mkt_data(self, s: Session, r: FieldReader) -> None:
         """``2,2,reqId``."""
@@ -244,7 +255,7 @@ class Handlers:
         end_text = r.text()
         bar_text = r.text()
         duration_text = r.text()
-        r.integer()
+        use_rth = r.integer()
         what = r.text()
         format_date = r.integer(1)
         if q.sec_type == "BAG":
@@ -275,6 +286,24 @@ class Handlers:
                 ib_codes.END_DATE_WITH_UPDATES_TEXT,
             )
             return
+        if self.host.faults.bars_paused:
+            text = ib_codes.hmds_text(ib_codes.STATUS_MESSAGES[ib_codes.HMDS_FARM_BROKEN])
+            s.send_error(req_id, ib_codes.ERR_HMDS, text)
+            return
+        violation = self._pace(s, (ins.con_id, end_text, bar_text, duration_text, use_rth, what,
+                                   format_date, keep_up_to_date),
+                               (ins.con_id, q.exchange or ins.exchange, what.upper()), bar_s)  # fmt: skip
+        if violation is not None:
+            log_event(
+                logger,
+                logging.INFO,
+                "sim_hist_pacing_violation",
+                client_id=s.client_id,
+                req_id=req_id,
+                rule=violation,
+            )
+            s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.pacing_text(violation))
+            return
         bars = self.host.market.bars(ins, end, duration_s, bar_s)
         now = self.host.now()
         end_dt = end or now
@@ -282,6 +311,16 @@ class Handlers:
         s.send(msg.historical_data(s.version, req_id, bars, bar_s, format_date, start_dt, end_dt))
         if keep_up_to_date and bars:
             s.subs.hist[req_id] = HistSub(ins, bar_s, format_date, bars[-1])
+
+    def _pace(self, s: Session, identical: Hashable, burst: Hashable, bar_s: int) -> str | None:
+        rules = self.host.config.hist_pacing
+        if rules is None or s.client_id is None:
+            return None
+        pacer = self._pacers.get(s.client_id)
+        if pacer is None:
+            # A lambda: tests move the clock by replacing ``sim.monotonic``.
+            pacer = self._pacers[s.client_id] = HistPacer(rules, lambda: self.host.monotonic())
+        return pacer.admit(identical, burst, bar_s)
 
     def cancel_historical_data(self, s: Session, r: FieldReader) -> None:
         """``25,1,reqId``."""

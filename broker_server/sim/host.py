@@ -12,6 +12,7 @@ from typing import Protocol
 from broker_server.sim.book import Book
 from broker_server.sim.clients import Clients
 from broker_server.sim.config import SimConfig
+from broker_server.sim.faults import SimFaults
 from broker_server.sim.feeds import Feeds
 from broker_server.sim.market import Market
 from broker_server.sim.rules import OrderRules
@@ -46,10 +47,19 @@ class HandlerHost(Protocol):
         ...
 
     @property
+    def faults(self) -> SimFaults:
+        """Scripted faults."""
+        ...
+
+    @property
     def rules(self) -> OrderRules:
         """Scripted fill sizes and rejections."""
         ...
 
     def now(self) -> dt.datetime:
         """The simulator's clock (UTC)."""
+        ...
+
+    def monotonic(self) -> float:
+        """The simulator's monotonic clock (pacing windows)."""
         ...

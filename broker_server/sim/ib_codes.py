@@ -121,6 +121,11 @@ def hmds_text(detail: str) -> str:
     return f"Historical Market Data Service error message:{detail}"
 
 
+def pacing_text(rule: str) -> str:
+    """Error 162 for a historical-data pacing violation (the rule in brackets)."""
+    return hmds_text(f"Historical data request pacing violation ({rule})")
+
+
 def invalid_account_text(code: str, account: str) -> str:
     """Error 321 for an unknown account (``code`` is TWS's two-letter request code)."""
     return f"Error validating request.-'{code}' : cause - Invalid account: {account}"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 Listener = Callable[[], None]
+InstrumentListener = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,7 @@ class Market:
     quotes: dict[int, Quote] = field(init=False)
     _rng: random.Random = field(init=False)
     _listeners: list[Listener] = field(init=False, default_factory=list)
+    _instrument_listeners: list[InstrumentListener] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -354,23 +356,40 @@ class Market:
         for _ in range(n):
             self.steps += 1
             for ins in self.instruments:
-                q = self.quotes[ins.con_id]
-                ret = self._rng.gauss(0.0, ins.volatility)
-                last = self._round(ins, q.last * math.exp(ret))
-                if last <= 0:
-                    last = ins.min_tick
-                half = ins.min_tick * ins.spread_ticks
-                q.last = last
-                q.bid = self._round(ins, last - half)
-                q.ask = self._round(ins, last + half)
-                q.high = max(q.high, last)
-                q.low = min(q.low, last)
-                q.last_size = float(self._rng.randint(1, 10) * 100)
-                q.bid_size = float(self._rng.randint(1, 20) * 100)
-                q.ask_size = float(self._rng.randint(1, 20) * 100)
-                q.volume += q.last_size
+                self._walk(ins)
         for listener in list(self._listeners):
             listener()
+
+    def step_instrument(self, con_id: int) -> None:
+        """Advance one instrument's walk by one tick (its own tick rate), then notify the
+        instrument listeners with its conId."""
+        ins = self.by_con_id(con_id)
+        if ins is None:
+            raise KeyError(con_id)
+        self._walk(ins)
+        for listener in list(self._instrument_listeners):
+            listener(con_id)
+
+    def subscribe_instrument(self, listener: InstrumentListener) -> None:
+        """Call ``listener(con_id)`` after every single-instrument step."""
+        self._instrument_listeners.append(listener)
+
+    def _walk(self, ins: Instrument) -> None:
+        q = self.quotes[ins.con_id]
+        ret = self._rng.gauss(0.0, ins.volatility)
+        last = self._round(ins, q.last * math.exp(ret))
+        if last <= 0:
+            last = ins.min_tick
+        half = ins.min_tick * ins.spread_ticks
+        q.last = last
+        q.bid = self._round(ins, last - half)
+        q.ask = self._round(ins, last + half)
+        q.high = max(q.high, last)
+        q.low = min(q.low, last)
+        q.last_size = float(self._rng.randint(1, 10) * 100)
+        q.bid_size = float(self._rng.randint(1, 20) * 100)
+        q.ask_size = float(self._rng.randint(1, 20) * 100)
+        q.volume += q.last_size
 
     def set_price(self, con_id: int, price: float) -> None:
         """Move one instrument to ``price`` (tests), then notify listeners."""

@@ -100,6 +100,19 @@ class OrderHandlers:
                 )
                 return
             order = self._new_order(s.client_id, p, ins)
+            if host.faults.take_drop_after_order(s.client_id):
+                # The order exists and keeps working; its client never hears of it.
+                log_event(
+                    logger,
+                    logging.INFO,
+                    "sim_drop_after_order",
+                    client_id=s.client_id,
+                    order_id=p.order_id,
+                    order_ref=p.order_ref,
+                )
+                s.abort(rst=True)
+                host.feeds.try_fill(order)
+                return
         else:
             if p.qty < existing.filled:
                 s.send_error(
@@ -157,7 +170,8 @@ class OrderHandlers:
             parent_id=p.parent_id,
             oca_group=p.oca_group,
             oca_type=p.oca_type,
-            status="PendingSubmit" if not p.transmit else "Submitted",
+            # A child waits for _transmit to decide between PreSubmitted and Submitted.
+            status="PendingSubmit" if not p.transmit or p.parent_id else "Submitted",
         )
         book.add(order)
         log_event(
@@ -176,8 +190,6 @@ class OrderHandlers:
             parent_id=p.parent_id,
             transmit=p.transmit,
         )
-        if p.transmit and order.parent_id:
-            self._transmit(order)
         return order
 
     def _transmit(self, order: SimOrder) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from types import TracebackType
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from broker_server.logs import log_event
 from broker_server.sim.book import Book, SimOrder
 from broker_server.sim.clients import Clients
-from broker_server.sim.config import SimConfig
+from broker_server.sim.config import MAX_TICK_RATE, SimConfig
 from broker_server.sim.faults import SimFaults
 from broker_server.sim.feeds import Feeds
 from broker_server.sim.handlers import Handlers
@@ -49,21 +50,26 @@ class SimServer:
         """How often each limit was hit (connections_refused, output_overflow, ...)."""
         # A lambda, not the bound method: tests move the clock by replacing ``sim.now``.
         self.rules = OrderRules(default_chunk=self.config.fill_chunk)
+        self.faults = SimFaults(self)
         self.feeds = Feeds(
             self.config.accounts,
             self.book,
             self.market,
             self.clients,
             self.rules,
+            self.faults,
             lambda: self.now(),
         )
-        self.faults = SimFaults(self)
+        self.tick_rates: dict[int, float] = dict(self.config.tick_rates)
+        """Instruments on their own tick clock: conId -> ticks per second."""
+        self._instrument_tickers: dict[int, asyncio.Task[None]] = {}
         self.handlers = Handlers(self)
         self._listener: asyncio.Server | None = None
         self._port: int | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
         self.market.subscribe(self.feeds.on_market_step)
+        self.market.subscribe_instrument(self.feeds.on_instrument_step)
 
     def __repr__(self) -> str:
         return (
@@ -89,6 +95,8 @@ class SimServer:
             await self.open_listener()
         if self.config.tick_interval > 0:
             self._ticker = asyncio.create_task(self._tick_loop())
+        for con_id in self.tick_rates:
+            self._start_instrument_ticker(con_id)
         log_event(
             logger,
             logging.INFO,
@@ -108,6 +116,12 @@ class SimServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        for task in self._instrument_tickers.values():
+            task.cancel()
+        for task in self._instrument_tickers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._instrument_tickers.clear()
         await self.close_listener()
         self.clients.drop(None, rst=False)
         await asyncio.sleep(0)
@@ -138,6 +152,10 @@ class SimServer:
         """The simulator's clock (UTC)."""
         return dt.datetime.now(dt.UTC)
 
+    def monotonic(self) -> float:
+        """The simulator's monotonic clock (pacing windows); tests may replace it."""
+        return time.monotonic()
+
     def status(self) -> dict[str, Any]:
         """Plain-data state for the control interface."""
         return {
@@ -152,6 +170,8 @@ class SimServer:
             "executions": len(self.book.executions),
             "rejected_orders": len(self.book.rejected),
             "rules": self.rules.status(),
+            "market_data_lines": {str(k): v for k, v in self.market_data_lines().items()},
+            "tick_rates": {str(k): v for k, v in self.tick_rates.items()},
             "faults": self.faults.status(),
             "limits": {
                 "max_clients": self.config.max_clients,
@@ -163,6 +183,46 @@ class SimServer:
             },
             "counters": dict(self.counters),
         }
+
+    def market_data_lines(self) -> dict[int, int]:
+        """Streaming market-data lines held per client ID (clients holding none omitted)."""
+        return self.clients.market_data_lines()
+
+    def set_tick_rate(self, con_id: int, rate: float) -> None:
+        """Move and tick ``con_id`` ``rate`` times a second on its own clock (0: stop)."""
+        if self.market.by_con_id(con_id) is None:
+            raise KeyError(f"unknown conId {con_id}")
+        if not 0 <= rate <= MAX_TICK_RATE:
+            raise ValueError(f"rate must be within 0..{MAX_TICK_RATE}")
+        task = self._instrument_tickers.pop(con_id, None)
+        if task is not None:
+            task.cancel()
+        if rate == 0:
+            self.tick_rates.pop(con_id, None)
+        else:
+            self.tick_rates[con_id] = rate
+            if self._started:
+                self._start_instrument_ticker(con_id)
+        log_event(logger, logging.INFO, "sim_tick_rate", con_id=con_id, rate=rate)
+
+    def _start_instrument_ticker(self, con_id: int) -> None:
+        self._instrument_tickers[con_id] = asyncio.create_task(self._instrument_tick_loop(con_id))
+
+    async def _instrument_tick_loop(self, con_id: int) -> None:
+        # A fixed schedule, not sleep(interval): the rate holds even when a step takes time.
+        # When far behind (a blocked loop), restart the schedule instead of bursting.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            due += 1.0 / self.tick_rates[con_id]
+            delay = due - loop.time()
+            if delay < -1.0:
+                due = loop.time()
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                self.market.step_instrument(con_id)
+            except Exception:  # a bug in a listener must not stop the ticker
+                logger.exception("sim_instrument_step_failed con_id=%s", con_id)
 
     def order_info(self, o: SimOrder) -> dict[str, Any]:
         """One order as plain data (control port ``orders``)."""
@@ -215,6 +275,15 @@ class SimServer:
     def broadcast_error(self, code: int, text: str) -> int:
         """``error(-1, code, text)`` to every ready client."""
         return self.clients.broadcast_error(code, text)
+
+    def lose_market_data(self) -> None:
+        """1101: every market-data and live-bar subscription ends."""
+        n = self.clients.drop_market_data()
+        log_event(logger, logging.INFO, "sim_market_data_lost", lines=n)
+
+    def resume_market_data(self) -> None:
+        """Data flows again: a fresh full quote to every subscriber."""
+        self.feeds.resume()
 
     # SessionHost (used by Session)
 

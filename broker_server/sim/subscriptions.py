@@ -13,6 +13,8 @@ class MktDataSub:
 
     instrument: Instrument
     data_type: int
+    rt_volume: bool = False
+    """Generic tick 233 asked for: every trade also comes as an RT Volume string (48)."""
 
 
 @dataclass

@@ -188,3 +188,17 @@ async def test_order_commands(
     assert (await ctl(control, cmd="status"))["rules"]["rejects"] == []
     assert not (await ctl(control, cmd="price", con_id=1, price=1.0))["ok"]
     assert not (await ctl(control, cmd="reject", reason=""))["ok"]
+    assert (await ctl(control, cmd="drop_after_order", times=2, client_id=12))["ok"]
+    assert (sim.faults.drop_after_order_times, sim.faults.drop_after_order_client) == (2, 12)
+    assert (await ctl(control, cmd="status"))["faults"]["drop_after_order"] == 2
+    assert not (await ctl(control, cmd="drop_after_order", times=-1))["ok"]
+    ticker = ib.reqMktData(aapl)
+    await wait_for(lambda: (sim.market_data_lines()) == {12: 1})
+    assert (await ctl(control, cmd="lines")) == {"ok": True, "lines": {"12": 1}, "total": 1}
+    before = sim.market.quotes[265598].last
+    await wait_for(lambda: ticker.last == before)
+    reply = await ctl(control, cmd="tick_rate", con_id=265598, rate=50)
+    assert reply["tick_rates"] == {"265598": 50.0}
+    await wait_for(lambda: ticker.last != before)
+    assert (await ctl(control, cmd="tick_rate", con_id=265598, rate=0))["tick_rates"] == {}
+    assert not (await ctl(control, cmd="tick_rate", con_id=1, rate=5))["ok"]

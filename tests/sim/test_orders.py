@@ -350,3 +350,26 @@ async def test_order_ref_in_open_orders_executions_and_completed(
     assert [e.execution.orderRef for e in execs] == ["ref-fill"]
     done = await asyncio.wait_for(ib.reqCompletedOrdersAsync(True), 2)
     assert [t.order.orderRef for t in done] == ["ref-fill"]
+
+
+async def test_drop_after_order_leaves_an_order_of_unknown_outcome(
+    sim: SimServer, connect: Connect, lib: ModuleType, client_errors: ClientErrorGuard
+) -> None:
+    client_errors.allow(r"Peer closed connection|Connection reset|API connection failed")
+    sim.faults.drop_after_order(times=1, client_id=11)
+    ib = await connect(sim, client_id=11)
+    lost = ib.placeOrder(aapl(lib), lib.LimitOrder("BUY", 1, 50.0, orderRef="unknown-1"))
+    await wait_for(lambda: not ib.isConnected())
+    assert lost.orderStatus.status == "PendingSubmit"  # the client never heard back
+    assert sim.book.count_orders(client_id=11, order_ref="unknown-1") == 1
+    again = await connect(sim, client_id=11)
+    # Reconciliation by orderRef finds it; a resend with the same ID is a no-op modify.
+    opened = await asyncio.wait_for(again.reqOpenOrdersAsync(), 2)
+    assert [(t.order.orderId, t.order.orderRef) for t in opened] == [
+        (lost.order.orderId, "unknown-1")
+    ]
+    resend = lib.LimitOrder("BUY", 1, 50.0, orderRef="unknown-1", orderId=lost.order.orderId)
+    again.placeOrder(aapl(lib), resend)
+    await asyncio.wait_for(again.reqOpenOrdersAsync(), 2)
+    assert sim.book.count_orders(client_id=11, order_ref="unknown-1") == 1
+    assert sim.faults.drop_after_order_times == 0
