@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("leases", config.LeaseConfig),
     ("gateways.NAME", config.GatewayConfig),
     ("sim", config.SimConfigSection),
+    ("market_data", config.MarketDataConfig),
 ]
 ENV = {
     "server.listen": "IBBROKER_LISTEN",

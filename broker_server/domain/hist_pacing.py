@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.domain.reasons import FailureReason
 
 IDENTICAL_WINDOW = 15.0
@@ -167,3 +167,72 @@ class HistoricalPacer:
 
     def __len__(self) -> int:
         return len(self._sent)
+
+
+# -- request parameters ------------------------------------------------------------------------
+
+BAR_SIZES: dict[int, tuple[str, int]] = {
+    1: ("1 secs", 1),
+    2: ("5 secs", 5),
+    3: ("10 secs", 10),
+    4: ("15 secs", 15),
+    5: ("30 secs", 30),
+    6: ("1 min", 60),
+    7: ("2 mins", 120),
+    8: ("3 mins", 180),
+    9: ("5 mins", 300),
+    10: ("10 mins", 600),
+    11: ("15 mins", 900),
+    12: ("20 mins", 1200),
+    13: ("30 mins", 1800),
+    14: ("1 hour", 3600),
+    15: ("2 hours", 7200),
+    16: ("3 hours", 10800),
+    17: ("4 hours", 14400),
+    18: ("8 hours", 28800),
+    19: ("1 day", 86400),
+    20: ("1 week", 604800),
+    21: ("1 month", 2592000),
+}
+"""The proto's BarSize numbers -> IB's barSizeSetting and the bar's length in seconds."""
+
+WHAT_TO_SHOW: dict[int, str] = {
+    0: "TRADES",
+    1: "TRADES",
+    2: "MIDPOINT",
+    3: "BID",
+    4: "ASK",
+    5: "BID_ASK",
+    6: "ADJUSTED_LAST",
+    7: "HISTORICAL_VOLATILITY",
+    8: "OPTION_IMPLIED_VOLATILITY",
+}
+"""The proto's WhatToShow numbers -> IB's whatToShow (0, unset, is TRADES)."""
+
+_DURATION_UNITS = {"S", "D", "W", "M", "Y"}
+
+
+def parse_history_params(
+    duration: str, bar_size: int, what_to_show: int
+) -> tuple[str, str, int, str]:
+    """(duration, barSizeSetting, bar seconds, whatToShow) from the request's fields, or
+    INVALID_ARGUMENT with a violation per bad field."""
+    violations = []
+    parts = duration.strip().split()
+    unit_ok = len(parts) == 2 and parts[0].isdigit() and parts[1].upper() in _DURATION_UNITS
+    if not unit_ok or int(parts[0]) < 1:
+        violations.append(
+            FieldViolation(
+                "duration",
+                f"{duration[:32]!r} is not IB's duration: a positive integer and a "
+                'unit S, D, W, M or Y, for example "30 D"',
+            )
+        )
+    if bar_size not in BAR_SIZES:
+        violations.append(FieldViolation("bar_size", f"unknown or unset bar size {bar_size}"))
+    if what_to_show not in WHAT_TO_SHOW:
+        violations.append(FieldViolation("what_to_show", f"unknown what_to_show {what_to_show}"))
+    if violations:
+        raise invalid_argument(*violations)
+    ib_bar, seconds = BAR_SIZES[bar_size]
+    return f"{int(parts[0])} {parts[1].upper()}", ib_bar, seconds, WHAT_TO_SHOW[what_to_show]
