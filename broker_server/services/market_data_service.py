@@ -210,3 +210,11 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
             out.start_time.CopyFrom(timestamp(bars[0].time))
             out.end_time.CopyFrom(timestamp(end if end is not None else bars[-1].time))
         return out
+
+
+def market_data_servicer(manager: MarketDataManager) -> spb_grpc.TradingServiceServicer:
+    """A TradingService servicer serving only the market-data RPCs (every other method answers
+    UNIMPLEMENTED, from the generated base class), for serving or testing them alone."""
+    # The generated stubs declare every method abstract; the base class implements each one as
+    # UNIMPLEMENTED at run time, which is exactly what is wanted here.
+    return MarketDataEndpoints(manager)  # type: ignore[abstract]

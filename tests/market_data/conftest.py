@@ -21,7 +21,7 @@ from broker_server.domain.clock import SystemClock
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_sessions import PooledDataSessions
-from broker_server.services.market_data_service import MarketDataEndpoints
+from broker_server.services.market_data_service import market_data_servicer
 from broker_server.sim.server import SimConfig, SimServer
 from tests.connection.conftest import fast_config
 
@@ -80,7 +80,7 @@ async def make_broker() -> AsyncIterator[Callable[..., Any]]:
         sessions = PooledDataSessions(manager, cfg.client_id, clock)
         runtime = MarketDataManager(sessions, cfg, clock)
         server = grpc.aio.server()
-        spb_grpc.add_TradingServiceServicer_to_server(MarketDataEndpoints(runtime), server)
+        spb_grpc.add_TradingServiceServicer_to_server(market_data_servicer(runtime), server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

@@ -50,7 +50,7 @@ async def test_bad_input_gets_field_violations(make_broker: Callable[..., Any]) 
     broker = await make_broker()
     err = await _error_of(
         broker.stub.WatchMarketData(
-            spb.WatchMarketDataRequest(fields=[1, 0, 42], market_data_type=9)
+            spb.WatchMarketDataRequest(fields=[1, 0, 42], market_data_type=9)  # type: ignore[list-item, arg-type]
         )
     )
     assert err.code is grpc.StatusCode.INVALID_ARGUMENT
