@@ -14,7 +14,7 @@ the cancellation is turned into the RPC's error status here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -27,7 +27,7 @@ from broker_server.domain.hist_pacing import parse_history_params
 from broker_server.domain.md_events import BarValue, MdEvent, MdKind, parse_data_type, parse_fields
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_history import HistoryQuery, HistoryService
-from broker_server.services.errors import abort_with, stream_errors, unary_errors
+from broker_server.services.errors import abort_with, unary_errors
 from broker_server.services.trading_convert import contract_proto, contract_ref
 
 _KINDS = {
@@ -51,6 +51,7 @@ _QUOTE_NAMES = {
     11: "close",
 }
 MAX_OWNER = 128
+log = logging.getLogger("ibbroker.services")
 
 
 def timestamp(epoch_seconds: float) -> timestamp_pb2.Timestamp:
@@ -107,10 +108,35 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
         self._md = manager
         self._history = HistoryService(manager)
 
-    @stream_errors
-    async def WatchMarketData(
+    # grpc.aio serves a streaming method written as a coroutine that calls context.write; the
+    # generated stub only types the generator form, hence the ignore.
+    async def WatchMarketData(  # type: ignore[override]
         self, request: spb.WatchMarketDataRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[spb.WatchMarketDataResponse]:
+    ) -> None:
+        # Written with context.write rather than as a generator: the broker must be able to
+        # end a stream that is blocked writing to a client that stopped reading, and only a
+        # cancellation of the handler's own await reaches it there (module docstring).
+        try:
+            await self._watch(request, context)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except DomainError as err:
+            log.info(
+                "rpc_error",
+                extra={
+                    "fields": {"rpc": "WatchMarketData", "reason": err.reason, "error": err.message}
+                },
+            )
+            await abort_with(context, err)
+        except Exception:
+            log.exception("rpc_failed", extra={"fields": {"rpc": "WatchMarketData"}})
+            await context.abort(
+                grpc.StatusCode.INTERNAL, "WatchMarketData failed inside the broker; see its log"
+            )
+
+    async def _watch(
+        self, request: spb.WatchMarketDataRequest, context: grpc.aio.ServicerContext
+    ) -> None:
         query = contract_ref(request.contract)
         bad = []
         if not request.HasField("contract") or not (
@@ -141,24 +167,23 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
             request.resume_after_sequence,
         )
         task = asyncio.current_task()
-        cancelled_by_us = False
+        ended_by_broker = False
 
         def ended() -> None:
-            nonlocal cancelled_by_us
+            nonlocal ended_by_broker
             if task is not None and not task.done():
-                cancelled_by_us = True
+                ended_by_broker = True
                 task.cancel()
 
-        # A stream blocked in a write to a client that stopped reading cannot see its error:
-        # the end cancels its task (see the module docstring).
         sub.on_end = ended
         try:
             async for event in self._md.events(sub):
-                yield spb.WatchMarketDataResponse(event=event_proto(event))
+                await context.write(spb.WatchMarketDataResponse(event=event_proto(event)))
         except asyncio.CancelledError:
-            if cancelled_by_us and sub.error is not None:
-                await abort_with(context, sub.error)
-            raise
+            if not ended_by_broker or sub.error is None:
+                raise
+            task.uncancel()  # type: ignore[union-attr]
+            raise sub.error from None
 
     @unary_errors
     async def GetMarketDataLines(

@@ -120,7 +120,7 @@ async def test_budget_refuses_before_ib_and_lines_are_listed(
             lines = await broker.stub.GetMarketDataLines(spb.GetMarketDataLinesRequest())
             if lines.lines[0].subscribers == 0:
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # the server sees the cancels a moment later
     assert lines.lines[0].HasField("linger_until")  # held at IB for the linger
     assert broker.sim_lines() == 1
     # A lingering line is given up for a new instrument instead of refusing it.
