@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -110,6 +110,8 @@ class MarketDataManager:
         self._contracts: OrderedDict[tuple[str, ContractRef], ContractMatch] = OrderedDict()
         self._watched: dict[int, tuple[str, IBSession]] = {}
         self._outage: dict[str, tuple[float, str]] = {}
+        self.ib_errors: Counter[int] = Counter()
+        """IB error codes seen on the data sessions' requests (162 should stay 0)."""
         self.req_errors: OrderedDict[tuple[str, int], tuple[int, str]] = OrderedDict()
         """IB errors of single requests, by (gateway, req_id); read by historical requests."""
         self._sweeper: asyncio.Task[None] | None = None
@@ -334,6 +336,7 @@ class MarketDataManager:
     def _on_request_error(
         self, gateway: str, session: IBSession, req_id: int, code: int, msg: str
     ) -> None:
+        self.ib_errors[code] += 1
         self.req_errors[(gateway, req_id)] = (code, msg)
         if len(self.req_errors) > 256:
             self.req_errors.popitem(last=False)

@@ -84,16 +84,16 @@ def _ib_error(code: int, msg: str) -> DomainError:
 class HistoryService:
     """GetHistoricalBars on top of the market-data manager's sessions and contracts."""
 
-    def __init__(self, manager: MarketDataManager) -> None:
+    def __init__(self, manager: MarketDataManager, rules: HistPacingRules | None = None) -> None:
         self._md = manager
+        self._rules = rules or HistPacingRules(margin=manager.config.pacing_margin)
         self._pacers: dict[str, HistoricalPacer] = {}
 
     def pacer(self, gateway: str) -> HistoricalPacer:
         """The historical pacer of a gateway's data session."""
         pacer = self._pacers.get(gateway)
         if pacer is None:
-            rules = HistPacingRules(margin=self._md.config.pacing_margin)
-            pacer = self._pacers[gateway] = HistoricalPacer(rules)
+            pacer = self._pacers[gateway] = HistoricalPacer(self._rules)
         return pacer
 
     async def bars(self, q: HistoryQuery, time_left: float) -> list[BarValue]:

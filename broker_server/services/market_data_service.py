@@ -23,7 +23,7 @@ from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
 from broker_server.domain.errors import DomainError, FieldViolation, invalid_argument
-from broker_server.domain.hist_pacing import parse_history_params
+from broker_server.domain.hist_pacing import HistPacingRules, parse_history_params
 from broker_server.domain.md_events import BarValue, MdEvent, MdKind, parse_data_type, parse_fields
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_history import HistoryQuery, HistoryService
@@ -104,9 +104,11 @@ def event_proto(e: MdEvent) -> md_pb.MarketDataEvent:
 class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
     """WatchMarketData, GetMarketDataLines and GetHistoricalBars (module docstring)."""
 
-    def __init__(self, manager: MarketDataManager) -> None:
+    def __init__(
+        self, manager: MarketDataManager, *, history_rules: HistPacingRules | None = None
+    ) -> None:
         self._md = manager
-        self._history = HistoryService(manager)
+        self._history = HistoryService(manager, history_rules)
 
     # grpc.aio serves a streaming method written as a coroutine that calls context.write; the
     # generated stub only types the generator form, hence the ignore.
@@ -237,9 +239,11 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
         return out
 
 
-def market_data_servicer(manager: MarketDataManager) -> spb_grpc.TradingServiceServicer:
+def market_data_servicer(
+    manager: MarketDataManager, *, history_rules: HistPacingRules | None = None
+) -> spb_grpc.TradingServiceServicer:
     """A TradingService servicer serving only the market-data RPCs (every other method answers
     UNIMPLEMENTED, from the generated base class), for serving or testing them alone."""
     # The generated stubs declare every method abstract; the base class implements each one as
     # UNIMPLEMENTED at run time, which is exactly what is wanted here.
-    return MarketDataEndpoints(manager)  # type: ignore[abstract]
+    return MarketDataEndpoints(manager, history_rules=history_rules)  # type: ignore[abstract]

@@ -18,6 +18,7 @@ from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
 from broker_server.config import MarketDataConfig
 from broker_server.domain.clock import SystemClock
+from broker_server.domain.hist_pacing import HistPacingRules
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_sessions import PooledDataSessions
@@ -67,7 +68,10 @@ async def make_broker() -> AsyncIterator[Callable[..., Any]]:
     made: list[tuple[SimServer, ConnectionManager, MarketDataManager, grpc.aio.Server, Any]] = []
 
     async def make(
-        sim_config: SimConfig | None = None, md: MarketDataConfig | None = None, **gw: Any
+        sim_config: SimConfig | None = None,
+        md: MarketDataConfig | None = None,
+        history_rules: HistPacingRules | None = None,
+        **gw: Any,
     ) -> Broker:
         sim = SimServer(
             sim_config or SimConfig(port=0, current_time_min_interval=0, tick_interval=0.05)
@@ -80,7 +84,9 @@ async def make_broker() -> AsyncIterator[Callable[..., Any]]:
         sessions = PooledDataSessions(manager, cfg.client_id, clock)
         runtime = MarketDataManager(sessions, cfg, clock)
         server = grpc.aio.server()
-        spb_grpc.add_TradingServiceServicer_to_server(market_data_servicer(runtime), server)
+        spb_grpc.add_TradingServiceServicer_to_server(
+            market_data_servicer(runtime, history_rules=history_rules), server
+        )
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
