@@ -25,7 +25,10 @@ BROKER_RULES = HistPacingRules(identical_window=1.5, burst_window=0.2, small_bar
 
 
 def bars_request(
-    con_id: int = AAPL, end: int = 0, bar: int = md_pb.BAR_SIZE_1_MINUTE, **kw: Any
+    con_id: int = AAPL,
+    end: int = 0,
+    bar: md_pb.BarSize.ValueType = md_pb.BAR_SIZE_1_MINUTE,
+    **kw: Any,
 ) -> spb.GetHistoricalBarsRequest:
     request = spb.GetHistoricalBarsRequest(
         contract=tpb.Contract(con_id=con_id), duration="1 D", bar_size=bar, **kw
