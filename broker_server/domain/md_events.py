@@ -114,7 +114,10 @@ class MdEvent:
     wall: float
     """When the broker received it (epoch seconds)."""
     quote: Mapping[QuoteField, str] = field(default_factory=dict)
-    """Every wanted field's latest value, for SNAPSHOT and UPDATE."""
+    """The line's latest quote, for SNAPSHOT and UPDATE (shared by the line's subscribers;
+    only ``fields`` are the subscriber's: see :meth:`wanted`)."""
+    fields: frozenset[QuoteField] = frozenset()
+    """The fields the subscriber asked for."""
     last_trade_time: float | None = None
     changed: tuple[QuoteField, ...] = ()
     """The fields that changed, for UPDATE."""
@@ -125,3 +128,10 @@ class MdEvent:
     gap_end: float | None = None
     reason: str = ""
     data_type: DataType = DataType.LIVE
+    version: int = 0
+    """The line's update count when the event was taken: subscribers with the same fields get
+    identical UPDATEs for the same version (the edge encodes them once)."""
+
+    def wanted(self) -> dict[QuoteField, str]:
+        """The subscriber's fields of :attr:`quote`."""
+        return {f: v for f, v in self.quote.items() if f in self.fields}

@@ -106,13 +106,14 @@ class Outbox:
         """Offer a change; True when the subscriber has something new to take."""
         if self._final is not None or self._finished:
             return False
-        wanted = {f: v for f, v in changed.items() if f in self.fields}
-        if not wanted:
+        # Keep every changed field (at most one value each; bounded): filtering happens once,
+        # at take time, not on every tick.
+        if self.fields.isdisjoint(changed):
             return False
         if self._snapshot:
             self._absorbed += 1  # the snapshot will carry it
             return True
-        self._changed.update(wanted)
+        self._changed.update(changed)
         self._updates += 1
         self._touch(now)
         return True
@@ -176,10 +177,15 @@ class Outbox:
         last_trade_time: float | None,
         data_type: DataType,
         wall: float,
+        version: int = 0,
+        data_wall: float | None = None,
     ) -> MdEvent | None:
         """The next event, or None; ``quote`` is the line's current quote (for SNAPSHOT and
-        the full picture on UPDATE)."""
-        event = self._next(quote, last_trade_time, data_type, wall)
+        the full picture on UPDATE; shared, not copied: the event's ``fields`` say which of
+        its values are the subscriber's), ``version`` the line's update count and ``data_wall``
+        when the broker received that quote (the event time of SNAPSHOT and UPDATE; ``wall``,
+        now, for the others)."""
+        event = self._next(quote, last_trade_time, data_type, wall, version, data_wall)
         if event is not None:
             self._next_sequence += 1
         if not self.ready:
@@ -192,8 +198,11 @@ class Outbox:
         last_trade_time: float | None,
         data_type: DataType,
         wall: float,
+        version: int,
+        data_wall: float | None,
     ) -> MdEvent | None:
         seq = self._next_sequence
+        received = wall if data_wall is None else data_wall
         if self._final is not None:
             reason, self._final = self._final, None
             self._finished = True
@@ -210,7 +219,6 @@ class Outbox:
                 reason=reason,
                 data_type=data_type,
             )
-        mine = {f: v for f, v in quote.items() if f in self.fields}
         if self._snapshot:
             self._snapshot = False
             conflated, self._absorbed = self._absorbed, 0
@@ -218,17 +226,19 @@ class Outbox:
             return MdEvent(
                 seq,
                 MdKind.SNAPSHOT,
-                wall,
-                quote=mine,
+                received,
+                quote=quote,
+                fields=self.fields,
                 last_trade_time=last_trade_time,
                 conflated=conflated,
                 data_type=data_type,
+                version=version,
             )
         if self._bars:
             bar = self._bars.popleft()
             return MdEvent(seq, MdKind.BAR, wall, bar=bar, data_type=data_type)
         if self._changed:
-            changed = tuple(sorted(self._changed))
+            changed = tuple(sorted(f for f in self._changed if f in self.fields))
             conflated = self._updates - 1 + self._absorbed
             self._absorbed = 0
             self._updates = 0
@@ -237,11 +247,13 @@ class Outbox:
             return MdEvent(
                 seq,
                 MdKind.UPDATE,
-                wall,
-                quote=mine,
+                received,
+                quote=quote,
+                fields=self.fields,
                 last_trade_time=last_trade_time,
                 changed=changed,
                 conflated=conflated,
                 data_type=data_type,
+                version=version,
             )
         return None

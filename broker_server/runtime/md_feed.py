@@ -107,7 +107,12 @@ class LineFeed:
     def take(self, sub: Subscription) -> MdEvent | None:
         """The next event of ``sub`` with this line's current quote."""
         event = sub.outbox.take(
-            self.quote, self.last_trade_time, self.delivered_type, self._clock.wall()
+            self.quote,
+            self.last_trade_time,
+            self.delivered_type,
+            self._clock.wall(),
+            self.updates,
+            self.last_data_wall,
         )
         if event is not None:
             sub.delivered += 1

@@ -51,6 +51,8 @@ _QUOTE_NAMES = {
     11: "close",
 }
 MAX_OWNER = 128
+MAX_SHARED = 4096
+"""(line, fields) pairs whose latest UPDATE encoding is kept."""
 log = logging.getLogger("ibbroker.services")
 
 
@@ -88,7 +90,8 @@ def event_proto(e: MdEvent) -> md_pb.MarketDataEvent:
     if e.kind in (MdKind.SNAPSHOT, MdKind.UPDATE):
         quote = out.quote
         for f, v in e.quote.items():
-            setattr(quote, _QUOTE_NAMES[int(f)], v)
+            if f in e.fields:
+                setattr(quote, _QUOTE_NAMES[int(f)], v)
         if e.last_trade_time is not None:
             quote.last_trade_time.CopyFrom(timestamp(e.last_trade_time))
         out.changed.extend(int(f) for f in e.changed)  # type: ignore[misc]
@@ -101,6 +104,38 @@ def event_proto(e: MdEvent) -> md_pb.MarketDataEvent:
     return out
 
 
+class SharedEncoder:
+    """Encodes an UPDATE once for every subscriber of a line that wants the same fields.
+
+    Subscribers of one line with the same fields get the same UPDATE for the same line
+    version (only the sequence differs): the event is built and serialized once, and each
+    stream's response is parsed from those bytes with its own sequence set, which costs a
+    fraction of building the message field by field. Conflated updates, snapshots and markers
+    are built directly. The cache holds the latest version per (line, fields) only.
+    """
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[object, frozenset[object]], tuple[tuple[object, ...], bytes]] = {}
+
+    def response(self, line: object, e: MdEvent) -> spb.WatchMarketDataResponse:
+        """The response carrying ``e`` for a subscriber of ``line``."""
+        if e.kind is not MdKind.UPDATE or e.conflated:
+            return spb.WatchMarketDataResponse(event=event_proto(e))
+        key = (line, e.fields)
+        ident = (e.version, e.changed, e.data_type, e.wall)
+        hit = self._latest.get(key)
+        if hit is None or hit[0] != ident:
+            shared = event_proto(e)
+            shared.sequence = 0
+            hit = (ident, spb.WatchMarketDataResponse(event=shared).SerializeToString())
+            if len(self._latest) >= MAX_SHARED and key not in self._latest:
+                self._latest.clear()  # lines come and go: bound the cache simply
+            self._latest[key] = hit
+        out = spb.WatchMarketDataResponse.FromString(hit[1])
+        out.event.sequence = e.sequence
+        return out
+
+
 class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
     """WatchMarketData, GetMarketDataLines and GetHistoricalBars (module docstring)."""
 
@@ -109,6 +144,7 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
     ) -> None:
         self._md = manager
         self._history = HistoryService(manager, history_rules)
+        self._encoder = SharedEncoder()
 
     # grpc.aio serves a streaming method written as a coroutine that calls context.write; the
     # generated stub only types the generator form, hence the ignore.
@@ -180,7 +216,7 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
         sub.on_end = ended
         try:
             async for event in self._md.events(sub):
-                await context.write(spb.WatchMarketDataResponse(event=event_proto(event)))
+                await context.write(self._encoder.response(sub.key, event))
         except asyncio.CancelledError:
             if not ended_by_broker or sub.error is None:
                 raise

@@ -29,7 +29,7 @@ def test_snapshot_first_then_updates_with_sequence() -> None:
     quote = {F.BID: "1", F.ASK: "2", F.VOLUME: "9"}
     snap = box.take(quote, None, LIVE, 100)
     assert snap is not None and snap.kind is MdKind.SNAPSHOT and snap.sequence == 10
-    assert snap.quote == {F.BID: "1", F.ASK: "2"}  # VOLUME was not asked for
+    assert snap.wanted() == {F.BID: "1", F.ASK: "2"}  # VOLUME was not asked for
     assert box.take(quote, None, LIVE, 100) is None
     assert not box.update({F.VOLUME: "10"}, 1)  # not wanted: nothing to send
     assert box.update({F.BID: "1.5"}, 1)
@@ -61,7 +61,7 @@ def test_gap_drops_waiting_update_then_snapshot_absorbs_later_ones() -> None:
     assert (gap.gap_start, gap.gap_end) == (10.0, 15.0)
     assert "1101" in gap.reason and "2103" in gap.reason
     snap = box.take({F.BID: "2"}, None, LIVE, 0)
-    assert snap is not None and snap.kind is MdKind.SNAPSHOT and snap.quote == {F.BID: "2"}
+    assert snap is not None and snap.kind is MdKind.SNAPSHOT and snap.wanted() == {F.BID: "2"}
     assert snap.conflated == 2 and box.take({}, None, LIVE, 0) is None
 
 
@@ -146,5 +146,6 @@ def test_property_bounded_ordered_and_latest_value_wins(
                 assert event.sequence > last_seq
                 last_seq = event.sequence
                 if event.kind is MdKind.UPDATE:
-                    assert all(event.quote[f] == quote[f] for f in event.changed)
+                    assert all(event.wanted()[f] == quote[f] for f in event.changed)
+                    assert set(event.changed) <= event.fields
         assert len(box._changed) <= len(F) and len(box._bars) <= 4
