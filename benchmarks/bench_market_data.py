@@ -131,9 +131,7 @@ def _client_process(
                     sent = event.quote.last_trade_time.ToNanoseconds() / 1e9
                     latencies.append(time.time() - sent)
 
-        tasks = [
-            asyncio.create_task(read(call, True, i < stopped)) for i, call in enumerate(calls)
-        ]
+        tasks = [asyncio.create_task(read(call, True, i < stopped)) for i, call in enumerate(calls)]
         await asyncio.wait_for(all_ready.wait(), PHASE_TIMEOUT)
         conn.send("ready")
         conn.recv()  # go
@@ -217,10 +215,10 @@ async def _phase(
         if not await loop.run_in_executor(None, pipe.poll, seconds + PHASE_TIMEOUT):
             raise RuntimeError("a client process did not report in time")
         latencies.extend(pipe.recv())
-    share = (_cpu_seconds(broker_pid) - cpu0) / (time.monotonic() - wall0)
+    cpu_share = (_cpu_seconds(broker_pid) - cpu0) / (time.monotonic() - wall0)
     for child in children:
         child.join(10)
-    return latencies, share
+    return latencies, cpu_share
 
 
 def _line(name: str, latencies: list[float], cpu: float | None = None) -> tuple[float, float]:

@@ -128,9 +128,10 @@ class MarketDataManager:
         if hit is not None:
             self._contracts.move_to_end(cache_key)
             return hit
+        # The token first, then the handle: a handle taken before a wait may be stale after it.
+        await self.sessions.pacer(gateway).acquire(Lane.READ, self.config.request_timeout)
         handle = await self.sessions.handle(gateway)
         session = handle.session
-        await self.sessions.pacer(gateway).acquire(Lane.READ, self.config.request_timeout)
         try:
             matches = await within(
                 contract_matches(handle.ib, session.lib, query), self.config.request_timeout
@@ -243,10 +244,10 @@ class MarketDataManager:
     async def _open(self, feed: LineFeed) -> None:
         gw = feed.key.gateway
         try:
+            await self.sessions.pacer(gw).acquire(Lane.READ, self.config.request_timeout)
             handle = await self.sessions.handle(gw)
             session = handle.session
             self._watch(gw, session)
-            await self.sessions.pacer(gw).acquire(Lane.READ, self.config.request_timeout)
             contract = library_contract(session.lib, feed.match.contract)
             feed.session = session
             feed.sub = await handle.subscribe_market_data(

@@ -126,8 +126,8 @@ class HistoryService:
             except asyncio.CancelledError:
                 pacer.release(req, when)
                 raise
-        handle = await md.sessions.handle(gw)
         await md.sessions.pacer(gw).acquire(Lane.READ, max(deadline - clock.monotonic(), 0.0))
+        handle = await md.sessions.handle(gw)
         session = handle.session
         remaining = max(deadline - clock.monotonic(), 0.1)
         try:

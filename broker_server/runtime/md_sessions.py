@@ -27,8 +27,10 @@ from broker_server.runtime.pacing import SessionPacer
 
 DATA_LEASE_ID = "market-data"
 """The lease ID the data session is filed under in the pool (no lease record exists)."""
-PACING_LIMIT = 45
-"""Messages per second for the data session's pacer: a little under IB's 50 (jitter)."""
+PACING_LIMIT = 40
+"""Messages per second for the data session's pacer, under IB's 50: the heartbeat and the
+library's own requests are not paced here, and a receiver that reads in bursts (a busy
+gateway) sees messages bunched that were sent evenly."""
 
 
 class DataSessions(Protocol):
