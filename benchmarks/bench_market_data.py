@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 AAPL = 265598
 SYNTHETIC_BASE = 900_000
+WARMUP = 1.0
+"""Seconds after all snapshots before latencies are recorded."""
 PHASE_TIMEOUT = 120.0
 """Seconds any phase may take before the benchmark gives up."""
 
@@ -135,6 +137,7 @@ def _client_process(
         await asyncio.wait_for(all_ready.wait(), PHASE_TIMEOUT)
         conn.send("ready")
         conn.recv()  # go
+        await asyncio.sleep(WARMUP)  # streams and windows settle before anything is recorded
         measuring.set()
         await asyncio.sleep(seconds)
         measuring.clear()
@@ -212,7 +215,7 @@ async def _phase(
         pipe.send("go")
     latencies: list[float] = []
     for pipe in pipes:
-        if not await loop.run_in_executor(None, pipe.poll, seconds + PHASE_TIMEOUT):
+        if not await loop.run_in_executor(None, pipe.poll, WARMUP + seconds + PHASE_TIMEOUT):
             raise RuntimeError("a client process did not report in time")
         latencies.extend(pipe.recv())
     cpu_share = (_cpu_seconds(broker_pid) - cpu0) / (time.monotonic() - wall0)
