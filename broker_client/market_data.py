@@ -2,7 +2,7 @@
 
 Async::
 
-    async with grpc.aio.insecure_channel("127.0.0.1:50051") as channel:
+    async with market_data_channel("127.0.0.1:50051") as channel:
         async for event in watch_market_data(channel, 265598, owner="momentum"):
             if event.kind == GAP:
                 ...  # ticks may be missing between event.gap_start and event.gap_end
@@ -32,7 +32,7 @@ from typing import Any
 
 import grpc
 
-from broker_client.channel import sync_channel
+from broker_client.channel import channel_options
 from broker_client.errors import BrokerError, BrokerUnavailableError
 from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_pb2 as tpb
@@ -45,6 +45,29 @@ UPDATE = md_pb.MARKET_DATA_EVENT_KIND_UPDATE
 BAR = md_pb.MARKET_DATA_EVENT_KIND_BAR
 GAP = md_pb.MARKET_DATA_EVENT_KIND_GAP
 FINAL = md_pb.MARKET_DATA_EVENT_KIND_FINAL
+
+
+STREAM_WINDOW_BYTES = 2048
+"""Receive window per stream of a market-data channel: about 20 events. A reader that falls
+behind then holds back the broker's writes at once, and the broker conflates (the latest value
+per field, counted) instead of queueing seconds of stale ticks in gRPC's buffers (the default
+window is 64 KiB and grows to megabytes: at 30 events/s read, 64 KiB is 20 s of backlog)."""
+
+
+def market_data_channel_options() -> list[tuple[str, int]]:
+    """Channel arguments for market data streams: the broker's options, a small fixed
+    per-stream receive window (no BDP probing)."""
+    return [
+        *channel_options(),
+        ("grpc.http2.bdp_probe", 0),
+        ("grpc.http2.lookahead_bytes", STREAM_WINDOW_BYTES),
+    ]
+
+
+def market_data_channel(target: str) -> grpc.aio.Channel:
+    """An insecure ``grpc.aio`` channel to ``target`` for market data (see
+    :data:`STREAM_WINDOW_BYTES`)."""
+    return grpc.aio.insecure_channel(target, options=market_data_channel_options())
 
 
 def _contract(contract: tpb.Contract | int) -> tpb.Contract:
@@ -105,7 +128,11 @@ def watch_market_data_sync(
 ) -> Iterator[md_pb.MarketDataEvent]:
     """The blocking twin of :func:`watch_market_data` (``target`` an address or a channel)."""
     opts = _options(options, overrides)
-    channel = sync_channel(target) if isinstance(target, str) else target
+    channel = (
+        grpc.insecure_channel(target, options=market_data_channel_options())
+        if isinstance(target, str)
+        else target
+    )
     stub = spb_grpc.TradingServiceStub(channel)
     base = _watch_request(contract, gateway, fields, market_data_type, owner)
     last = opts.resume_after_sequence
@@ -203,6 +230,8 @@ __all__ = [
     "UPDATE",
     "get_historical_bars",
     "get_market_data_lines",
+    "market_data_channel",
+    "market_data_channel_options",
     "watch_market_data",
     "watch_market_data_sync",
 ]

@@ -106,6 +106,8 @@ class MarketDataManager:
         self.clock = clock
         self.registry = LineRegistry(config.line_budget, config.linger)
         self.feeds: dict[LineKey, LineFeed] = {}
+        self.subscriptions: dict[int, Subscription] = {}
+        """Every live subscription by id."""
         self._ids = itertools.count(1)
         self._contracts: OrderedDict[tuple[str, ContractRef], ContractMatch] = OrderedDict()
         self._watched: dict[int, tuple[str, IBSession]] = {}
@@ -192,9 +194,18 @@ class MarketDataManager:
                 now,
             )
         feed.add(sub)
+        self.subscriptions[sub.id] = sub
         _subs_gauge.add(1, {"gateway": gw})
         try:
             await within(feed.opened.wait(), self.config.request_timeout)
+        except TimeoutError:
+            self.unsubscribe(sub)
+            raise DomainError(
+                ErrorKind.UNAVAILABLE,
+                FailureReason.RECONNECTING,
+                f"the market data line {key} did not open within {self.config.request_timeout:g} s",
+                retry_after=1.0,
+            ) from None
         except BaseException:
             self.unsubscribe(sub)
             raise
@@ -228,12 +239,23 @@ class MarketDataManager:
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Leave the line (idempotent); the line lingers, then is cancelled by the sweeper."""
-        feed = self.feeds.get(sub.key)
-        if feed is None or feed.subscribers.pop(sub.id, None) is None:
+        if self.subscriptions.pop(sub.id, None) is None:
             return
         _subs_gauge.add(-1, {"gateway": sub.key.gateway})
         if sub.error is not None:
             _ended.add(1, {"reason": sub.error.reason.value})
+            log_event(
+                log,
+                logging.INFO,
+                "market_data_subscriber_ended",
+                line=str(sub.key),
+                owner=sub.owner,
+                reason=sub.error.reason.value,
+                error=sub.error.message,
+            )
+        feed = self.feeds.get(sub.key)
+        if feed is None or feed.subscribers.pop(sub.id, None) is None:
+            return  # the line is already gone (dropped, or the broker is closing)
         now, wall = self.clock.monotonic(), self.clock.wall()
         if self.registry.leave(sub.key, sub.id, now, wall):
             self._sweep_now.set()

@@ -27,7 +27,7 @@ from broker_server.runtime.pacing import SessionPacer
 
 DATA_LEASE_ID = "market-data"
 """The lease ID the data session is filed under in the pool (no lease record exists)."""
-PACING_LIMIT = 40
+PACING_LIMIT = 30
 """Messages per second for the data session's pacer, under IB's 50: the heartbeat and the
 library's own requests are not paced here, and a receiver that reads in bursts (a busy
 gateway) sees messages bunched that were sent evenly."""

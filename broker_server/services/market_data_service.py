@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -58,9 +59,12 @@ log = logging.getLogger("ibbroker.services")
 
 def timestamp(epoch_seconds: float) -> timestamp_pb2.Timestamp:
     """Epoch seconds as a Timestamp."""
-    out = timestamp_pb2.Timestamp()
-    out.FromNanoseconds(int(epoch_seconds * 1e9))
-    return out
+    # Seconds and fraction apart: epoch_seconds * 1e9 would lose the nanoseconds to rounding.
+    seconds = math.floor(epoch_seconds)
+    nanos = round((epoch_seconds - seconds) * 1e9)
+    if nanos >= 1_000_000_000:
+        seconds, nanos = seconds + 1, nanos - 1_000_000_000
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
 
 
 def bar_proto(bar: BarValue) -> md_pb.Bar:

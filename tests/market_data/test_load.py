@@ -62,7 +62,7 @@ async def test_10000_cycles_leave_no_line_task_or_memory(make_broker: Callable[.
     finally:
         tracemalloc.stop()
     assert snapshots == CYCLES // 2
-    assert broker.sim_lines() == 0 and not md.feeds
+    assert broker.sim_lines() == 0 and not md.feeds and not md.subscriptions
     assert len(asyncio.all_tasks()) <= tasks_before
     assert grown < 512 * 1024, f"memory grew by {grown} bytes over {CYCLES - 1000} cycles"
 
