@@ -46,7 +46,7 @@ from broker_server.domain.orders import ContractRef
 from broker_server.domain.pacing import Lane
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.market_data import RT_VOLUME, contract_matches, library_contract
-from broker_server.ib.session import IBSession
+from broker_server.ib.session import IBSession, MarketDataSubscription
 from broker_server.logs import log_event
 from broker_server.runtime.md_feed import LineFeed, Subscription
 from broker_server.runtime.md_sessions import DataSessions
@@ -275,7 +275,7 @@ class MarketDataManager:
             feed.sub = await handle.subscribe_market_data(
                 contract,
                 RT_VOLUME,
-                on_issued=feed.issued,
+                on_issued=partial(self._issued, feed),
                 data_type=int(feed.key.data_type),
             )
             if feed.closed:  # every subscriber left while it was opening
@@ -329,6 +329,18 @@ class MarketDataManager:
             return
         self._watched[id(session)] = (gateway, session)
         session.add_error_listener(partial(self._on_ib_error, gateway, session))
+
+    def _issued(self, feed: LineFeed, sub: MarketDataSubscription) -> None:
+        """A line was (re-)issued. A re-issue no IB code announced is the session's restore
+        after a reconnect: its GAP names the outage the gateway is still in, if any. The outage
+        itself stays open until IB says the farm is back (a 2103 sent during the connect is
+        not seen here, so a new socket is not assumed clean): a possibly extra GAP is
+        harmless, a missing one is not."""
+        if sub.issued > 1 and not feed.pending_reason:
+            start, why = self._outage.get(feed.key.gateway, (None, ""))
+            feed.pending_reason = f"{why}; reconnect" if why else "reconnect"
+            feed.pending_start = start
+        feed.issued(sub)
 
     def _on_ib_error(
         self, gateway: str, session: IBSession, req_id: int, code: int, msg: str

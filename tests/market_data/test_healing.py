@@ -134,3 +134,23 @@ async def test_farm_outage_heals_and_1102_gives_no_gap(make_broker: Callable[...
     await reader.wait_for(lambda ev: sum(1 for e in ev[mark:] if e.kind == UPDATE) >= 5)
     assert GAP not in reader.kinds_after(mark)
     reader.task.cancel()
+
+
+async def test_outage_spanning_a_reconnect_heals_on_both(make_broker: Callable[..., Any]) -> None:
+    broker = await make_broker()
+    (reader,) = await _readers(broker, 1)
+    mark = len(reader.events)
+    await broker.sim.faults.broadcast_error(2103)
+    await broker.sim.faults.drop(mode="rst")
+    await reader.wait_for(gap_then_snapshot(mark))
+    _check_gap(reader, mark, "2103")
+    assert "reconnect" in reader.events[reader.kinds_after(mark).index(GAP) + mark].reason
+    # The farm is still down on the new socket: no ticks until it is back, then a second
+    # GAP (the outage went on after the reconnect) and a fresh snapshot.
+    mark = len(reader.events)
+    await broker.sim.faults.broadcast_error(2104)
+    await reader.wait_for(gap_then_snapshot(mark))
+    _check_gap(reader, mark, "2104")
+    await reader.wait_for(lambda ev: sum(1 for e in ev[mark:] if e.kind == UPDATE) >= 5)
+    assert broker.sim_lines() == 1
+    reader.task.cancel()
