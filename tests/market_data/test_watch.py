@@ -13,6 +13,7 @@ from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import trading_pb2 as tpb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_server.sim.market import Instrument
+from broker_server.sim.server import SimConfig
 from tests.market_data.conftest import (
     AAPL,
     FINAL,
@@ -138,3 +139,27 @@ async def test_final_on_shutdown(make_broker: Callable[..., Any]) -> None:
     broker.md.end_streams("test over")
     final = await next_kind(stream, FINAL)
     assert final.reason == "test over"
+
+
+async def test_ib_refusing_a_line_ends_its_subscribers_with_the_reason(
+    make_broker: Callable[..., Any],
+) -> None:
+    """The broker's budget (100) is larger than the account's allowance at IB (1 here): IB's
+    101 ends the new line's subscribers with MARKET_DATA_LINES_EXHAUSTED and IB's code, and the
+    line is forgotten (no line held, none counted)."""
+    sim_config = SimConfig(
+        port=0, current_time_min_interval=0, tick_interval=0.05, max_mkt_data_lines=1
+    )
+    broker = await make_broker(sim_config)
+    first = broker.stub.WatchMarketData(watch_request(AAPL))
+    await next_kind(first, SNAPSHOT)
+    err = await _error_of(broker.stub.WatchMarketData(watch_request(MSFT)))
+    assert (err.code, err.reason) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "MARKET_DATA_LINES_EXHAUSTED",
+    )
+    assert err.metadata.get("ib_error_code") == "101"
+    lines = await broker.stub.GetMarketDataLines(spb.GetMarketDataLinesRequest())
+    assert [ln.contract.con_id for ln in lines.lines] == [AAPL]
+    assert broker.sim_lines() == 1
+    first.cancel()
