@@ -23,6 +23,9 @@ next socket is sampled, so only messages after the last sample of a dropped sock
 Inside the broker's event loop only the ``*Async`` library methods are awaited (the blocking
 ones call ``run_until_complete`` and fail inside a running loop); ``reqMktData`` and
 ``cancelMktData`` only write to the socket.
+
+Length: a little over 500 lines, because the market-data lines a session re-issues after
+every reconnect and 1101 belong with the socket they are held on.
 """
 
 from __future__ import annotations
@@ -92,8 +95,7 @@ class MarketDataSubscription:
     issued: int = 0
     """How often the request was sent to IB."""
     on_issued: Callable[[MarketDataSubscription], None] | None = None
-    """Called after each (re-)issue with the new ``ticker`` (the market-data runtime attaches
-    to it; a reconnect or 1101 replaces the ticker)."""
+    """Called after each (re-)issue, with the new ``ticker`` set."""
     data_type: int = 1
     """IB market data type (1 live .. 4 delayed frozen) sent before each issue."""
 
@@ -446,16 +448,10 @@ class IBSession:
         if sub.on_issued is not None:
             sub.on_issued(sub)
 
-    def add_error_listener(self, listener: Callable[[int, int, str], None]) -> Callable[[], None]:
+    def add_error_listener(self, listener: Callable[[int, int, str], None]) -> None:
         """Also call ``listener(req_id, code, message)`` for every IB error and status message
-        of this session (before the supervisor sees it); returns the remover."""
+        of this session's current socket (before the supervisor sees it)."""
         self._error_listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._error_listeners:
-                self._error_listeners.remove(listener)
-
-        return remove
 
     @property
     def lib(self) -> Any:
@@ -510,7 +506,6 @@ class IBSession:
         self.message_totals()
         self._ib = None
         self._server_version = 0
-        self._data_type = 0
         for sub in self._subs.values():
             sub.ticker = None
         if self._on_disconnected is not None:
