@@ -13,6 +13,7 @@ import grpc
 
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
+from broker_client.market_data import market_data_channel
 from broker_server.domain.md_events import DEFAULT_FIELDS, MdKind
 from broker_server.domain.md_lines import DataType
 from broker_server.domain.orders import ContractRef
@@ -86,10 +87,9 @@ async def test_stopped_reader_is_ended_and_does_not_slow_the_others(
         port=0, current_time_min_interval=0, tick_interval=0, tick_rates=((AAPL, 200.0),)
     )
     broker = await make_broker(sim_config, md=md_config(too_slow_after=0.5))
-    # The stalled client: its own channel, no BDP probing, so its window stays small.
-    stalled_channel = grpc.aio.insecure_channel(
-        f"127.0.0.1:{broker.port}", options=[("grpc.http2.bdp_probe", 0)]
-    )
+    # The stalled client: its own channel with the client's market data options (a small
+    # per-stream window), so the broker's writes to it block soon.
+    stalled_channel = market_data_channel(f"127.0.0.1:{broker.port}")
     stalled = spb_grpc.TradingServiceStub(stalled_channel).WatchMarketData(
         watch_request(owner="stalled")
     )
