@@ -25,12 +25,15 @@ from broker_server.domain.clock import Clock, SystemClock
 from broker_server.logs import log_event
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.market_data import MarketDataManager
+from broker_server.runtime.md_sessions import PooledDataSessions
 from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
+from broker_server.services.market_data_service import market_data_servicer
 from broker_server.services.trading_service import TradingServicer
 from broker_server.services.transport import build_security
 from broker_server.sim.server import SimConfig, SimServer
@@ -73,11 +76,17 @@ class Broker:
     """The client-ID allocator."""
     orders: OrderManager
     """Orders exactly once and read-only trading calls."""
+    market_data: MarketDataManager
+    """Market-data lines fanned out to subscribers."""
+    data_sessions: PooledDataSessions
+    """The data sessions market data runs on."""
     store: SqliteStore
     """The durable store."""
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
+    stopped: bool = False
+    """Set by :func:`stop_broker`; a second call returns at once."""
 
     @property
     def gateway(self) -> GatewayConfig:
@@ -134,6 +143,10 @@ async def start_broker(
         orders = OrderManager(config, connections, leases, journal, clock)
         await orders.start()
         unwind.push_async_callback(orders.stop)
+        data_sessions = PooledDataSessions(connections, config.market_data.client_id, clock)
+        unwind.push_async_callback(data_sessions.close)
+        market_data = MarketDataManager(data_sessions, config.market_data, clock)
+        unwind.push_async_callback(market_data.close)
         if security.limits is not None:  # max_leases_per_identity counts the active leases
             security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)
@@ -143,7 +156,8 @@ async def start_broker(
             ConnectionServicer(connections, identity=identity),
         )
         server.add(
-            trading_grpc.add_TradingServiceServicer_to_server, TradingServicer(orders, identity)
+            trading_grpc.add_TradingServiceServicer_to_server,
+            TradingServicer(orders, identity, market_data_servicer(market_data)),
         )
         address = await server.start(config.server.listen)
         await _publish_health(server, config, connections)
@@ -153,7 +167,19 @@ async def start_broker(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
             )
         unwind.pop_all()
-        return Broker(config, server, address, connections, leases, orders, store, sim, background)
+        return Broker(
+            config,
+            server,
+            address,
+            connections,
+            leases,
+            orders,
+            market_data,
+            data_sessions,
+            store,
+            sim,
+            background,
+        )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
 
@@ -168,12 +194,16 @@ async def _publish_health(
 
 
 async def stop_broker(broker: Broker) -> None:
-    """Shut down in the documented order; safe to call once."""
+    """Shut down in the documented order; a second call returns at once."""
+    if broker.stopped:
+        return
+    broker.stopped = True
     log_event(log, logging.INFO, "shutdown_started", address=broker.address)
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     broker.leases.end_streams("broker shutting down")
     broker.orders.end_streams("broker shutting down")
+    broker.market_data.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)
@@ -182,6 +212,8 @@ async def stop_broker(broker: Broker) -> None:
     for task in broker._background:
         task.cancel()
     await broker.orders.stop()
+    await broker.market_data.close()
+    await broker.data_sessions.close()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()

@@ -188,6 +188,31 @@ class LeaseConfig:
 
 
 @dataclass(frozen=True)
+class MarketDataConfig:
+    """Market data through the broker (issue 11); the budget and client ID apply per gateway."""
+
+    client_id: int = 90
+    """Client ID of the data session each gateway opens for market data when it has none
+    (outside the lease range and the monitor IDs)."""
+    line_budget: int = 100
+    """Simultaneous IB market-data lines per gateway (IB's default allowance is 100); a new
+    instrument beyond it gets RESOURCE_EXHAUSTED before IB would answer 101."""
+    linger: float = 5.0
+    """Seconds a line stays open at IB after its last subscriber left."""
+    too_slow_after: float = 10.0
+    """Seconds data may wait unread for a subscriber before it is ended (SUBSCRIBER_TOO_SLOW)."""
+    snapshot_timeout: float = 2.0
+    """Seconds a new or healed line waits for IB's first values before the snapshot is sent
+    with what it has."""
+    request_timeout: float = 30.0
+    """Deadline in seconds of a historical request when the caller set none."""
+    pacing_margin: float = 0.05
+    """Seconds added to each historical pacing window, against jitter between broker and IB."""
+    contract_cache_size: int = 1024
+    """Resolved contract queries remembered, so resubscribing does not ask IB again."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """One TWS or IB Gateway the broker connects to (`[gateways.NAME]`)."""
 
@@ -303,6 +328,8 @@ class BrokerConfig:
     """Identities, scopes, allow-list and audit (docs/security.md)."""
     tls: TlsConfig = field(default_factory=TlsConfig)
     """Transport security of the gRPC listener (docs/security.md)."""
+    market_data: MarketDataConfig = field(default_factory=MarketDataConfig)
+    """Market data through the broker."""
 
     @property
     def default_gateway(self) -> GatewayConfig:
@@ -336,6 +363,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "sim": SimConfigSection,
     "auth": AuthConfig,
     "tls": TlsConfig,
+    "market_data": MarketDataConfig,
 }
 
 

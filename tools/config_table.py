@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("sim", config.SimConfigSection),
     ("auth", config.AuthConfig),
     ("tls", config.TlsConfig),
+    ("market_data", config.MarketDataConfig),
 ]
 ENV = {
     "server.listen": "IBBROKER_LISTEN",
