@@ -6,6 +6,11 @@ Everything runs on the event loop. A mutation of the table and the store call th
 happen in one step with no ``await`` between them, and the store commits in call order, so the
 store always sees the table's history in the table's order. Acknowledgement waits for the commit:
 a lease the caller has seen survives ``kill -9``.
+
+Why this file is over 500 lines: every path that mutates the table (acquire, renew, release,
+sweep, expiry, restart) is here, because the invariant above (mutate and persist in one step)
+is only checkable when they sit side by side; what does not mutate already lives beside it
+(``lease_time``, ``lease_gateway``, ``lease_writes``, ``lease_events``, ``lease_reopen``).
 """
 
 from __future__ import annotations
