@@ -29,6 +29,7 @@ from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.sim.server import SimConfig, SimServer
+from broker_server.store.base import Store, StoreError
 from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
 
@@ -64,8 +65,8 @@ class Broker:
     """The IB session pool."""
     leases: LeaseManager
     """The client-ID allocator."""
-    store: SqliteStore
-    """The durable store."""
+    store: Store
+    """The durable store (SQLite or PostgreSQL, by ``store.backend``)."""
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
@@ -74,6 +75,26 @@ class Broker:
     def gateway(self) -> GatewayConfig:
         """The default gateway's configuration."""
         return self.config.default_gateway
+
+
+def make_store(config: BrokerConfig) -> Store:
+    """The store ``store.backend`` names; asyncpg is imported only for PostgreSQL (an extra)."""
+    history = History(config.store.history_seconds, config.store.history_max_rows)
+    if config.store.backend == "postgres":
+        try:
+            from broker_server.store.postgres import PostgresStore
+        except ImportError as err:
+            raise StoreError(
+                f"store.backend 'postgres' needs asyncpg ({err}): pip install 'ibbroker[postgres]'"
+            ) from None
+
+        return PostgresStore(
+            config.store.dsn.reveal(),
+            history=history,
+            address=config.server.listen,
+            leadership_ttl=config.store.leadership_ttl,
+        )
+    return SqliteStore(config.store.path, history=history)
 
 
 async def start_broker(
@@ -98,10 +119,7 @@ async def start_broker(
             unwind.push_async_callback(sim.stop)
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
-        store = SqliteStore(
-            config.store.path,
-            history=History(config.store.history_seconds, config.store.history_max_rows),
-        )
+        store = make_store(config)
         await store.open()
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)

@@ -44,6 +44,17 @@ class StoreError(Exception):
     """
 
 
+class StoreOwnedError(StoreError):
+    """Another live broker owns the store: this one refuses to start and touches nothing."""
+
+    def __init__(self, message: str, holder: str = "", address: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+        """The owning broker's identity (a PostgreSQL leadership holder, an SQLite owner's pid)."""
+        self.address = address
+        """Where clients reach the owning broker, when it said."""
+
+
 @dataclass(frozen=True)
 class StoreSnapshot:
     """What the store holds on open."""

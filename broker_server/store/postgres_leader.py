@@ -23,20 +23,9 @@ from datetime import datetime
 import asyncpg
 
 from broker_server.logs import log_event
-from broker_server.store.base import StoreError
+from broker_server.store.base import StoreError, StoreOwnedError
 
 log = logging.getLogger("ibbroker.store")
-
-
-class StoreOwnedError(StoreError):
-    """Another live broker leads the store (scope); this one must not touch it."""
-
-    def __init__(self, message: str, holder: str, address: str) -> None:
-        super().__init__(message)
-        self.holder = holder
-        """The leading broker's identity."""
-        self.address = address
-        """The leading broker's address (where clients should go)."""
 
 
 class NotLeaderError(StoreError):

@@ -46,6 +46,7 @@ from broker_server.domain.leases import (
 )
 from broker_server.logs import log_event
 from broker_server.store.base import StoreError, StoreSnapshot
+from broker_server.store.ownership import FileOwnership
 
 log = logging.getLogger("ibbroker.store")
 
@@ -197,6 +198,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, history: History | None = None) -> None:
         self.path = Path(path)
         self.history = history or History()
+        self._owner = FileOwnership(self.path)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._opened: Future[None] | None = None
@@ -267,6 +269,7 @@ class SqliteStore:
                 self._commit_batch(conn, batch)
         finally:
             conn.close()
+            self._owner.release()
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         """Run ``batch`` in call order in one transaction (cancelled calls are skipped)."""
@@ -430,6 +433,15 @@ class SqliteStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 raise StoreError(f"{self.path}: cannot create its folder: {err}") from None
+        # Ownership before SQLite opens the file: a live broker's store is never read or written.
+        self._owner.acquire()
+        try:
+            return self._connect_owned(exists)
+        except BaseException:
+            self._owner.release()
+            raise
+
+    def _connect_owned(self, exists: bool) -> sqlite3.Connection:
         mode = "rw" if exists else "rwc"
         try:
             conn = sqlite3.connect(

@@ -1,0 +1,94 @@
+"""The broker on the PostgreSQL store (``store.backend = "postgres"``): leases survive a restart,
+and a second broker on a database another live broker leads refuses to start, in process and as
+a process with one line on stderr."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import grpc
+import pytest
+
+from broker_client.ibbroker.v1 import lease_pb2
+from broker_client.ibbroker.v1 import lease_service_pb2 as pb
+from broker_client.ibbroker.v1 import lease_service_pb2_grpc as pb_grpc
+from broker_server.app import running_broker, start_broker
+from broker_server.config import BrokerConfig, Secret, config_from_mapping
+from broker_server.store.base import StoreOwnedError
+from tests.conftest import free_port
+from tests.server.helpers import broker_process, fast_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def on_postgres(tmp_path: Path, dsn: str) -> BrokerConfig:
+    base = fast_config(tmp_path / "alive-only.sqlite3")
+    store = dataclasses.replace(base.store, backend="postgres", dsn=Secret(dsn))
+    return dataclasses.replace(base, store=store)
+
+
+def test_the_backend_is_checked_and_the_dsn_is_a_secret() -> None:
+    with pytest.raises(Exception, match=r"store.dsn: required when store.backend is 'postgres'"):
+        config_from_mapping({"store": {"backend": "postgres"}}, {})
+    with pytest.raises(Exception, match=r"store.backend: must be 'sqlite' or 'postgres'"):
+        config_from_mapping({"store": {"backend": "mysql"}}, {})
+    cfg = config_from_mapping(
+        {"store": {"backend": "postgres"}},
+        {"IBBROKER_STORE_DSN": "postgresql://u:hunter2@db/ib"},
+    )
+    assert cfg.store.dsn.reveal() == "postgresql://u:hunter2@db/ib"
+    assert "hunter2" not in repr(cfg)
+
+
+async def test_leases_survive_a_broker_restart_on_postgres(tmp_path: Path, pg_dsn: str) -> None:
+    config = on_postgres(tmp_path, pg_dsn)
+    async with running_broker(config, with_sim=True) as broker:
+        async with grpc.aio.insecure_channel(broker.address) as channel:
+            stub = pb_grpc.LeaseServiceStub(channel)
+            held = (await stub.AcquireLease(pb.AcquireLeaseRequest(owner="a"), timeout=10)).lease
+    async with running_broker(config, with_sim=True) as broker:
+        async with grpc.aio.insecure_channel(broker.address) as channel:
+            stub = pb_grpc.LeaseServiceStub(channel)
+            got = await stub.GetLease(pb.GetLeaseRequest(lease_id=held.lease_id), timeout=10)
+            assert got.lease.client_id == held.client_id and got.lease.epoch == held.epoch
+            assert got.lease.state == lease_pb2.LEASE_STATE_ACTIVE
+            again = (await stub.AcquireLease(pb.AcquireLeaseRequest(owner="b"), timeout=10)).lease
+            assert again.client_id != held.client_id
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        assert await conn.fetchval("SELECT epoch FROM leadership") == 2  # one per broker start
+    finally:
+        await conn.close()
+
+
+async def test_a_second_broker_on_a_led_database_refuses_to_start(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    config = on_postgres(tmp_path, pg_dsn)
+    async with running_broker(config, with_sim=True):
+        with pytest.raises(StoreOwnedError, match="owned by another live broker"):
+            await start_broker(on_postgres(tmp_path / "other", pg_dsn), with_sim=True)
+
+
+def test_a_second_broker_process_exits_with_one_line(tmp_path: Path, pg_dsn: str) -> None:
+    env = {"IBBROKER_STORE_DSN": pg_dsn}
+    config = tmp_path / "broker.toml"
+    config.write_text('[store]\nbackend = "postgres"\n')
+    args = ["serve", "--config", str(config), "--sim", "--listen", f"127.0.0.1:{free_port()}"]
+    args += ["--store", str(tmp_path / "a.sqlite3")]
+    with broker_process(args, env=env) as (proc, _address, _tail):
+        second = subprocess.run(
+            [sys.executable, "-m", "broker_server", "serve", "--config", str(config), "--sim",
+             "--listen", f"127.0.0.1:{free_port()}", "--store", str(tmp_path / "b.sqlite3")],
+            capture_output=True, text=True, timeout=60, cwd=ROOT, env={**os.environ, **env},
+        )  # fmt: skip
+        assert second.returncode == 1
+        lines = [line for line in second.stderr.splitlines() if line.startswith("ibbroker:")]
+        assert len(lines) == 1 and "owned by another live broker" in lines[0], second.stderr
+        assert "this broker touched nothing" in lines[0]
+        assert proc.poll() is None
