@@ -120,7 +120,7 @@ class StoreConfig:
     path: str = "var/ibbroker.sqlite3"
     """SQLite file holding leases and epochs (created with its folder when missing); with postgres, only the alive mark lives beside it."""
     dsn: Secret = field(default_factory=lambda: Secret(""))
-    """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); env IBBROKER_STORE_DSN."""
+    """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
     leadership_ttl: float = 10.0
     """PostgreSQL: seconds another broker waits before taking over a store whose leader stopped renewing."""
     history_seconds: float = 600.0

@@ -35,6 +35,7 @@ ENV = {
     "server.log_level": "IBBROKER_LOG_LEVEL",
     "server.admin_token": "IBBROKER_ADMIN_TOKEN",
     "store.path": "IBBROKER_STORE",
+    "store.dsn": "IBBROKER_STORE_DSN",
     "gateways.NAME.host": "IB_HOST",
     "gateways.NAME.port": "IB_PORT",
     "gateways.NAME.monitor_client_id": "IB_CLIENT_ID",
