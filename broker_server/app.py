@@ -125,7 +125,7 @@ async def start_broker(
         connections = ConnectionManager(config, clock=clock)
         server = GrpcServer(config.server, SERVICE_NAMES)
         connections.on_gateway_health(
-            lambda gateway, serving: _publish_health(server, config, connections)
+            lambda gateway, serving: _publish_health(server, config, connections, store)
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
@@ -141,8 +141,15 @@ async def start_broker(
             ConnectionServicer(connections, identity=identity),
         )
         address = await server.start(config.server.listen)
-        await _publish_health(server, config, connections)
-        background = []
+        background: list[asyncio.Task[None]] = []
+        await _publish_health(server, config, connections, store)
+        lost = getattr(store, "on_leadership_lost", None)
+        if lost is not None:  # PostgreSQL: a broker whose store was taken over stops serving
+            lost(
+                lambda: background.append(
+                    asyncio.create_task(_publish_health(server, config, connections, store))
+                )
+            )
         if config.server.metrics_log_interval > 0:
             background.append(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
@@ -153,12 +160,15 @@ async def start_broker(
 
 
 async def _publish_health(
-    server: GrpcServer, config: BrokerConfig, connections: ConnectionManager
+    server: GrpcServer, config: BrokerConfig, connections: ConnectionManager, store: Store
 ) -> None:
-    """The process is SERVING; each service is SERVING while its default gateway is usable."""
+    """The process is SERVING; each service is SERVING while its default gateway is usable and
+    the broker leads its store (a PostgreSQL store another broker took over: NOT_SERVING, so a
+    load balancer routes to the new leader)."""
     if server.drain.draining:
         return
-    usable = connections.is_healthy(config.default_gateway.name)
+    leading = getattr(store, "leading", True)  # SQLite: always, it is owned by this process
+    usable = leading and connections.is_healthy(config.default_gateway.name)
     await server.set_health([("", True), *((name, usable) for name in SERVICE_NAMES)])
 
 

@@ -92,3 +92,5 @@ class FailureReason(enum.StrEnum):
     """A market data subscriber read too slowly for too long."""
     MARKET_DATA_NOT_PERMITTED = "MARKET_DATA_NOT_PERMITTED"
     """IB has no market data permission for the instrument and type."""
+    NOT_LEADER = "NOT_LEADER"
+    """Another broker took the store over; metadata ``leader_address`` says where it is."""

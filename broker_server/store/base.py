@@ -55,6 +55,17 @@ class StoreOwnedError(StoreError):
         """Where clients reach the owning broker, when it said."""
 
 
+class NotLeaderError(StoreError):
+    """A write was refused: a newer leader took the store over (this broker's epoch is stale).
+
+    Nothing of the call was written."""
+
+    def __init__(self, message: str, leader_address: str = "") -> None:
+        super().__init__(message)
+        self.leader_address = leader_address
+        """Where the leader that took over listens ("" when unknown)."""
+
+
 @dataclass(frozen=True)
 class StoreSnapshot:
     """What the store holds on open."""

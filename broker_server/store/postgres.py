@@ -43,7 +43,7 @@ import asyncpg
 from broker_server.domain.leases import LeaseRecord, Quarantine
 from broker_server.logs import log_event
 from broker_server.store import postgres_leader as leader
-from broker_server.store.base import StoreError, StoreSnapshot
+from broker_server.store.base import NotLeaderError, StoreError, StoreSnapshot
 from broker_server.store.postgres_rows import (
     COLUMNS,
     client_id_from_row,
@@ -100,6 +100,7 @@ class PostgresStore:
         self._lead: leader.Leadership | None = None
         self._lost = False
         self._renewer: asyncio.Task[None] | None = None
+        self._on_lost: list[Callable[[], None]] = []
         self._opening: asyncio.Lock | None = None
         self._closed = False
         self._lock = threading.Lock()  # guards the maps below (calls may come from any thread)
@@ -206,13 +207,27 @@ class PostgresStore:
         except Exception as err:
             raise StoreError(f"{self.where}: leadership renewal failed: {err}") from None
         if expires is None:
-            self._lost = True
-            log_event(
-                log, logging.ERROR, "store_leadership_lost", scope=self.scope,
-                epoch=self._lead.epoch,
-            )  # fmt: skip
+            self._lose(self._lead.epoch)
             return False
         return True
+
+    def _lose(self, epoch: int) -> None:
+        """Mark the leadership lost (once): log it and tell the listeners."""
+        if self._lost:
+            return
+        self._lost = True
+        log_event(log, logging.ERROR, "store_leadership_lost", scope=self.scope, epoch=epoch)
+        for callback in self._on_lost:
+            callback()
+
+    @property
+    def leading(self) -> bool:
+        """True while this store holds its leadership (False before open and once lost)."""
+        return self._lead is not None and not self._lost
+
+    def on_leadership_lost(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the store's loop when a newer leader is found (once)."""
+        self._on_lost.append(callback)
 
     async def _renew_forever(self) -> None:
         while not self._lost:
@@ -276,13 +291,8 @@ class PostgresStore:
                 if write:
                     await leader.fence(conn, lead)
                 result = await work(conn)
-        except leader.NotLeaderError as err:
-            if not self._lost:
-                self._lost = True
-                log_event(
-                    log, logging.ERROR, "store_leadership_lost", scope=self.scope,
-                    epoch=lead.epoch if lead else 0,
-                )  # fmt: skip
+        except NotLeaderError as err:
+            self._lose(lead.epoch if lead else 0)
             self._failed(future, err)
         except StoreError as err:
             self._failed(future, err)

@@ -23,13 +23,9 @@ from datetime import datetime
 import asyncpg
 
 from broker_server.logs import log_event
-from broker_server.store.base import StoreError, StoreOwnedError
+from broker_server.store.base import NotLeaderError, StoreOwnedError
 
 log = logging.getLogger("ibbroker.store")
-
-
-class NotLeaderError(StoreError):
-    """A write was refused: a newer leader took the store over (this broker's epoch is stale)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,8 @@ async def fence(conn: asyncpg.Connection, lead: Leadership) -> None:
         now = f"epoch {row['epoch']} held by {row['holder']}" if row else "no leader"
         raise NotLeaderError(
             f"not the leader of {lead.scope!r} any more (this broker's epoch {lead.epoch}, "
-            f"now {now}); write refused"
+            f"now {now}); write refused",
+            leader_address=row["address"] if row else "",
         )
 
 

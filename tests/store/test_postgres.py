@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from broker_server.store.base import StoreError, StoreOwnedError
+from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError
 from broker_server.store.postgres import PostgresStore
-from broker_server.store.postgres_leader import NotLeaderError
 from tests.store.helpers import ended, lease
 
 WAIT = 10.0

@@ -115,6 +115,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A market data subscriber read too slowly for too long and was ended."""
     ERROR_REASON_MARKET_DATA_NOT_PERMITTED: _ErrorReason.ValueType  # 51
     """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
+    ERROR_REASON_NOT_LEADER: _ErrorReason.ValueType  # 70
+    """This broker no longer leads its store: another broker took it over (a failover). Nothing of
+    the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -215,4 +219,8 @@ ERROR_REASON_SUBSCRIBER_TOO_SLOW: ErrorReason.ValueType  # 50
 """A market data subscriber read too slowly for too long and was ended."""
 ERROR_REASON_MARKET_DATA_NOT_PERMITTED: ErrorReason.ValueType  # 51
 """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
+ERROR_REASON_NOT_LEADER: ErrorReason.ValueType  # 70
+"""This broker no longer leads its store: another broker took it over (a failover). Nothing of
+the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

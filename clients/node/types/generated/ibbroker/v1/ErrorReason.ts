@@ -173,6 +173,11 @@ export const ErrorReason = {
    * IB has no market data permission for the instrument and type (IB 354, 10167, 10197).
    */
   ERROR_REASON_MARKET_DATA_NOT_PERMITTED: 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED',
+  /**
+   * This broker no longer leads its store: another broker took it over (a failover). Nothing of
+   * the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+   */
+  ERROR_REASON_NOT_LEADER: 'ERROR_REASON_NOT_LEADER',
 } as const;
 
 /**
@@ -388,6 +393,12 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED'
   | 51
+  /**
+   * This broker no longer leads its store: another broker took it over (a failover). Nothing of
+   * the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+   */
+  | 'ERROR_REASON_NOT_LEADER'
+  | 70
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
