@@ -143,6 +143,12 @@ async def start_broker(
         address = await server.start(config.server.listen)
         background: list[asyncio.Task[None]] = []
         await _publish_health(server, config, connections, store)
+        announce = getattr(store, "announce", None)
+        if announce is not None:  # PostgreSQL: the address other brokers and clients are sent to
+            try:
+                await asyncio.wrap_future(announce(address))
+            except StoreError as err:
+                log_event(log, logging.WARNING, "store_announce_failed", error=str(err))
         lost = getattr(store, "on_leadership_lost", None)
         if lost is not None:  # PostgreSQL: a broker whose store was taken over stops serving
             lost(

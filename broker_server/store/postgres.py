@@ -229,6 +229,18 @@ class PostgresStore:
         """Call ``callback`` on the store's loop when a newer leader is found (once)."""
         self._on_lost.append(callback)
 
+    def announce(self, address: str) -> Future[None]:
+        """Record where clients reach this broker (the address the server bound, known only
+        after the store opened), for brokers it refuses and writes it fences out."""
+        self.address = address
+
+        async def work(conn: asyncpg.Connection) -> None:
+            lead = self._lead
+            if lead is not None:
+                await leader.set_address(conn, lead, address)
+
+        return self._submit([("leadership",)], work, write=True)
+
     async def _renew_forever(self) -> None:
         while not self._lost:
             await asyncio.sleep(self.leadership_ttl / 3)

@@ -121,3 +121,14 @@ async def release(conn: asyncpg.Connection, lead: Leadership) -> bool:
         lead.epoch,
     )
     return bool(done)
+
+
+async def set_address(conn: asyncpg.Connection, lead: Leadership, address: str) -> None:
+    """Record the leader's address (inside a fenced write)."""
+    await conn.execute(
+        "UPDATE leadership SET address = $4 WHERE scope = $1 AND holder = $2 AND epoch = $3",
+        lead.scope,
+        lead.holder,
+        lead.epoch,
+        address,
+    )

@@ -76,9 +76,11 @@ async def test_a_second_broker_on_a_led_database_refuses_to_start(
     tmp_path: Path, pg_dsn: str
 ) -> None:
     config = on_postgres(tmp_path, pg_dsn)
-    async with running_broker(config, with_sim=True):
-        with pytest.raises(StoreOwnedError, match="owned by another live broker"):
+    async with running_broker(config, with_sim=True) as first:
+        with pytest.raises(StoreOwnedError, match="owned by another live broker") as caught:
             await start_broker(on_postgres(tmp_path / "other", pg_dsn), with_sim=True)
+        # The refusal names the address the first broker really bound (it was asked for port 0).
+        assert caught.value.address == first.address and not first.address.endswith(":0")
 
 
 def test_a_second_broker_process_exits_with_one_line(tmp_path: Path, pg_dsn: str) -> None:
