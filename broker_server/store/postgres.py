@@ -82,7 +82,7 @@ class PostgresStore:
         scope: str = "ibbroker",
         address: str = "",
         leadership_ttl: float = 10.0,
-        pool_size: int = 4,
+        pool_size: int = 8,
         renew: bool = True,
     ) -> None:
         self.dsn = dsn
