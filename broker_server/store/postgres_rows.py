@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -20,6 +22,8 @@ COLUMNS = (
     "expire_time, end_time, request_id"
 )
 """The lease columns, in the order of :func:`lease_from_row` and the inserts."""
+
+_PASSWORD = re.compile(r"(password=)[^&]*", re.IGNORECASE)
 
 
 def lease_from_row(row: asyncpg.Record) -> LeaseRecord:
@@ -64,10 +68,9 @@ def lease_keys(lease: LeaseRecord) -> list[Hashable]:
 
 
 def redact(dsn: str) -> str:
-    """The DSN without its password, for messages and logs."""
-    if "@" not in dsn or "://" not in dsn:
-        return dsn
-    scheme, rest = dsn.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}@{host}" if user else f"{scheme}://@{host}"
+    """The DSN without its password (in the user part or a ``password=`` parameter)."""
+    parts = urlsplit(dsn)
+    if "@" in parts.netloc:
+        creds, host = parts.netloc.rsplit("@", 1)
+        dsn = urlunsplit(parts._replace(netloc=f"{creds.split(':', 1)[0]}@{host}"))
+    return _PASSWORD.sub(r"\1***", dsn)

@@ -5,6 +5,7 @@ leader, and recovery from lost connections. A real PostgreSQL (tests/support/pos
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -17,6 +18,7 @@ import pytest
 
 from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError
 from broker_server.store.postgres import PostgresStore
+from broker_server.store.postgres_rows import redact
 from tests.store.helpers import ended, lease
 
 WAIT = 10.0
@@ -247,3 +249,22 @@ async def test_calls_from_another_thread_run_on_the_stores_loop(
     thread.start()
     await asyncio.get_running_loop().run_in_executor(None, thread.join, WAIT)
     assert results == [1]
+
+
+def test_the_dsn_password_never_shows() -> None:
+    assert redact("postgresql://u:hunter2@db:5432/ib?sslmode=require&password=x2") == (
+        "postgresql://u@db:5432/ib?sslmode=require&password=***"
+    )
+    assert redact("postgresql:///ib?host=/tmp/s") == "postgresql:///ib?host=/tmp/s"
+
+
+async def test_an_unreachable_server_is_a_store_error_without_the_password(
+    stores: list[PostgresStore],
+) -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = make(stores, f"postgresql://u:hunter2@127.0.0.1:{port}/ib")
+    with pytest.raises(StoreError, match="cannot connect") as caught:
+        await store.open()
+    assert "hunter2" not in str(caught.value) and "hunter2" not in repr(store)
