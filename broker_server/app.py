@@ -93,6 +93,7 @@ def make_store(config: BrokerConfig) -> Store:
             history=history,
             address=config.server.listen,
             leadership_ttl=config.store.leadership_ttl,
+            standby=config.store.standby,
         )
     return SqliteStore(config.store.path, history=history)
 
@@ -217,7 +218,18 @@ async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    broker = await start_broker(config, with_sim=with_sim)
+    # A standby waits in start_broker until it leads: a SIGTERM meanwhile ends the wait.
+    starting = asyncio.create_task(start_broker(config, with_sim=with_sim))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        log_event(log, logging.INFO, "shutdown_complete", started=False)
+        return 0
+    stopping.cancel()
+    broker = starting.result()
     try:
         await stop.wait()
     finally:

@@ -123,6 +123,8 @@ class StoreConfig:
     """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
     leadership_ttl: float = 10.0
     """PostgreSQL: seconds another broker waits before taking over a store whose leader stopped renewing."""
+    standby: bool = False
+    """PostgreSQL: when another broker leads, wait as a standby (not listening) and take over once its leadership expires, instead of exiting."""
     history_seconds: float = 600.0
     """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
     history_max_rows: int = 10_000

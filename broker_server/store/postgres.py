@@ -43,7 +43,7 @@ import asyncpg
 from broker_server.domain.leases import LeaseRecord, Quarantine
 from broker_server.logs import log_event
 from broker_server.store import postgres_leader as leader
-from broker_server.store.base import NotLeaderError, StoreError, StoreSnapshot
+from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError, StoreSnapshot
 from broker_server.store.postgres_rows import (
     COLUMNS,
     client_id_from_row,
@@ -71,7 +71,9 @@ class PostgresStore:
     leadership this store takes; ``address`` is where clients reach this broker (shown to a
     broker refused by it). ``leadership_ttl``: seconds another broker waits after this one
     stopped renewing (it renews every third of it; ``renew=False`` leaves renewing to the
-    caller, as tests do with :meth:`renew_leadership`).
+    caller, as tests do with :meth:`renew_leadership`). ``standby``: :meth:`open` waits while
+    another live broker leads, and takes over once its leadership expired (instead of raising
+    :class:`StoreOwnedError`).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class PostgresStore:
         leadership_ttl: float = 10.0,
         pool_size: int = 8,
         renew: bool = True,
+        standby: bool = False,
     ) -> None:
         self.dsn = dsn
         self.where = redact(dsn)
@@ -95,6 +98,7 @@ class PostgresStore:
         """This store's identity in the leadership row (one per process start)."""
         self._pool_size = pool_size
         self._renew = renew
+        self._standby = standby
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lead: leader.Leadership | None = None
@@ -139,17 +143,11 @@ class PostgresStore:
                 async with pool.acquire() as conn:
                     version = await stored_version(conn, self.where)
                     if version > 0:  # the leadership table exists: ownership before anything
-                        self._lead = await leader.take(
-                            conn, self.scope, self.holder, self.address, self.leadership_ttl,
-                            self.where,
-                        )  # fmt: skip
+                        self._lead = await self._take(conn)
                     if version < SCHEMA_VERSION:
                         await migrate(conn, self.where)
                     if self._lead is None:
-                        self._lead = await leader.take(
-                            conn, self.scope, self.holder, self.address, self.leadership_ttl,
-                            self.where,
-                        )  # fmt: skip
+                        self._lead = await self._take(conn)
                     async with conn.transaction():
                         pruned = await self._prune(conn)
                 if pruned:
@@ -160,6 +158,9 @@ class PostgresStore:
             except Exception as err:
                 await pool.close()
                 raise StoreError(f"{self.where}: cannot open: {err}") from None
+            except BaseException:  # cancelled while a standby waited: nothing was taken
+                pool.terminate()
+                raise
             self._pool = pool
             self._loop = asyncio.get_running_loop()
             if self._renew:
@@ -168,6 +169,27 @@ class PostgresStore:
                 log, logging.INFO, "store_opened", dsn=self.where, schema_version=SCHEMA_VERSION,
                 scope=self.scope, epoch=self._lead.epoch,
             )  # fmt: skip
+
+    async def _take(self, conn: asyncpg.Connection) -> leader.Leadership:
+        """Take the leadership; a standby waits (checking every third of the TTL) while another
+        live broker holds it, a broker that is not a standby is refused at once."""
+        waiting = False
+        while True:
+            try:
+                return await leader.take(
+                    conn, self.scope, self.holder, self.address, self.leadership_ttl, self.where
+                )
+            except StoreOwnedError as err:
+                if not self._standby:
+                    raise
+                if not waiting:
+                    waiting = True
+                    log_event(
+                        log, logging.INFO, "store_standby", scope=self.scope,
+                        leader=err.holder, leader_address=err.address,
+                    )  # fmt: skip
+            await asyncio.sleep(self.leadership_ttl / 3)
+            await stored_version(conn, self.where)  # the leader may have upgraded the schema
 
     async def close(self) -> None:
         """Finish every call made so far, step down (a standby takes over at once) and close
