@@ -58,3 +58,34 @@ async def fresh_database(server_dsn: str) -> str:
     finally:
         await conn.close()
     return database_dsn(server_dsn, name)
+
+
+class PrivateServer:
+    """A PostgreSQL server of one test's own, which the test may restart (a fault)."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="ibpgp-"))
+        self.folder.chmod(0o755)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            self._server = pgserver.get_server(self.folder / "data", cleanup_mode=None)
+        self.dsn = str(self._server.get_uri())
+
+    def _pg_ctl(self, *args: str) -> None:
+        from pgserver import _commands
+
+        pg_ctl = _commands.__dict__["pg_ctl"]  # made at import time, one per binary
+        pg_ctl(list(args), pgdata=self._server.pgdata, user=self._server.system_user, timeout=60)
+
+    def restart(self) -> None:
+        """Stop the server (fast: open connections are cut) and start it again; blocks."""
+        self._pg_ctl("-w", "-m", "fast", "restart")
+
+    def stop(self) -> None:
+        """Stop the server and delete its folder."""
+        try:
+            self._pg_ctl("-w", "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
