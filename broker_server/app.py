@@ -25,6 +25,7 @@ from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
+from broker_server.server_standby import StandbyGate
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
@@ -98,6 +99,23 @@ def make_store(config: BrokerConfig) -> Store:
     return SqliteStore(config.store.path, history=history)
 
 
+async def _open_store(store: Store, config: BrokerConfig) -> str:
+    """Open the store; a PostgreSQL standby serves the NOT_LEADER gate on its address while it
+    waits for the leadership. Returns the address the broker proper listens on (the gate's
+    port when the configured one was 0, so clients keep the address they were given)."""
+    listen = config.server.listen
+    if not (config.store.backend == "postgres" and config.store.standby):
+        await store.open()
+        return listen
+    gate = StandbyGate(SERVICE_NAMES, lambda: str(getattr(store, "leader_address", "")))
+    address = await gate.start(listen)
+    try:
+        await store.open()
+    finally:
+        await gate.stop()
+    return address
+
+
 async def start_broker(
     config: BrokerConfig, *, with_sim: bool = False, clock: Clock | None = None
 ) -> Broker:
@@ -121,7 +139,7 @@ async def start_broker(
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
         store = make_store(config)
-        await store.open()
+        listen = await _open_store(store, config)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
         server = GrpcServer(config.server, SERVICE_NAMES)
@@ -141,7 +159,7 @@ async def start_broker(
             conn_grpc.add_ConnectionServiceServicer_to_server,
             ConnectionServicer(connections, identity=identity),
         )
-        address = await server.start(config.server.listen)
+        address = await server.start(listen)
         background: list[asyncio.Task[None]] = []
         await _publish_health(server, config, connections, store)
         announce = getattr(store, "announce", None)

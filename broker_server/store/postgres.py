@@ -99,6 +99,8 @@ class PostgresStore:
         self._pool_size = pool_size
         self._renew = renew
         self._standby = standby
+        self.leader_address = ""
+        """A standby's view of where the leader listens ("" before it saw one)."""
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lead: leader.Leadership | None = None
@@ -182,6 +184,7 @@ class PostgresStore:
             except StoreOwnedError as err:
                 if not self._standby:
                     raise
+                self.leader_address = err.address
                 if not waiting:
                     waiting = True
                     log_event(

@@ -1,6 +1,7 @@
 """Failover with real processes on one PostgreSQL: a standby broker waits without listening, the
 leader is SIGKILLed, the standby takes over after the leadership TTL with the next epoch and
-serves the leader's lease as it was; a SIGTERM ends a waiting standby cleanly."""
+serves the leader's lease as it was; while it waits it answers NOT_LEADER with the leader's
+address and NOT_SERVING health; a SIGTERM ends a waiting standby cleanly."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from broker_client.errors import BrokerError, NotLeaderError
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as pb_grpc
@@ -58,6 +62,26 @@ async def test_a_standby_takes_over_a_sigkilled_leader_with_its_leases(
             waiting = tail.wait_for("store_standby", 30)
             assert waiting["leader_address"] == address
             assert not any(r.get("event") == "grpc_listening" for r in tail.records)
+            # While it waits, the standby tells callers and probes where the leader is.
+            tail.wait_for("standby_listening", 5, address=f"127.0.0.1:{standby_port}")
+            with grpc.insecure_channel(f"127.0.0.1:{standby_port}") as channel:
+                stub = pb_grpc.LeaseServiceStub(channel)
+                with pytest.raises(grpc.RpcError) as caught:
+                    stub.AcquireLease(pb.AcquireLeaseRequest(owner="b"), timeout=10)
+                error = BrokerError.from_rpc_error(caught.value)
+                assert isinstance(error, NotLeaderError) and error.leader_address == address
+                assert error.code == grpc.StatusCode.UNAVAILABLE and error.retry_after == 1.0
+                with pytest.raises(grpc.RpcError) as caught:
+                    list(stub.WatchLeases(pb.WatchLeasesRequest(), timeout=10))
+                assert isinstance(BrokerError.from_rpc_error(caught.value), NotLeaderError)
+                health = health_pb2_grpc.HealthStub(channel)
+                check = health_pb2.HealthCheckRequest
+                assert health.Check(
+                    check(service="ibbroker.v1.LeaseService"), timeout=5
+                ).status == (health_pb2.HealthCheckResponse.NOT_SERVING)
+                assert health.Check(check(), timeout=5).status == (
+                    health_pb2.HealthCheckResponse.SERVING
+                )
             leader.send_signal(signal.SIGKILL)
             killed = time.monotonic()
             listening = tail.wait_for("grpc_listening", 30)
