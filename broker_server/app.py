@@ -1,6 +1,7 @@
 """The composition root: builds the broker from its configuration, runs it, shuts it down.
 
-Start order: store -> (simulator) -> connection manager -> lease manager -> gRPC server.
+Start order: store -> (simulator) -> connection manager -> lease manager -> order manager ->
+gRPC server.
 Shutdown order (SIGTERM/SIGINT): health NOT_SERVING, refuse new work, end every watch stream
 with a final event, ``stop(grace)``, close IB sessions, stop the lease sweeper, flush the store.
 """
@@ -15,22 +16,26 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2
+from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2, trading_service_pb2
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as conn_grpc
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.clock import Clock, SystemClock
 from broker_server.logs import log_event
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
 from broker_server.server_standby import StandbyGate
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
+from broker_server.services.trading_service import TradingServicer
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.base import Store, StoreError
+from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
 
@@ -39,6 +44,7 @@ log = logging.getLogger("ibbroker.app")
 SERVICE_NAMES = (
     lease_service_pb2.DESCRIPTOR.services_by_name["LeaseService"].full_name,
     connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+    trading_service_pb2.DESCRIPTOR.services_by_name["TradingService"].full_name,
 )
 
 
@@ -66,11 +72,15 @@ class Broker:
     """The IB session pool."""
     leases: LeaseManager
     """The client-ID allocator."""
+    orders: OrderManager
+    """Orders exactly once and read-only trading calls."""
     store: Store
     """The durable store (SQLite or PostgreSQL, by ``store.backend``)."""
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
+    journal_store: SqliteStore | None = None
+    """With PostgreSQL: the local SQLite file holding the order journal (closed after the store)."""
 
     @property
     def gateway(self) -> GatewayConfig:
@@ -96,6 +106,15 @@ def make_store(config: BrokerConfig) -> Store:
             leadership_ttl=config.store.leadership_ttl,
             standby=config.store.standby,
         )
+    return SqliteStore(config.store.path, history=history)
+
+
+def _journal_store(store: Store, config: BrokerConfig) -> SqliteStore:
+    """Where the order journal lives: the SQLite store itself, or with PostgreSQL (which has no
+    journal yet) a local SQLite file at ``store.path``, not shared with a standby."""
+    if isinstance(store, SqliteStore):
+        return store
+    history = History(config.store.history_seconds, config.store.history_max_rows)
     return SqliteStore(config.store.path, history=history)
 
 
@@ -153,11 +172,26 @@ async def start_broker(
         )
         await leases.start()
         unwind.push_async_callback(leases.stop)
+        journal_store = _journal_store(store, config)
+        if journal_store is not store:
+            await journal_store.open()
+            unwind.push_async_callback(journal_store.close)
+        journal = SqliteOrderJournal(
+            journal_store,
+            max_events=config.trading.event_log_max,
+            max_finished=config.trading.finished_orders_max,
+        )
+        orders = OrderManager(config, connections, leases, journal, clock)
+        await orders.start()
+        unwind.push_async_callback(orders.stop)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
             conn_grpc.add_ConnectionServiceServicer_to_server,
             ConnectionServicer(connections, identity=identity),
+        )
+        server.add(
+            trading_grpc.add_TradingServiceServicer_to_server, TradingServicer(orders, identity)
         )
         address = await server.start(listen)
         background: list[asyncio.Task[None]] = []
@@ -180,7 +214,11 @@ async def start_broker(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
             )
         unwind.pop_all()
-        return Broker(config, server, address, connections, leases, store, sim, background)
+        journal_file = journal_store if journal_store is not store else None
+        return Broker(
+            config, server, address, connections, leases, orders, store, sim, background,
+            journal_file,
+        )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
 
@@ -203,6 +241,7 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     broker.leases.end_streams("broker shutting down")
+    broker.orders.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)
@@ -210,9 +249,12 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.stop(broker.config.server.grace_period)
     for task in broker._background:
         task.cancel()
+    await broker.orders.stop()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()
+    if broker.journal_store is not None:
+        await broker.journal_store.close()
     if broker.sim is not None:
         await broker.sim.stop()
     log_event(log, logging.INFO, "shutdown_complete")
