@@ -268,3 +268,54 @@ async def test_an_unreachable_server_is_a_store_error_without_the_password(
     with pytest.raises(StoreError, match="cannot connect") as caught:
         await store.open()
     assert "hunter2" not in str(caught.value) and "hunter2" not in repr(store)
+
+
+async def _until_waiting_on_a_lock(dsn: str, count: int) -> None:
+    """Wait (bounded) until ``count`` sessions of the database wait on a lock."""
+    name = urlsplit(dsn).path.lstrip("/")
+    deadline = time.monotonic() + WAIT
+    while True:
+        rows = await fetch(
+            dsn,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+            name,
+        )
+        if int(str(rows[0][0])) >= count:
+            return
+        assert time.monotonic() < deadline, f"never {count} sessions waiting on a lock"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_takeover_waits_for_the_old_leaders_write_in_flight_and_fences_the_next(
+    pg_dsn: str, stores: list[PostgresStore]
+) -> None:
+    old = make(stores, pg_dsn, leadership_ttl=0.5, renew=False)
+    await old.open()
+    await wait(old.save_acquire(lease(1)))
+    # Another session holds ID 2's row: the old leader's next acquire passes its fence (the
+    # leadership row FOR SHARE) and then waits inside its transaction.
+    blocker = await asyncpg.connect(pg_dsn)
+    try:
+        await blocker.execute("INSERT INTO client_ids VALUES ('paper', 2, 0, NULL, NULL, NULL)")
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("SELECT 1 FROM client_ids WHERE client_id = 2 FOR UPDATE")
+        in_flight = old.save_acquire(lease(2))
+        await _until_waiting_on_a_lock(pg_dsn, 1)
+        await _until_expired(pg_dsn)
+        new = make(stores, pg_dsn)
+        taking = asyncio.create_task(new.open())
+        await _until_waiting_on_a_lock(pg_dsn, 2)  # the takeover waits for the write in flight
+        assert not taking.done() and not in_flight.done()
+        await tx.rollback()
+    finally:
+        await blocker.close()
+    await wait(in_flight)  # fenced under epoch 1 before the takeover: it commits
+    await taking
+    assert new.leadership is not None and new.leadership.epoch == 2
+    with pytest.raises(NotLeaderError):  # and every write after the takeover is refused
+        await wait(old.save_acquire(lease(3)))
+    assert sorted(int(str(r[0])) for r in await fetch(pg_dsn, "SELECT client_id FROM leases")) == [
+        1,
+        2,
+    ]
