@@ -6,7 +6,7 @@ COPY pyproject.toml README.md ./
 COPY broker_server ./broker_server
 COPY broker_client ./broker_client
 RUN pip install --no-cache-dir --upgrade pip \
- && pip wheel --no-cache-dir --wheel-dir /wheels .
+ && pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
 
 # Runtime stage: no build tools, no sources, a non-root user.
 FROM python:3.11-slim AS runtime

@@ -122,6 +122,15 @@ class StoreUnavailableError(BrokerError):
     """The broker's lease store cannot be written."""
 
 
+class NotLeaderError(BrokerError):
+    """This broker no longer leads its store; call the one in ``metadata["leader_address"]``."""
+
+    @property
+    def leader_address(self) -> str:
+        """Where the leading broker listens ("" when it did not say)."""
+        return self.metadata.get("leader_address", "")
+
+
 class AdminTokenRequiredError(BrokerError):
     """An admin call without the right bearer token."""
 
@@ -330,6 +339,7 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
     "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
     "STORE_UNAVAILABLE": StoreUnavailableError,
+    "NOT_LEADER": NotLeaderError,
     "OPERATOR_ACTION_REQUIRED": OperatorActionRequiredError,
     "LEASE_ACCOUNT_MISMATCH": LeaseAccountMismatchError,
     "PEER_STREAM_LIMIT": PeerStreamLimitError,

@@ -30,6 +30,7 @@ from broker_server.runtime.md_sessions import PooledDataSessions
 from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
+from broker_server.server_standby import StandbyGate
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
@@ -37,6 +38,7 @@ from broker_server.services.market_data_service import market_data_servicer
 from broker_server.services.trading_service import TradingServicer
 from broker_server.services.transport import build_security
 from broker_server.sim.server import SimConfig, SimServer
+from broker_server.store.base import Store, StoreError
 from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
@@ -80,11 +82,13 @@ class Broker:
     """Market-data lines fanned out to subscribers."""
     data_sessions: PooledDataSessions
     """The data sessions market data runs on."""
-    store: SqliteStore
-    """The durable store."""
+    store: Store
+    """The durable store (SQLite or PostgreSQL, by ``store.backend``)."""
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
+    journal_store: SqliteStore | None = None
+    """With PostgreSQL: the local SQLite file holding the order journal (closed after the store)."""
     stopped: bool = False
     """Set by :func:`stop_broker`; a second call returns at once."""
 
@@ -92,6 +96,53 @@ class Broker:
     def gateway(self) -> GatewayConfig:
         """The default gateway's configuration."""
         return self.config.default_gateway
+
+
+def make_store(config: BrokerConfig) -> Store:
+    """The store ``store.backend`` names; asyncpg is imported only for PostgreSQL (an extra)."""
+    history = History(config.store.history_seconds, config.store.history_max_rows)
+    if config.store.backend == "postgres":
+        try:
+            from broker_server.store.postgres import PostgresStore
+        except ImportError as err:
+            raise StoreError(
+                f"store.backend 'postgres' needs asyncpg ({err}): pip install 'ibbroker[postgres]'"
+            ) from None
+
+        return PostgresStore(
+            config.store.dsn.reveal(),
+            history=history,
+            address=config.server.listen,
+            leadership_ttl=config.store.leadership_ttl,
+            standby=config.store.standby,
+        )
+    return SqliteStore(config.store.path, history=history)
+
+
+def _journal_store(store: Store, config: BrokerConfig) -> SqliteStore:
+    """Where the order journal lives: the SQLite store itself, or with PostgreSQL (which has no
+    journal yet) a local SQLite file at ``store.path``, not shared with a standby."""
+    if isinstance(store, SqliteStore):
+        return store
+    history = History(config.store.history_seconds, config.store.history_max_rows)
+    return SqliteStore(config.store.path, history=history)
+
+
+async def _open_store(store: Store, config: BrokerConfig) -> str:
+    """Open the store; a PostgreSQL standby serves the NOT_LEADER gate on its address while it
+    waits for the leadership. Returns the address the broker proper listens on (the gate's
+    port when the configured one was 0, so clients keep the address they were given)."""
+    listen = config.server.listen
+    if not (config.store.backend == "postgres" and config.store.standby):
+        await store.open()
+        return listen
+    gate = StandbyGate(SERVICE_NAMES, lambda: str(getattr(store, "leader_address", "")))
+    address = await gate.start(listen)
+    try:
+        await store.open()
+    finally:
+        await gate.stop()
+    return address
 
 
 async def start_broker(
@@ -117,16 +168,13 @@ async def start_broker(
             unwind.push_async_callback(sim.stop)
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
-        store = SqliteStore(
-            config.store.path,
-            history=History(config.store.history_seconds, config.store.history_max_rows),
-        )
-        await store.open()
+        store = make_store(config)
+        listen = await _open_store(store, config)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
         server = GrpcServer(config.server, SERVICE_NAMES, security)
         connections.on_gateway_health(
-            lambda gateway, serving: _publish_health(server, config, connections)
+            lambda gateway, serving: _publish_health(server, config, connections, store)
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
@@ -135,8 +183,12 @@ async def start_broker(
         )
         await leases.start()
         unwind.push_async_callback(leases.stop)
+        journal_store = _journal_store(store, config)
+        if journal_store is not store:
+            await journal_store.open()
+            unwind.push_async_callback(journal_store.close)
         journal = SqliteOrderJournal(
-            store,
+            journal_store,
             max_events=config.trading.event_log_max,
             max_finished=config.trading.finished_orders_max,
         )
@@ -160,37 +212,45 @@ async def start_broker(
             trading_grpc.add_TradingServiceServicer_to_server,
             TradingServicer(orders, identity, market_data_servicer(market_data)),
         )
-        address = await server.start(config.server.listen)
-        await _publish_health(server, config, connections)
-        background = []
+        address = await server.start(listen)
+        background: list[asyncio.Task[None]] = []
+        await _publish_health(server, config, connections, store)
+        announce = getattr(store, "announce", None)
+        if announce is not None:  # PostgreSQL: the address other brokers and clients are sent to
+            try:
+                await asyncio.wrap_future(announce(address))
+            except StoreError as err:
+                log_event(log, logging.WARNING, "store_announce_failed", error=str(err))
+        lost = getattr(store, "on_leadership_lost", None)
+        if lost is not None:  # PostgreSQL: a broker whose store was taken over stops serving
+            lost(
+                lambda: background.append(
+                    asyncio.create_task(_publish_health(server, config, connections, store))
+                )
+            )
         if config.server.metrics_log_interval > 0:
             background.append(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
             )
         unwind.pop_all()
+        journal_file = journal_store if journal_store is not store else None
         return Broker(
-            config,
-            server,
-            address,
-            connections,
-            leases,
-            orders,
-            market_data,
-            data_sessions,
-            store,
-            sim,
-            background,
-        )
+            config, server, address, connections, leases, orders, market_data, data_sessions,
+            store, sim, background, journal_file,
+        )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
 
 async def _publish_health(
-    server: GrpcServer, config: BrokerConfig, connections: ConnectionManager
+    server: GrpcServer, config: BrokerConfig, connections: ConnectionManager, store: Store
 ) -> None:
-    """The process is SERVING; each service is SERVING while its default gateway is usable."""
+    """The process is SERVING; each service is SERVING while its default gateway is usable and
+    the broker leads its store (a PostgreSQL store another broker took over: NOT_SERVING, so a
+    load balancer routes to the new leader)."""
     if server.drain.draining:
         return
-    usable = connections.is_healthy(config.default_gateway.name)
+    leading = getattr(store, "leading", True)  # SQLite: always, it is owned by this process
+    usable = leading and connections.is_healthy(config.default_gateway.name)
     await server.set_health([("", True), *((name, usable) for name in SERVICE_NAMES)])
 
 
@@ -218,6 +278,8 @@ async def stop_broker(broker: Broker) -> None:
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()
+    if broker.journal_store is not None:
+        await broker.journal_store.close()
     if broker.sim is not None:
         await broker.sim.stop()
     log_event(log, logging.INFO, "shutdown_complete")
@@ -241,7 +303,18 @@ async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    broker = await start_broker(config, with_sim=with_sim)
+    # A standby waits in start_broker until it leads: a SIGTERM meanwhile ends the wait.
+    starting = asyncio.create_task(start_broker(config, with_sim=with_sim))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        log_event(log, logging.INFO, "shutdown_complete", started=False)
+        return 0
+    stopping.cancel()
+    broker = starting.result()
     if broker.grpc.security is not None:  # SIGHUP: re-read the TLS certificate files
         loop.add_signal_handler(signal.SIGHUP, broker.grpc.security.reload)
     try:

@@ -7,6 +7,7 @@ Environment overrides (applied after the file):
 
 ``IBBROKER_LISTEN``  server.listen            ``IBBROKER_STORE``      store.path
 ``IBBROKER_LOG_LEVEL`` server.log_level       ``IBBROKER_ADMIN_TOKEN`` server.admin_token
+``IBBROKER_STORE_DSN`` store.dsn
 ``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
 ``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
 ``IBBROKER_AUTH`` auth.enabled  ``IBBROKER_TOKEN_KEY`` auth.token_key
@@ -120,8 +121,16 @@ class ServerConfig:
 class StoreConfig:
     """The durable store."""
 
+    backend: str = "sqlite"
+    """Where leases live: "sqlite" (one broker, store.path) or "postgres" (brokers sharing store.dsn)."""
     path: str = "var/ibbroker.sqlite3"
-    """SQLite file holding leases and epochs (created with its folder when missing)."""
+    """SQLite file holding leases and epochs (created with its folder when missing); with postgres, only the alive mark lives beside it."""
+    dsn: Secret = field(default_factory=lambda: Secret(""))
+    """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
+    leadership_ttl: float = 10.0
+    """PostgreSQL: seconds another broker waits before taking over a store whose leader stopped renewing."""
+    standby: bool = False
+    """PostgreSQL: when another broker leads, wait as a standby (not listening) and take over once its leadership expires, instead of exiting."""
     history_seconds: float = 600.0
     """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
     history_max_rows: int = 10_000

@@ -132,6 +132,12 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
     if not cfg.store.path:
         problems.append("store.path: must not be empty")
+    if cfg.store.backend not in ("sqlite", "postgres"):
+        problems.append(f"store.backend: must be 'sqlite' or 'postgres', got {cfg.store.backend!r}")
+    if cfg.store.backend == "postgres" and not cfg.store.dsn:
+        problems.append("store.dsn: required when store.backend is 'postgres'")
+    if cfg.store.leadership_ttl <= 0:
+        problems.append("store.leadership_ttl: must be > 0")
     if cfg.store.history_seconds < 0:
         problems.append("store.history_seconds: must be >= 0")
     if cfg.store.history_max_rows < 0:

@@ -105,6 +105,7 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
     simple = {
         "IBBROKER_LISTEN": ("server", "listen"),
         "IBBROKER_STORE": ("store", "path"),
+        "IBBROKER_STORE_DSN": ("store", "dsn"),
         "IBBROKER_LOG_LEVEL": ("server", "log_level"),
         "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
         "IBBROKER_AUTH": ("auth", "enabled"),

@@ -42,6 +42,7 @@ ENV = {
     "auth.enabled": "IBBROKER_AUTH",
     "auth.token_key": "IBBROKER_TOKEN_KEY",
     "tls.allow_insecure_listen": "IBBROKER_ALLOW_INSECURE_LISTEN",
+    "store.dsn": "IBBROKER_STORE_DSN",
     "gateways.NAME.host": "IB_HOST",
     "gateways.NAME.port": "IB_PORT",
     "gateways.NAME.monitor_client_id": "IB_CLIENT_ID",

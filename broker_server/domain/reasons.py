@@ -110,3 +110,5 @@ class FailureReason(enum.StrEnum):
     """The gateway closed the socket before answering the API handshake (Trusted IPs)."""
     IDENTITY_LIMIT = "IDENTITY_LIMIT"
     """The caller's identity is over its request-rate, stream or lease limit."""
+    NOT_LEADER = "NOT_LEADER"
+    """Another broker took the store over; metadata ``leader_address`` says where it is."""

@@ -11,9 +11,28 @@ from typing import Any
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
-from broker_server.store.base import StoreError
+from broker_server.store.base import NotLeaderError, StoreError
 
 log = logging.getLogger("ibbroker.leases")
+
+
+def store_failed(err: StoreError, what: str) -> DomainError:
+    """The caller's error for a failed store write: UNAVAILABLE NOT_LEADER with the leader's
+    address when another broker took the store over, else UNAVAILABLE STORE_UNAVAILABLE."""
+    if isinstance(err, NotLeaderError):
+        return DomainError(
+            ErrorKind.UNAVAILABLE,
+            FailureReason.NOT_LEADER,
+            f"{what}: this broker is no longer the leader: {err}",
+            retry_after=1.0,
+            metadata={"leader_address": err.leader_address},
+        )
+    return DomainError(
+        ErrorKind.UNAVAILABLE,
+        FailureReason.STORE_UNAVAILABLE,
+        f"{what}: {err}",
+        retry_after=1.0,
+    )
 
 
 class Writes:
@@ -28,12 +47,7 @@ class Writes:
         try:
             await asyncio.wrap_future(future)
         except StoreError as err:
-            raise DomainError(
-                ErrorKind.UNAVAILABLE,
-                FailureReason.STORE_UNAVAILABLE,
-                f"the lease store failed: {err}",
-                retry_after=1.0,
-            ) from err
+            raise store_failed(err, "the lease store failed") from err
 
     def track(self, future: Future[None]) -> None:
         """Keep a write nobody awaits, so :meth:`flush` can wait for it and failures are logged."""

@@ -55,7 +55,7 @@ from broker_server.runtime.lease_ports import (
 )
 from broker_server.runtime.lease_reopen import SessionReopener
 from broker_server.runtime.lease_time import LeaseTime
-from broker_server.runtime.lease_writes import Writes
+from broker_server.runtime.lease_writes import Writes, store_failed
 from broker_server.store.base import Store, StoreError
 
 __all__ = [
@@ -300,9 +300,7 @@ class LeaseManager:
             await asyncio.wrap_future(self._store.save_acquire(lease))
         except StoreError as err:
             self._abort_acquire(lease, persist=False)
-            raise _unavailable(
-                FailureReason.STORE_UNAVAILABLE, f"the lease could not be stored: {err}"
-            ) from err
+            raise store_failed(err, "the lease could not be stored") from err
         if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
             try:
                 await self._sessions.open_session(lease.gateway, lease.client_id, lease.lease_id)

@@ -44,6 +44,28 @@ class StoreError(Exception):
     """
 
 
+class StoreOwnedError(StoreError):
+    """Another live broker owns the store: this one refuses to start and touches nothing."""
+
+    def __init__(self, message: str, holder: str = "", address: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+        """The owning broker's identity (a PostgreSQL leadership holder, an SQLite owner's pid)."""
+        self.address = address
+        """Where clients reach the owning broker, when it said."""
+
+
+class NotLeaderError(StoreError):
+    """A write was refused: a newer leader took the store over (this broker's epoch is stale).
+
+    Nothing of the call was written."""
+
+    def __init__(self, message: str, leader_address: str = "") -> None:
+        super().__init__(message)
+        self.leader_address = leader_address
+        """Where the leader that took over listens ("" when unknown)."""
+
+
 @dataclass(frozen=True)
 class StoreSnapshot:
     """What the store holds on open."""

@@ -47,8 +47,9 @@ from broker_server.domain.leases import (
 )
 from broker_server.logs import log_event
 from broker_server.store.base import StoreError, StoreSnapshot
+from broker_server.store.ownership import FileOwnership
 from broker_server.store.sqlite_rows import client_id_from_row, lease_from_row, lease_params
-from broker_server.store.sqlite_schema import open_store_file
+from broker_server.store.sqlite_schema import open_store_file, prepare_store_file
 
 log = logging.getLogger("ibbroker.store")
 
@@ -112,6 +113,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, history: History | None = None) -> None:
         self.path = Path(path)
         self.history = history or History()
+        self._owner = FileOwnership(self.path)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._opened: Future[None] | None = None
@@ -187,6 +189,7 @@ class SqliteStore:
                 self._commit_batch(conn, batch)
         finally:
             conn.close()
+            self._owner.release()
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         """Run ``batch`` in call order in one transaction (cancelled calls are skipped)."""
@@ -337,7 +340,17 @@ class SqliteStore:
     # --- opening ---------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = open_store_file(self.path)
+        exists = prepare_store_file(self.path)
+        # Ownership before SQLite opens the file: a live broker's store is never read or written.
+        self._owner.acquire()
+        try:
+            return self._connect_owned(exists)
+        except BaseException:
+            self._owner.release()
+            raise
+
+    def _connect_owned(self, exists: bool) -> sqlite3.Connection:
+        conn = open_store_file(self.path, exists)
         try:
             self._prune_at_open(conn)
         except sqlite3.Error as err:

@@ -96,9 +96,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this code writes."""
 
 
-def open_store_file(path: Path) -> sqlite3.Connection:
-    """Open (or create) ``path`` as an ibbroker store: refuse a foreign, corrupt or newer file
-    without writing a byte, then switch to WAL + ``synchronous=FULL`` and migrate forward."""
+def prepare_store_file(path: Path) -> bool:
+    """Before anything opens ``path``: refuse a file that is not SQLite, create the folder of a
+    new one. Returns whether the file exists (with content)."""
     exists = path.exists() and path.stat().st_size > 0
     if exists:
         with path.open("rb") as file:
@@ -112,6 +112,13 @@ def open_store_file(path: Path) -> sqlite3.Connection:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise StoreError(f"{path}: cannot create its folder: {err}") from None
+    return exists
+
+
+def open_store_file(path: Path, exists: bool) -> sqlite3.Connection:
+    """Open (or create) ``path`` as an ibbroker store, after :func:`prepare_store_file`: refuse a
+    corrupt, foreign or newer file without writing a byte, then switch to WAL +
+    ``synchronous=FULL`` and migrate forward."""
     mode = "rw" if exists else "rwc"
     try:
         conn = sqlite3.connect(

@@ -1,6 +1,6 @@
 """The Store contract (``broker_server/store/base.py``), written against the protocol only, so
-every store passes the same suite: SQLite today; a PostgreSQL store adds its factory to
-``STORES``.
+every store passes the same suite: each test runs once per factory in ``STORES`` (SQLite, and
+PostgreSQL on the real server of ``tests/support/postgres.py``).
 
 Durable on resolve, all or nothing per call, a failing call fails alone, call order per key, a
 read sees the writes called before it, a bounded history that never prunes live leases or
@@ -18,26 +18,49 @@ from typing import Any
 import pytest
 
 from broker_server.store.base import Store, StoreError
+from broker_server.store.postgres import PostgresStore
 from broker_server.store.sqlite import History, SqliteStore
 from tests.store.helpers import ended, lease
+from tests.support.postgres import fresh_database
 
 MakeStore = Callable[..., Store]
 
 
-def _sqlite(where: Path, history: History | None = None) -> Store:
-    return SqliteStore(where / "contract.sqlite3", history=history)
+async def _sqlite_place(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return str(tmp_path / "contract.sqlite3")
 
 
-STORES: dict[str, Callable[..., Store]] = {"sqlite": _sqlite}
+def _sqlite(place: str, history: History | None = None) -> Store:
+    return SqliteStore(place, history=history)
+
+
+async def _postgres_place(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    # The session's server starts only when a PostgreSQL case runs.
+    return await fresh_database(request.getfixturevalue("pg_server"))
+
+
+def _postgres(place: str, history: History | None = None) -> Store:
+    return PostgresStore(place, history=history)
+
+
+STORES: dict[
+    str,
+    tuple[
+        Callable[[pytest.FixtureRequest, Path], Awaitable[str]],
+        Callable[[str, History | None], Store],
+    ],
+] = {"sqlite": (_sqlite_place, _sqlite), "postgres": (_postgres_place, _postgres)}
+"""Per store: where a test's store lives (a file, a database), and how to open one there."""
 
 
 @pytest.fixture(params=sorted(STORES))
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeStore]:
     opened: list[Store] = []
-    factory = STORES[request.param]
+    place_of, factory = STORES[request.param]
+    place = await place_of(request, tmp_path)
 
     def make(history: History | None = None) -> Store:
-        store = factory(tmp_path, history)
+        store = factory(place, history)
         opened.append(store)
         return store
 

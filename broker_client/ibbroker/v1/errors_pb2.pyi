@@ -140,6 +140,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
     RetryInfo.
     """
+    ERROR_REASON_NOT_LEADER: _ErrorReason.ValueType  # 70
+    """This broker no longer leads its store: another broker took it over (a failover). Nothing of
+    the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -264,5 +268,9 @@ ERROR_REASON_IDENTITY_LIMIT: ErrorReason.ValueType  # 68
 """The caller's identity is over one of its limits (auth.max_request_rate,
 max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
 RetryInfo.
+"""
+ERROR_REASON_NOT_LEADER: ErrorReason.ValueType  # 70
+"""This broker no longer leads its store: another broker took it over (a failover). Nothing of
+the call was written. Call the broker in metadata `leader_address` (empty when unknown).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

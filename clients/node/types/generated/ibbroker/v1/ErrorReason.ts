@@ -213,6 +213,11 @@ export const ErrorReason = {
    * RetryInfo.
    */
   ERROR_REASON_IDENTITY_LIMIT: 'ERROR_REASON_IDENTITY_LIMIT',
+  /**
+   * This broker no longer leads its store: another broker took it over (a failover). Nothing of
+   * the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+   */
+  ERROR_REASON_NOT_LEADER: 'ERROR_REASON_NOT_LEADER',
 } as const;
 
 /**
@@ -477,6 +482,12 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_IDENTITY_LIMIT'
   | 68
+  /**
+   * This broker no longer leads its store: another broker took it over (a failover). Nothing of
+   * the call was written. Call the broker in metadata `leader_address` (empty when unknown).
+   */
+  | 'ERROR_REASON_NOT_LEADER'
+  | 70
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain

@@ -1,0 +1,125 @@
+"""Durable acquire+release pairs per second through the store, PostgreSQL next to SQLite, with
+a raw PostgreSQL commit loop measured in the same run.
+
+    python benchmarks/bench_store_pg.py [--seconds 3] [--callers 16] [--dsn URI]
+
+Each of ``--callers`` concurrent callers does acquire -> end (release + quarantine) -> free on
+its own client ID, awaiting each call's future (acknowledged = committed). PostgreSQL: the
+``PostgresStore`` (asyncpg pool of 8, one transaction per call, leadership fence in each write)
+on the ``pgserver`` wheel's server (``fsync = on``, ``synchronous_commit = on``) started in a
+temporary folder, or ``--dsn``. SQLite: the ``SqliteStore`` (WAL, ``synchronous=FULL``, group
+commit) in a temporary folder. The reference is one-row ``INSERT`` commits, one after the other
+on a bare asyncpg connection to the same server: what one durable commit costs there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+
+from broker_server.store.base import Store
+from broker_server.store.postgres import PostgresStore
+from broker_server.store.sqlite import SqliteStore
+from tests.store.helpers import ended, lease
+from tests.support.postgres import fresh_database, start_server
+
+MAX_OPS = 50_000
+"""Upper bound of pairs / commits per measurement, whatever the time limit."""
+
+
+async def raw_commits_per_second(dsn: str, seconds: float) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS raw (id TEXT PRIMARY KEY)")
+        done, start = 0, time.perf_counter()
+        while done < MAX_OPS and time.perf_counter() - start < seconds:
+            await conn.execute("INSERT INTO raw VALUES ($1)", uuid.uuid4().hex)  # autocommit
+            done += 1
+        return done / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+async def pairs_per_second(store: Store, seconds: float, callers: int) -> float:
+    await store.open()
+    deadline = time.perf_counter() + seconds
+    counts = [0] * callers
+
+    async def caller(n: int) -> None:
+        epoch = 0
+        while time.perf_counter() < deadline and sum(counts) < MAX_OPS:
+            epoch += 1
+            held = lease(1000 + n, epoch=epoch, at=float(epoch))
+            await asyncio.wrap_future(store.save_acquire(held))
+            await asyncio.wrap_future(store.save_end(*ended(held, epoch + 0.5)))
+            await asyncio.wrap_future(store.save_free(held.gateway, held.client_id))
+            counts[n] += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(caller(n) for n in range(callers)))
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return sum(counts) / elapsed
+
+
+async def run(dsn: str, seconds: float, callers: int) -> None:
+    measured: dict[str, float] = {}
+    steps: list[tuple[str, Callable[[], Awaitable[float]]]] = []
+
+    async def pg() -> float:
+        return await pairs_per_second(PostgresStore(await fresh_database(dsn)), seconds, callers)
+
+    async def sqlite() -> float:
+        with tempfile.TemporaryDirectory() as folder:
+            return await pairs_per_second(
+                SqliteStore(Path(folder) / "bench.sqlite3"), seconds, callers
+            )
+
+    async def raw() -> float:
+        return await raw_commits_per_second(await fresh_database(dsn), seconds)
+
+    steps = [("raw_pg_commits_per_s", raw), ("postgres_pairs_per_s", pg)]
+    steps += [("sqlite_pairs_per_s", sqlite), ("raw_pg_commits_per_s_after", raw)]
+    for name, step in steps:
+        measured[name] = await step()
+        print(f"{name}: {measured[name]:,.0f}", flush=True)
+    reference = (measured["raw_pg_commits_per_s"] + measured["raw_pg_commits_per_s_after"]) / 2
+    # A pair is three commits (acquire, end, free).
+    print(
+        f"postgres pairs/s per raw PostgreSQL commit/s: "
+        f"{measured['postgres_pairs_per_s'] / reference:.2f} "
+        f"({callers} callers; a pair is 3 store calls, each its own transaction)"
+    )
+    print(
+        "postgres / sqlite pairs: "
+        f"{measured['postgres_pairs_per_s'] / measured['sqlite_pairs_per_s']:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--callers", type=int, default=16)
+    parser.add_argument("--dsn", default="", help="a PostgreSQL server of your own")
+    args = parser.parse_args()
+    servers: Iterator[str] = iter([args.dsn]) if args.dsn else start_server()
+    dsn = next(servers)
+    try:
+        asyncio.run(run(dsn, args.seconds, args.callers))
+    finally:
+        for _ in servers:  # stops the server started here
+            pass
+
+
+if __name__ == "__main__":
+    main()

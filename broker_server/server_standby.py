@@ -1,0 +1,105 @@
+"""What a standby broker serves while another broker leads its PostgreSQL store.
+
+A standby (``store.standby = true``) waits for the leadership before it builds anything. So that
+clients and load balancers are told where to go rather than finding a closed port, it listens
+on its address meanwhile with a bare gRPC server: ``grpc.health.v1`` answers SERVING for the
+process and NOT_SERVING for every broker service (a Kubernetes readiness probe or a load
+balancer routes to the leader), and every call of a broker service fails with UNAVAILABLE,
+reason NOT_LEADER, metadata ``leader_address`` (the leader as the store last saw it) and
+RetryInfo. Once the store is led, the gate stops and the broker proper starts on the same port.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pool
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.reasons import FailureReason
+from broker_server.logs import log_event
+from broker_server.services.errors import to_status
+
+log = logging.getLogger("ibbroker.app")
+
+
+class _NotLeader(grpc.GenericRpcHandler):
+    """Answers every method of ``services`` with NOT_LEADER."""
+
+    def __init__(self, services: Sequence[str], leader: Callable[[], str]) -> None:
+        pool = descriptor_pool.Default()
+        self._streams: dict[str, tuple[bool, bool]] = {}
+        for name in services:
+            for method in pool.FindServiceByName(name).methods:
+                key = f"/{name}/{method.name}"
+                self._streams[key] = (method.client_streaming, method.server_streaming)
+        self._leader = leader
+
+    def _status(self) -> grpc.Status:
+        address = self._leader()
+        return to_status(
+            DomainError(
+                ErrorKind.UNAVAILABLE,
+                FailureReason.NOT_LEADER,
+                f"this broker is a standby; the leader is {address or 'unknown'}",
+                retry_after=1.0,
+                metadata={"leader_address": address},
+            )
+        )
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        streams = self._streams.get(handler_call_details.method or "")
+        if streams is None:
+            return None  # UNIMPLEMENTED, as on the broker proper
+
+        async def refuse(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort_with_status(self._status())
+
+        async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            await context.abort_with_status(self._status())
+            yield  # pragma: no cover - makes this an async generator
+
+        client_streaming, server_streaming = streams
+        if client_streaming and server_streaming:
+            return grpc.stream_stream_rpc_method_handler(refuse_stream)
+        if client_streaming:
+            return grpc.stream_unary_rpc_method_handler(refuse)
+        if server_streaming:
+            return grpc.unary_stream_rpc_method_handler(refuse_stream)
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+class StandbyGate:
+    """The standby's stand-in server (see the module docstring)."""
+
+    def __init__(self, services: Sequence[str], leader: Callable[[], str]) -> None:
+        self.services = tuple(services)
+        self.health = health.aio.HealthServicer()
+        self.server = grpc.aio.server()
+        self.server.add_generic_rpc_handlers((_NotLeader(self.services, leader),))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.port = 0
+
+    async def start(self, listen: str) -> str:
+        """Listen on ``listen`` (port 0 picks one); returns host:port. OSError when taken."""
+        try:
+            self.port = self.server.add_insecure_port(listen)
+        except RuntimeError as err:
+            raise OSError(f"cannot listen on {listen}: address in use or not available") from err
+        if self.port == 0:
+            raise OSError(f"cannot listen on {listen}: address in use or not available")
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        for name in self.services:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        address = f"{listen.rpartition(':')[0]}:{self.port}"
+        log_event(log, logging.INFO, "standby_listening", address=address)
+        return address
+
+    async def stop(self) -> None:
+        """Stop at once: the broker proper takes the port over."""
+        await self.server.stop(0)
