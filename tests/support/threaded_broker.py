@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from broker_server.app import Broker, running_broker
+from broker_server.config import Secret
 from tests.server.helpers import fast_config
 
 T = TypeVar("T")
@@ -20,8 +22,12 @@ T = TypeVar("T")
 class ThreadedBroker:
     """``running_broker(fast_config(store), with_sim=True)`` on a daemon thread's loop."""
 
-    def __init__(self, store: Path, **gateway: object) -> None:
-        self._config = fast_config(store, **gateway)
+    def __init__(self, store: Path, *, admin_token: str = "", **gateway: object) -> None:
+        config = fast_config(store, **gateway)
+        if admin_token:  # admin RPCs then need `authorization: Bearer <admin_token>`
+            server = dataclasses.replace(config.server, admin_token=Secret(admin_token))
+            config = dataclasses.replace(config, server=server)
+        self._config = config
         self._loop = asyncio.new_event_loop()
         self._started: concurrent.futures.Future[Broker] = concurrent.futures.Future()
         self._stop: asyncio.Event | None = None
@@ -76,9 +82,11 @@ class ThreadedBroker:
 
 
 @contextmanager
-def threaded_broker(store: Path, **gateway: object) -> Iterator[ThreadedBroker]:
+def threaded_broker(
+    store: Path, *, admin_token: str = "", **gateway: object
+) -> Iterator[ThreadedBroker]:
     """A started :class:`ThreadedBroker`, stopped on exit."""
-    broker = ThreadedBroker(store, **gateway)
+    broker = ThreadedBroker(store, admin_token=admin_token, **gateway)
     broker.start()
     try:
         yield broker
