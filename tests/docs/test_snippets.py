@@ -187,3 +187,13 @@ def test_links_point_inside_the_repository(path: Path) -> None:
         resolved = (path.parent / target.split("#")[0]).resolve()
         assert resolved.is_relative_to(ROOT), f"{path.name}: {target} leaves the repository"
         assert resolved.exists(), f"{path.name}: {target} does not exist"
+
+
+def test_the_readme_states_the_versions_the_project_requires() -> None:
+    readme = (ROOT / "README.md").read_text()
+    python = re.search(r'requires-python = ">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    node = re.search(r'"node": ">=(\d+)"', (ROOT / "clients/node/package.json").read_text())
+    assert python and node
+    assert f"`python3` {python.group(1)}+" in readme
+    assert f"`node` {node.group(1)}+" in readme
+    assert "`npm` " in readme and "`make` " in readme
