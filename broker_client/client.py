@@ -45,6 +45,7 @@ from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_client.ibbroker.v1 import trading_service_pb2 as tsvc
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as tsvc_grpc
 from broker_client.plans import Plan, RetryPolicy, run_async, run_sync, unary_plan
+from broker_client.trading_calls import TradingCalls, TradingCallsSync
 
 T = TypeVar("T")
 
@@ -135,7 +136,7 @@ class _Base:
         """The generated ConnectionService stub."""
         self.trading = tsvc_grpc.TradingServiceStub(channel)
         """The generated TradingService stub."""
-        self._stubs = _Stubs(self.leases, self.connections)
+        self._stubs = _Stubs(self.leases, self.connections, self.trading)
 
     def _plan(self, op: Op[Any]) -> Plan:
         return unary_plan(
@@ -156,7 +157,7 @@ class _Base:
         return kwargs
 
 
-class BrokerClient(_Base):
+class BrokerClient(TradingCalls, _Base):
     """An async client of the broker; every failed call raises a :class:`BrokerError`."""
 
     def __init__(
@@ -254,7 +255,7 @@ class BrokerClient(_Base):
         return leases.lease(self.leases, **kwargs)
 
 
-class BrokerClientSync(_Base):
+class BrokerClientSync(TradingCallsSync, _Base):
     """The blocking twin of :class:`BrokerClient` for scripts and notebooks: the same calls,
     deadlines, retries and errors. Watches are async only (use :class:`BrokerClient`)."""
 
