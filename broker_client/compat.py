@@ -34,8 +34,8 @@ client-ID lease that prefers it, for code that connects its own ``IB()`` (DIRECT
 - State callbacks run on the watcher thread, in order, one per change of the followed state:
   ``callback(old, new)`` or, for one-parameter callables, ``callback(change)`` with a
   :class:`StateChange`. A broker drop of the gateway socket is RECONNECTING then CONNECTED;
-  losing the broker itself is reported as RECONNECTING (reason ``broker unreachable``) until
-  the watch has resumed.
+  losing the broker itself is reported as RECONNECTING (reason ``broker shutting down: ...``
+  or ``broker unreachable``) until the watch has resumed on the broker's return.
 - The manager is a context manager (``with IBKRConnectionManager(config) as manager:``):
   entering connects (raising :class:`ConnectionError` on failure), leaving disconnects.
 """
@@ -475,6 +475,13 @@ class IBKRConnectionManager:
                 pb.EVENT_KIND_RESTORED,
                 pb.EVENT_KIND_GAP,
             ):
+                continue
+            if event.kind == pb.EVENT_KIND_FINAL:
+                # The broker is going away; the watch resumes when it (or its successor) is back.
+                with self._lock:
+                    self._link_up = False
+                reason = f"broker shutting down: {event.reason}"
+                self._set_state(ConnectionState.RECONNECTING, reason, event)
                 continue
             self._set_state(ConnectionState.from_proto(event.state), event.reason, event)
 

@@ -43,9 +43,12 @@ class Transitions:
             self.threads.add(threading.current_thread().name)
             self.cond.notify_all()
 
-    def wait_for(self, *states: ConnectionState, within: float = 10.0) -> None:
-        """Wait until ``states`` were entered in this order (after what is seen now)."""
-        start = len(self.seen)
+    def wait_for(
+        self, *states: ConnectionState, within: float = 10.0, after: int | None = None
+    ) -> None:
+        """Wait until ``states`` were entered in this order after the ``after``-th change (by
+        default: after what is seen now)."""
+        start = len(self.seen) if after is None else after
 
         def entered() -> bool:
             news = iter(new for _, new in self.seen[start:])
@@ -161,3 +164,27 @@ def test_the_seed_default_port_finds_the_only_paper_gateway(broker: ThreadedBrok
         assert manager.gateway == "paper"
     finally:
         manager.disconnect()
+
+
+def test_losing_the_broker_is_reconnecting_until_it_is_back(tmp_path: Path) -> None:
+    listen, store = f"127.0.0.1:{free_port()}", tmp_path / "store.sqlite3"
+    transitions = Transitions()
+    first = ThreadedBroker(store, listen=listen)
+    first.start()
+    config = ConnectionConfig(broker=listen, port=first.sim_port, retry_delay=0.1)
+    manager = IBKRConnectionManager(config)
+    manager.register_state_callback(transitions)
+    try:
+        assert manager.connect()
+        mark = len(transitions.seen)
+        first.stop()  # graceful: the streams end with FINAL
+        transitions.wait_for(ConnectionState.RECONNECTING, after=mark)
+        assert transitions.seen[mark][1] is ConnectionState.RECONNECTING
+        assert not manager.is_healthy()
+        with threaded_broker(store, listen=listen):  # back on the same address and store
+            transitions.wait_for(ConnectionState.CONNECTED, within=15, after=mark + 1)
+            assert manager.wait_for_state(ConnectionState.CONNECTED, 10)
+            assert manager.is_healthy()
+    finally:
+        manager.disconnect()
+        first.stop()

@@ -22,8 +22,14 @@ T = TypeVar("T")
 class ThreadedBroker:
     """``running_broker(fast_config(store), with_sim=True)`` on a daemon thread's loop."""
 
-    def __init__(self, store: Path, *, admin_token: str = "", **gateway: object) -> None:
+    def __init__(
+        self, store: Path, *, admin_token: str = "", listen: str = "", **gateway: object
+    ) -> None:
         config = fast_config(store, **gateway)
+        if listen:  # a fixed address, for a broker that comes back where it was
+            config = dataclasses.replace(
+                config, server=dataclasses.replace(config.server, listen=listen)
+            )
         if admin_token:  # admin RPCs then need `authorization: Bearer <admin_token>`
             server = dataclasses.replace(config.server, admin_token=Secret(admin_token))
             config = dataclasses.replace(config, server=server)
@@ -55,6 +61,9 @@ class ThreadedBroker:
         return self.broker
 
     def stop(self) -> None:
+        """Shut the broker down gracefully (FINAL on every stream); idempotent."""
+        if not self._thread.is_alive():
+            return
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
@@ -83,10 +92,10 @@ class ThreadedBroker:
 
 @contextmanager
 def threaded_broker(
-    store: Path, *, admin_token: str = "", **gateway: object
+    store: Path, *, admin_token: str = "", listen: str = "", **gateway: object
 ) -> Iterator[ThreadedBroker]:
     """A started :class:`ThreadedBroker`, stopped on exit."""
-    broker = ThreadedBroker(store, admin_token=admin_token, **gateway)
+    broker = ThreadedBroker(store, admin_token=admin_token, listen=listen, **gateway)
     broker.start()
     try:
         yield broker
