@@ -29,9 +29,10 @@ client-ID lease that prefers it, for code that connects its own ``IB()`` (DIRECT
   the broker cannot be reached after ``max_retries`` attempts ``retry_delay`` apart, the
   gateway is unknown or of the wrong kind (paper vs live), or it is not CONNECTED within
   ``timeout``. :meth:`~IBKRConnectionManager.reconnect` asks the broker to replace the
-  gateway's sockets (an admin call: ``admin_token`` when the broker requires one) and returns
-  True once it is CONNECTED again.
-- State callbacks run on the watcher thread, in order, one per change of the followed state:
+  followed session's socket (an admin call: ``admin_token`` when the broker requires one) and
+  returns True once it is CONNECTED again.
+- State callbacks run on the watcher thread (the DISCONNECTED of :meth:`disconnect` on the
+  caller's), in order, one per change of the followed state:
   ``callback(old, new)`` or, for one-parameter callables, ``callback(change)`` with a
   :class:`StateChange`. A broker drop of the gateway socket is RECONNECTING then CONNECTED;
   losing the broker itself is reported as RECONNECTING (reason ``broker shutting down: ...``
@@ -240,7 +241,8 @@ class IBKRConnectionManager:
         self._set_state(ConnectionState.DISCONNECTED, "disconnect() called", None)
 
     def reconnect(self) -> bool:
-        """Ask the broker to replace the gateway's sockets; True once CONNECTED again.
+        """Ask the broker to replace the followed session's socket (other strategies' PROXIED
+        sessions are left alone); True once CONNECTED again.
 
         Not following yet (or any more): the same as :meth:`connect`."""
         if self.client is None or self._thread is None:
@@ -254,7 +256,9 @@ class IBKRConnectionManager:
             seen = self._changes
         try:
             self.client.connections.Reconnect(
-                svc.ReconnectRequest(gateway=self.gateway, reason="reconnect() called"),
+                svc.ReconnectRequest(
+                    gateway=self.gateway, session=self.session, reason="reconnect() called"
+                ),
                 timeout=self.config.timeout,
                 metadata=metadata,
             )

@@ -188,3 +188,15 @@ def test_losing_the_broker_is_reconnecting_until_it_is_back(tmp_path: Path) -> N
     finally:
         manager.disconnect()
         first.stop()
+
+
+def test_reconnect_needs_the_admin_token_when_the_broker_has_one(tmp_path: Path) -> None:
+    with threaded_broker(tmp_path / "store.sqlite3", admin_token="s3cret") as broker:
+        base = ConnectionConfig(port=broker.sim_port, broker=broker.address, admin_token="")
+        with IBKRConnectionManager(base) as manager:
+            assert manager.reconnect() is False
+            assert "ADMIN_TOKEN_REQUIRED" in manager.last_error
+            assert manager.get_connection_state() is ConnectionState.CONNECTED  # untouched
+        with IBKRConnectionManager(base, admin_token="s3cret") as manager:
+            assert manager.reconnect() is True
+            assert manager.is_healthy()
