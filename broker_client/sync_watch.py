@@ -39,6 +39,9 @@ T = TypeVar("T")
 QUEUE_SIZE = 256
 """Events buffered between the stream and a slower reader."""
 
+PUT_RECHECK = 0.5
+"""Seconds a blocked hand-over waits before it checks whether the watch was closed."""
+
 _END = object()
 
 
@@ -91,19 +94,19 @@ class SyncWatch(Generic[T]):
             await self._put(_Raised(err))
 
     async def _put(self, item: Any) -> None:
-        # A full queue waits for the reader (in a worker thread, so the loop stays free).
+        try:
+            self._queue.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        # A full queue waits for the reader in a worker thread, so the loop stays free; the
+        # bounded put lets a close() that raced it be noticed.
         while not self._closed.is_set():
             try:
-                self._queue.put_nowait(item)
+                await asyncio.to_thread(self._queue.put, item, True, PUT_RECHECK)
                 return
             except queue.Full:
-                await asyncio.to_thread(self._wait_for_room)
-
-    def _wait_for_room(self) -> None:
-        with self._queue.not_full:
-            self._queue.not_full.wait_for(
-                lambda: self._queue.qsize() < QUEUE_SIZE or self._closed.is_set(), timeout=1.0
-            )
+                continue
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -125,8 +128,7 @@ class SyncWatch(Generic[T]):
         if self._closed.is_set():
             return
         self._closed.set()
-        with self._queue.not_full:
-            self._queue.not_full.notify_all()
+        self._drain()  # a hand-over blocked on a full queue completes and sees the close
         loop, task = self._loop, self._task
         if loop is not None and task is not None:
             try:
@@ -135,9 +137,15 @@ class SyncWatch(Generic[T]):
                 pass
         if threading.current_thread() is not self._thread:
             self._thread.join(10)
-        with self._queue.mutex:
-            self._queue.queue.clear()
+        self._drain()
         self._queue.put_nowait(_END)  # a reader blocked in get() wakes up and stops
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
 
     def __enter__(self) -> SyncWatch[T]:
         return self
@@ -208,4 +216,4 @@ class WatchCallsSync:
         return self._sync_watch(lambda ch, kw: trading.watch_market_data(ch, request, **kw), kwargs)
 
 
-__all__ = ["QUEUE_SIZE", "SyncWatch", "WatchCallsSync"]
+__all__ = ["PUT_RECHECK", "QUEUE_SIZE", "SyncWatch", "WatchCallsSync"]

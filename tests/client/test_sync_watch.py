@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,30 @@ def test_an_error_of_the_stream_is_raised_on_the_readers_thread(broker: Threaded
         with pytest.raises(StopIteration):  # and then it is over
             next(events)
     assert watch_threads() == 0
+
+
+def test_a_slow_reader_holds_the_stream_back_and_close_ends_it() -> None:
+    from broker_client.channel import aio_channel
+    from broker_client.sync_watch import QUEUE_SIZE, SyncWatch
+
+    produced: list[int] = []
+    blocked = threading.Event()
+
+    async def numbers(_channel: object) -> Any:
+        for n in range(QUEUE_SIZE * 4):
+            produced.append(n)
+            if len(produced) == QUEUE_SIZE + 1:
+                blocked.set()  # the queue is full: this one waits for the reader
+            yield n
+
+    # The channel is never used by this stream (it connects lazily, so no broker is needed).
+    watch: SyncWatch[int] = SyncWatch(lambda: aio_channel("127.0.0.1:1"), numbers)
+    assert blocked.wait(10)
+    assert len(produced) <= QUEUE_SIZE + 2  # bounded: not the whole stream
+    got = [next(watch) for _ in range(QUEUE_SIZE * 2)]
+    assert got == list(range(QUEUE_SIZE * 2))  # in order, nothing lost
+    watch.close()
+    assert watch_threads() == 0
+    with pytest.raises(StopIteration):
+        next(watch)
+    assert len(produced) < QUEUE_SIZE * 4  # the rest was never produced
