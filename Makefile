@@ -5,7 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# `make run` options: the broker's gRPC address, the embedded simulator's API port and the
+# store file (IBBROKER_STORE from the environment is kept). A second broker needs its own
+# LISTEN, SIM_PORT and STORE.
 LISTEN ?= 127.0.0.1:50051
+SIM_PORT ?= 4002
+STORE ?= $(or $(IBBROKER_STORE),var/ibbroker.sqlite3)
 NODE_DIR := clients/node
 
 .PHONY: install run test lint typecheck proto proto-check breaking bench docs clean node-test
@@ -22,7 +27,7 @@ $(STAMP): pyproject.toml broker_client/pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ibbroker serve --sim --listen $(LISTEN)
+	$(BIN)/ibbroker serve --sim --listen $(LISTEN) --sim-port $(SIM_PORT) --store $(STORE)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports --no-logo

@@ -6,6 +6,13 @@ googleapis-common-protos), never the server.
 
 from broker_client.auth import TLSConfig
 from broker_client.client import BrokerClient, BrokerClientSync
+from broker_client.compat import (
+    ConnectionConfig,
+    ConnectionHealthMonitor,
+    ConnectionState,
+    IBKRConnectionManager,
+    StateChange,
+)
 from broker_client.errors import (
     AccountMismatchError,
     AdminTokenRequiredError,
@@ -68,12 +75,16 @@ __all__ = [
     "BrokerUnavailableError",
     "ClientIdExhaustedError",
     "ClientIdInUseError",
+    "ConnectionConfig",
+    "ConnectionHealthMonitor",
+    "ConnectionState",
     "ContractAmbiguousError",
     "ContractNotFoundError",
     "DeadlineExceededError",
     "GatewayConnectError",
     "GatewayError",
     "GatewayUnknownError",
+    "IBKRConnectionManager",
     "IbLinkLostError",
     "IdempotencyConflictError",
     "InvalidArgumentError",
@@ -104,6 +115,7 @@ __all__ = [
     "ReconnectingError",
     "RetryPolicy",
     "ShuttingDownError",
+    "StateChange",
     "StoreUnavailableError",
     "SubscriberTooSlowError",
     "TLSConfig",

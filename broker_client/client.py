@@ -50,6 +50,7 @@ from broker_client.ibbroker.v1 import (
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_client.plans import Plan, RetryPolicy, run_async, run_sync, unary_plan
+from broker_client.sync_watch import WatchCallsSync
 from broker_client.trading import SyncTradingMethods, TradingMethods
 
 T = TypeVar("T")
@@ -259,9 +260,10 @@ class BrokerClient(_Base, TradingMethods):
         return leases.lease(self.leases, **kwargs)
 
 
-class BrokerClientSync(_Base, SyncTradingMethods):
+class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
     """The blocking twin of :class:`BrokerClient` for scripts and notebooks: the same calls,
-    deadlines, retries and errors. Watches are async only (use :class:`BrokerClient`)."""
+    deadlines, retries and errors; its watches are blocking iterators that run the async ones
+    on a thread (:mod:`broker_client.sync_watch`)."""
 
     def __init__(
         self,

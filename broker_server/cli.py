@@ -60,7 +60,20 @@ def _apply_flags(cfg: BrokerConfig, args: argparse.Namespace) -> BrokerConfig:
         cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, listen=args.listen))
     if args.store:
         cfg = dataclasses.replace(cfg, store=dataclasses.replace(cfg.store, path=args.store))
+    if args.sim_port is not None:
+        cfg = dataclasses.replace(cfg, sim=dataclasses.replace(cfg.sim, port=args.sim_port))
     return cfg
+
+
+def _port(text: str) -> int:
+    """A TCP port (0: any free one), for argparse: a bad one is a usage error (exit 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {port}")
+    return port
 
 
 def _health(args: argparse.Namespace) -> int:
@@ -134,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sim",
         action="store_true",
         help="run the built-in IB Gateway simulator in-process and point the default gateway at it",
+    )
+    serve.add_argument(
+        "--sim-port",
+        type=_port,
+        metavar="PORT",
+        help="API port of the --sim simulator (overrides sim.port; 0: any free port)",
     )
     serve.set_defaults(func=_serve)
 
