@@ -21,6 +21,8 @@ from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.clock import Clock, SystemClock
 from broker_server.logs import log_event
+from broker_server.observability.traced_ports import TracedPorts
+from broker_server.observability.wiring import Observability, start_observability
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.server import GrpcServer
@@ -69,6 +71,8 @@ class Broker:
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
+    observability: Observability | None = None
+    """The /metrics listener, trace export and gauges (docs/observability.md)."""
 
     @property
     def gateway(self) -> GatewayConfig:
@@ -84,6 +88,8 @@ async def start_broker(
     setup_metrics()
     raise_open_file_limit()
     async with contextlib.AsyncExitStack() as unwind:
+        observability = start_observability(config.telemetry)
+        unwind.push_async_callback(observability.close)
         sim = None
         if with_sim:
             sim = SimServer(
@@ -111,11 +117,11 @@ async def start_broker(
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
-        leases = LeaseManager(
-            config, store, clock, prober=connections, sessions=connections, accounts=connections
-        )
+        ports = TracedPorts(connections)  # the IB requests made for a caller get child spans
+        leases = LeaseManager(config, store, clock, prober=ports, sessions=ports, accounts=ports)
         await leases.start()
         unwind.push_async_callback(leases.stop)
+        observability.attach(connections, leases)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
@@ -130,7 +136,9 @@ async def start_broker(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
             )
         unwind.pop_all()
-        return Broker(config, server, address, connections, leases, store, sim, background)
+        return Broker(
+            config, server, address, connections, leases, store, sim, background, observability
+        )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
 
@@ -162,6 +170,8 @@ async def stop_broker(broker: Broker) -> None:
     await broker.store.close()
     if broker.sim is not None:
         await broker.sim.stop()
+    if broker.observability is not None:
+        await broker.observability.close()
     log_event(log, logging.INFO, "shutdown_complete")
 
 

@@ -9,6 +9,7 @@ Environment overrides (applied after the file):
 ``IBBROKER_LOG_LEVEL`` server.log_level       ``IBBROKER_ADMIN_TOKEN`` server.admin_token
 ``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
 ``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
+``IBBROKER_METRICS_LISTEN`` telemetry.metrics_listen  ``IBBROKER_OTLP_ENDPOINT`` telemetry.otlp_endpoint
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ __all__ = [
     "ServerConfig",
     "SimConfigSection",
     "StoreConfig",
+    "TelemetryConfig",
     "config_from_mapping",
     "default_port",
     "load_config",
@@ -242,6 +244,28 @@ class SimConfigSection:
 
 
 @dataclass(frozen=True)
+class TelemetryConfig:
+    """Metrics scrape endpoint and trace export (docs/observability.md)."""
+
+    metrics_listen: str = ""
+    """host:port of the Prometheus ``/metrics`` HTTP listener; empty: no listener (port 0 picks one)."""
+    otlp_endpoint: str = ""
+    """host:port of an OTLP/gRPC trace collector; empty: no tracing (a no-op, no cost)."""
+    otlp_insecure: bool = True
+    """Send traces to the collector without TLS."""
+    otlp_timeout: float = 5.0
+    """Seconds one export to the collector may take before it is abandoned."""
+    span_queue_size: int = 2048
+    """Finished spans waiting for export at most; more are dropped and counted."""
+    span_batch_size: int = 512
+    """Spans sent to the collector in one export."""
+    span_export_interval: float = 1.0
+    """Seconds between two exports of the span queue."""
+    service_name: str = "ibbroker"
+    """``service.name`` resource attribute of every span and metric."""
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """The whole broker configuration."""
 
@@ -255,6 +279,8 @@ class BrokerConfig:
     """The gateways, in file order; the first is the default unless server.default_gateway says."""
     sim: SimConfigSection = field(default_factory=SimConfigSection)
     """The built-in simulator."""
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    """Metrics endpoint and trace export."""
 
     @property
     def default_gateway(self) -> GatewayConfig:
@@ -285,6 +311,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "store": StoreConfig,
     "leases": LeaseConfig,
     "sim": SimConfigSection,
+    "telemetry": TelemetryConfig,
 }
 
 

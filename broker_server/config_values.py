@@ -107,6 +107,8 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         "IBBROKER_STORE": ("store", "path"),
         "IBBROKER_LOG_LEVEL": ("server", "log_level"),
         "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
+        "IBBROKER_METRICS_LISTEN": ("telemetry", "metrics_listen"),
+        "IBBROKER_OTLP_ENDPOINT": ("telemetry", "otlp_endpoint"),
     }
     for var, (section, key) in simple.items():
         if var in env:

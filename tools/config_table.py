@@ -29,12 +29,15 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("leases", config.LeaseConfig),
     ("gateways.NAME", config.GatewayConfig),
     ("sim", config.SimConfigSection),
+    ("telemetry", config.TelemetryConfig),
 ]
 ENV = {
     "server.listen": "IBBROKER_LISTEN",
     "server.log_level": "IBBROKER_LOG_LEVEL",
     "server.admin_token": "IBBROKER_ADMIN_TOKEN",
     "store.path": "IBBROKER_STORE",
+    "telemetry.metrics_listen": "IBBROKER_METRICS_LISTEN",
+    "telemetry.otlp_endpoint": "IBBROKER_OTLP_ENDPOINT",
     "gateways.NAME.host": "IB_HOST",
     "gateways.NAME.port": "IB_PORT",
     "gateways.NAME.monitor_client_id": "IB_CLIENT_ID",
