@@ -1,4 +1,4 @@
-"""The ``ibbroker`` command line: serve, sim, sim-ctl, health."""
+"""The ``ibbroker`` command line: serve, sim, sim-ctl, health, status, top."""
 
 from __future__ import annotations
 
@@ -74,6 +74,20 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
+def _status(args: argparse.Namespace) -> int:
+    """Print gateways, sessions and leases once (a table, or JSON with --json)."""
+    from broker_server.observability.status import run_status  # imported late: rich
+
+    return run_status(args.target, as_json=args.json, timeout=args.timeout)
+
+
+def _top(args: argparse.Namespace) -> int:
+    """A live view of gateways, sessions, RTT, breaker, leases and events until Ctrl-C."""
+    from broker_server.observability.top import run_top  # imported late: rich
+
+    return run_top(args.target)
+
+
 def default_health_target(env: Mapping[str, str]) -> str:
     """Where `ibbroker health` looks by default: the address the broker was told to listen on."""
     listen = env.get("IBBROKER_LISTEN", "127.0.0.1:50051")
@@ -125,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
     health.set_defaults(func=_health)
+
+    target_help = "broker address (default: as for `ibbroker health`)"
+    status = commands.add_parser(
+        "status",
+        help="print the broker's gateways, sessions and leases once",
+        description=_status.__doc__,
+    )
+    status.add_argument("--target", default=default_health_target(os.environ), help=target_help)
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call")
+    status.set_defaults(func=_status)
+    top = commands.add_parser(
+        "top", help="live terminal view of a broker (Ctrl-C exits)", description=_top.__doc__
+    )
+    top.add_argument("--target", default=default_health_target(os.environ), help=target_help)
+    top.set_defaults(func=_top)
 
     from broker_server.sim.cli import add_parsers
 

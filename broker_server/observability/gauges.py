@@ -186,6 +186,18 @@ def _ib_link_lost(_: CallbackOptions) -> Iterable[Observation]:
             yield Observation(1 if lost else 0, {"gateway": g.gateway})
 
 
+def _clock_skew(_: CallbackOptions) -> Iterable[Observation]:
+    """TWS's clock minus the broker's, from the monitor session's last heartbeat answer."""
+    for src in _all():
+        for g in src.snapshot().gateways:
+            try:
+                offset = src.connections.health_monitor(g.gateway).clock_offset
+            except KeyError:
+                continue
+            if offset is not None:
+                yield Observation(offset, {"gateway": g.gateway})
+
+
 def _lease_gauge(field: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
     def observe(_: CallbackOptions) -> Iterable[Observation]:
         for src in _all():
@@ -217,6 +229,12 @@ _GAUGES: list[tuple[str, str, str, Callable[[CallbackOptions], Iterable[Observat
     ("ibbroker.gateway.health", "1", "Health per gateway (1 = current).", _gateway_health),
     ("ibbroker.breaker.state", "1", "Circuit breaker per gateway (1 = current).", _breaker_state),
     ("ibbroker.ib_link.lost", "1", "1 while TWS has lost IB's servers (1100).", _ib_link_lost),
+    (
+        "ibbroker.clock.skew",
+        "s",
+        "TWS's clock minus the broker's at the last heartbeat (+-0.5 s: TWS answers in seconds).",
+        _clock_skew,
+    ),
     ("ibbroker.lease.held", "{lease}", "Leases held per gateway.", _lease_gauge("held")),
     ("ibbroker.lease.free", "{id}", "Client IDs free per gateway.", _lease_gauge("free")),
     (

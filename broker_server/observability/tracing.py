@@ -11,6 +11,7 @@ and both drops and failed exports are counted (``ibbroker.trace.spans_dropped`` 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 from opentelemetry import metrics as otel
@@ -24,6 +25,9 @@ from broker_server.logs import log_event
 from broker_server.telemetry import set_tracer_provider
 
 log = logging.getLogger("ibbroker.tracing")
+
+FLUSH_WAIT = 1.0
+"""Seconds the spans still queued at shutdown get to reach the collector."""
 
 _meter = otel.get_meter("ibbroker")
 _dropped = _meter.create_counter(
@@ -85,14 +89,22 @@ class _BoundedProcessor(BatchSpanProcessor):
 class Tracing:
     """An installed tracer provider; :meth:`close` flushes briefly and uninstalls it."""
 
-    def __init__(self, provider: TracerProvider, endpoint: str) -> None:
+    def __init__(self, provider: TracerProvider, exporter: SpanExporter, endpoint: str) -> None:
         self.provider = provider
+        self._exporter = exporter
         self.endpoint = endpoint
 
     def close(self) -> None:
-        """Uninstall, then stop the exporter (bounded by the export timeout; run it off the
-        event loop)."""
+        """Uninstall, flush what the collector takes, stop (blocking: run it off the loop).
+
+        The queue gets :data:`FLUSH_WAIT` seconds to reach the collector; then the exporter is
+        shut down, which ends its retries at once, so a collector that is down costs no export
+        timeout at shutdown (what is still queued then is counted as dropped)."""
         set_tracer_provider(None)
+        flush = threading.Thread(target=self.provider.force_flush, daemon=True)
+        flush.start()
+        flush.join(FLUSH_WAIT)
+        self._exporter.shutdown()
         self.provider.shutdown()
 
 
@@ -107,4 +119,4 @@ def start_tracing(cfg: TelemetryConfig) -> Tracing | None:
     provider.add_span_processor(_BoundedProcessor(_CountingExporter(exporter), cfg))
     set_tracer_provider(provider)
     log_event(log, logging.INFO, "tracing_started", endpoint=cfg.otlp_endpoint)
-    return Tracing(provider, cfg.otlp_endpoint)
+    return Tracing(provider, exporter, cfg.otlp_endpoint)

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from broker_server.app import Broker
 from broker_server.config import BrokerConfig, TelemetryConfig
+from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.events import ConnectionEvent
 from tests.server.helpers import fast_config
 
@@ -22,7 +23,11 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def observed_config(store: Path, **telemetry: Any) -> BrokerConfig:
     """The fast test configuration with ``/metrics`` on 127.0.0.1:0 (and ``telemetry``)."""
-    cfg = fast_config(store, breaker_failures=3, breaker_open=2.0, breaker_open_max=2.0)
+    # A heartbeat timeout with slack: on a loaded machine 0.6 s can pass unanswered, and these
+    # tests inject their faults themselves.
+    cfg = fast_config(
+        store, heartbeat_timeout=3.0, breaker_failures=3, breaker_open=2.0, breaker_open_max=2.0
+    )
     fields = {"metrics_listen": "127.0.0.1:0", **telemetry}
     return dataclasses.replace(cfg, telemetry=TelemetryConfig(**fields))
 
@@ -101,3 +106,19 @@ class Events:
         found = find()
         assert found is not None
         return found
+
+
+async def wait_connected(broker: Broker, seconds: float = 30.0) -> None:
+    """Until the default gateway's monitor session is CONNECTED (it may already be)."""
+    events = Events(broker)
+    try:
+        if (
+            broker.connections.get_connection_state().gateway().state
+            is not ConnectionState.CONNECTED
+        ):
+            await events.wait(
+                lambda e: e.state is ConnectionState.CONNECTED and e.session.endswith("monitor"),
+                seconds=seconds,
+            )
+    finally:
+        events.unregister()
