@@ -163,6 +163,15 @@ class PacingError(GatewayError):
     """IB's pacing limits were hit."""
 
 
+class OperatorActionRequiredError(GatewayError):
+    """The gateway's session gave up (retries exhausted): no retry helps until an operator
+    acts (``Reconnect``, or fixing the gateway)."""
+
+
+class PeerStreamLimitError(BrokerError):
+    """This address has ``server.max_streams_per_peer`` streams open: close some first."""
+
+
 class LeaseError(BrokerError):
     """A client-ID lease call was refused."""
 
@@ -285,7 +294,9 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "IDEMPOTENCY_CONFLICT": IdempotencyConflictError,
     "ADMIN_TOKEN_REQUIRED": AdminTokenRequiredError,
     "STORE_UNAVAILABLE": StoreUnavailableError,
+    "OPERATOR_ACTION_REQUIRED": OperatorActionRequiredError,
     "LEASE_ACCOUNT_MISMATCH": LeaseAccountMismatchError,
+    "PEER_STREAM_LIMIT": PeerStreamLimitError,
     "ORDER_NOT_FOUND": OrderNotFoundError,
     "ORDER_OWNED_BY_OTHER_CLIENT_ID": OrderOwnedByOtherClientIdError,
     "CONTRACT_NOT_FOUND": ContractNotFoundError,

@@ -137,6 +137,8 @@ class Keeper:
         ended it) or released; None while held."""
         self.error: LeaseLostError | None = None
         """Why it is no longer held, once it is not."""
+        self.noticed_at: float | None = None
+        """Monotonic time the end was noticed (may be after :attr:`ended_at`)."""
         self.release_error: BrokerError | None = None
         """Why the release on exit failed, if it did (the lease then ends at its expiry; a
         LEASE_EXPIRED here means the broker ended it before the holder's deadline)."""
@@ -193,7 +195,8 @@ class Keeper:
             if self.error is not None:
                 return
             self.error = LeaseLostError(self.lease, cause, why)
-            self.ended_at = min(self._clock(), self.deadline)
+            self.noticed_at = self._clock()
+            self.ended_at = min(self.noticed_at, self.deadline)
         if notify:
             log.warning("%s", self.error)
             self._on_end()

@@ -60,6 +60,7 @@ from broker_server.domain.events import (
     GatewaySnapshot,
     HealthEvent,
     Restored,
+    SessionRole,
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
@@ -293,12 +294,15 @@ class ConnectionManager:
         """A :class:`SessionHandle` on a session's current socket (the monitor by default).
 
         Fails fast like :meth:`check_usable`. The handle raises :class:`StaleSessionError`
-        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket.
+        (UNAVAILABLE / RECONNECTING) once the session reconnected or lost its socket; with
+        ``for_orders`` it also raises IB_LINK_LOST while TWS has lost IB (1100).
         """
         g = self._pool.gateway(gateway)
         sup = self._pool.supervisor(g.name, client_id)
         check_usable(g.config, g.breaker, sup, for_orders=for_orders)
-        return SessionHandle(sup, sup.generation, lambda: retry_hint(g.config, g.breaker))
+        return SessionHandle(
+            sup, sup.generation, lambda: retry_hint(g.config, g.breaker), for_orders=for_orders
+        )
 
     @contextlib.asynccontextmanager
     async def session(
@@ -386,8 +390,8 @@ class ConnectionManager:
         when it cannot tell (the lease manager keeps the ID quarantined then).
         """
         g = self._pool.gateway(gateway)
-        if client_id in g.sessions:
-            return False  # the broker itself holds it
+        if client_id in g.sessions or client_id in g.closing:
+            return False  # the broker itself holds it (or is still closing its socket)
         cfg = g.config
         mismatch = self.account_mismatch(g.name)
         if mismatch is not None:
@@ -419,8 +423,16 @@ class ConnectionManager:
     # --- SessionObserver (the supervisors report here) -----------------------------------
 
     def on_transition(self, session: SessionSupervisor, change: Transition) -> None:
-        """One log line, one event, the callbacks, the counters; then a fresh snapshot."""
+        """One log line, one event, the callbacks, the counters; then a fresh snapshot.
+
+        A monitor back on its gateway nudges the gateway's other sessions out of their waits:
+        they follow it at once instead of sleeping out their own backoff.
+        """
         self._events.transition(session, change)
+        if session.role is SessionRole.MONITOR and change.to_state is S.CONNECTED:
+            for sup in self._pool.gateway(session.gateway).sessions.values():
+                if sup is not session and sup.state is not S.CONNECTED:
+                    sup.nudge()
         self._refresh()
 
     def on_health(self, session: SessionSupervisor, folded: Folded) -> None:

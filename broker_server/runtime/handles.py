@@ -53,14 +53,20 @@ class StaleSessionError(DomainError):
 class SessionHandle:
     """One session's current socket, fenced by generation (see the module docstring)."""
 
-    __slots__ = ("_detached", "_generation", "_retry_after", "_sup")
+    __slots__ = ("_detached", "_for_orders", "_generation", "_retry_after", "_sup")
 
     def __init__(
-        self, sup: SessionSupervisor, generation: int, retry_after: Callable[[], float]
+        self,
+        sup: SessionSupervisor,
+        generation: int,
+        retry_after: Callable[[], float],
+        *,
+        for_orders: bool = False,
     ) -> None:
         self._sup = sup
         self._generation = generation
         self._retry_after = retry_after
+        self._for_orders = for_orders
         self._detached = False
 
     @property
@@ -89,11 +95,23 @@ class SessionHandle:
         return self._stale_why() is None
 
     def check(self) -> None:
-        """Raise :class:`StaleSessionError` unless the handle is still :attr:`valid`."""
+        """Raise :class:`StaleSessionError` unless the handle is still :attr:`valid`.
+
+        An order handle (``for_orders``) also raises FAILED_PRECONDITION / IB_LINK_LOST while
+        TWS has lost its link to IB (between 1100 and 1101/1102; the socket is unchanged).
+        """
         why = self._stale_why()
         if why is not None:
             raise StaleSessionError(
                 self._sup.name, self._generation, self._sup.generation, why, self._retry_after()
+            )
+        if self._for_orders and self._sup.orders_blocked:
+            raise DomainError(
+                ErrorKind.FAILED_PRECONDITION,
+                FailureReason.IB_LINK_LOST,
+                f"TWS lost its link to IB (1100): orders through {self._sup.name} are held",
+                ib_error_code=1100,
+                metadata={"gateway": self._sup.gateway, "session": self._sup.name},
             )
 
     def detach(self) -> None:

@@ -42,6 +42,7 @@ from broker_server.runtime.events import EventHub
 from broker_server.runtime.lease_events import LeasePublisher
 from broker_server.runtime.lease_gateway import GatewayChecks
 from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
+from broker_server.runtime.lease_reopen import SessionReopener
 from broker_server.runtime.lease_time import LeaseTime
 from broker_server.runtime.lease_writes import Writes
 from broker_server.store.base import Store, StoreError
@@ -110,6 +111,7 @@ class LeaseManager:
         )
         self._gateway = GatewayChecks(prober, accounts, probe_timeout=config.leases.probe_timeout)
         self._sessions = sessions
+        self._reopener = SessionReopener(sessions, self._reopen_delay)
         self.policy: LeasePolicy = config.lease_policy()
         """What the lease core reads of ``config``; the gRPC edge validates input against it."""
         self._table = LeaseTable(self.policy)
@@ -136,6 +138,11 @@ class LeaseManager:
 
     def _now(self) -> float:
         return self._time.now()
+
+    def _reopen_delay(self, gateway: str, attempt: int) -> float:
+        """The gateway's reconnect backoff (retry_delay doubling to backoff_cap)."""
+        gw = self.config.gateway(gateway)
+        return min(gw.backoff_cap, gw.retry_delay * 2 ** (attempt - 1))
 
     @property
     def table(self) -> LeaseTable:
@@ -182,22 +189,8 @@ class LeaseManager:
             self._publisher.emit(
                 LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease
             )
-            if lease.mode is LeaseMode.PROXIED and self._sessions is not None:
-                try:
-                    await self._sessions.open_session(
-                        lease.gateway, lease.client_id, lease.lease_id
-                    )
-                    self._session_open.add(lease.key)
-                except Exception as err:
-                    log_event(
-                        log,
-                        logging.WARNING,
-                        "lease_session_reopen_failed",
-                        gateway=lease.gateway,
-                        client_id=lease.client_id,
-                        lease_id=lease.lease_id,
-                        error=str(err),
-                    )
+            if lease.mode is LeaseMode.PROXIED and await self._reopener.open(lease, now):
+                self._session_open.add(lease.key)
         self._running = True
         log_event(
             log,
@@ -383,8 +376,9 @@ class LeaseManager:
     # --- time ------------------------------------------------------------------------------
 
     async def sweep(self) -> None:
-        """Expire leases that are due, close sessions of ended PROXIED leases and free the
-        quarantined IDs whose cool-down has passed and that are proven free. The sweeper task
+        """Expire leases that are due, close sessions of ended PROXIED leases, retry the sessions
+        that failed to reopen after a restart, and free the quarantined IDs whose cool-down has
+        passed and that are proven free. The sweeper task
         runs this every ``leases.sweep_interval``; tests call it after moving a ManualClock."""
         async with self._sweep_lock:
             now = self._now()
@@ -392,6 +386,7 @@ class LeaseManager:
             for gateway, client_id in sorted(self._session_open):
                 if self._table.holder(gateway, client_id) is None:
                     await self._close_session(gateway, client_id)
+            self._session_open.update(await self._reopener.retry_due(now, self._table.holder))
             due = [q for q in self._table.due_quarantines(now) if q.key not in self._session_open]
             await asyncio.gather(*(self._prove_free(q) for q in due))
             self._table.prune(now)

@@ -5,9 +5,11 @@ One asyncio task per session runs the life cycle through the state table of
 
 ``DISCONNECTED -> CONNECTING -> CONNECTED``; a drop (disconnect callback, ~1 ms) or a stale
 heartbeat moves ``CONNECTED -> RECONNECTING`` at once; reconnect attempts wait a full-jitter
-backoff; ``max_retries`` exhausted, an open breaker, a 326 or a configuration mismatch end in
-``ERROR``. From ``ERROR`` the half-open breaker trial (or an operator) starts ``CONNECTING``
-again. After every reconnect the session re-reads positions, open orders and executions since
+backoff, cut short when the gateway's port accepts again (fast return, :mod:`.waits`);
+``max_retries`` exhausted, an open breaker, a 326 or a configuration mismatch end in ``ERROR``.
+A 326 on a monitor's own ID moves it to its next reserved ID instead (no ERROR, no breaker).
+From ``ERROR`` the half-open breaker trial (or an operator) starts ``CONNECTING`` again, with no
+backoff on top of the breaker's interval. After every reconnect the session re-reads positions, open orders and executions since
 the disconnect and re-issues its market-data lines *before* it reports CONNECTED; then a
 RESTORED and a GAP event follow.
 
@@ -15,7 +17,7 @@ Failed attempts while RECONNECTING are not transitions (the state does not chang
 logged with their attempt number. The supervisor publishes through a :class:`SessionObserver`
 (the manager) and mutates nothing outside itself.
 
-Length: about 540 lines, over the ~500 guideline, because the connect loop, the failure
+Length: about 570 lines, over the ~500 guideline, because the connect loop, the failure
 handling and the socket callbacks share one task's state (attempt, hold, generation, client ID);
 the contract (observer, typed cause) and the waits already live in ``observer.py`` and
 ``waits.py``. The next split is a pure failure policy in the domain.
@@ -109,7 +111,10 @@ class SessionSupervisor:
         """Bumped on every successful (re)connect; 1 after the first."""
         self.attempt = 0
         """Attempt number of the connect in progress (0 when connected or idle)."""
-        self._waiter = Waiter(config.host, config.port, config.port_probe_interval, config.timeout)
+        # Only the monitor looks at the port; the pool nudges the other sessions when it is back
+        # (thirty sessions probing a restarting gateway would be thirty times the traffic).
+        interval = config.port_probe_interval if role is SessionRole.MONITOR else 0.0
+        self._waiter = Waiter(config.host, config.port, interval, config.timeout)
         self._watch_port = False
         """Backoff waits watch the gateway's port (fast return): after a refused connect and
         after a lost socket; not after an API failure on an open port (backoff governs that)."""
@@ -201,6 +206,11 @@ class SessionSupervisor:
             self._run(), name=f"session {self.name}"
         )
         self.monitor.start_monitoring()
+
+    def nudge(self) -> None:
+        """End a backoff or open-breaker wait now (the gateway is back); holds are kept."""
+        if self._hold is None and not self._closing:
+            self._waiter.wake()
 
     def request_reconnect(self, reason: str) -> None:
         """Replace the socket now (CONNECTED), or skip the wait (RECONNECTING / ERROR)."""

@@ -60,12 +60,29 @@ class Waiter:
             left = deadline - loop.time()
             if left <= 0:
                 return WaitEnd.ELAPSED
-            if await port_accepts(self._host, self._port, min(self._timeout, left)):
-                return WaitEnd.PORT_OPEN
-            if self._event.is_set():
+            accepts = await self._look(min(self._timeout, left))
+            if accepts is None:
                 return WaitEnd.WOKEN
+            if accepts:
+                return WaitEnd.PORT_OPEN
             if await self._sleep(min(self._interval, deadline - loop.time())) is WaitEnd.WOKEN:
                 return WaitEnd.WOKEN
+
+    async def _look(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """One look at the port; None when :meth:`wake` came first (a black-holed host can
+        take the whole TCP timeout to answer)."""
+        look = asyncio.ensure_future(port_accepts(self._host, self._port, timeout))
+        woken = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait({look, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also when this wait is cancelled (close): no look outlives it.
+            woken.cancel()
+            if not look.done():
+                look.cancel()
+        if look.cancelled():
+            return None
+        return look.result()
 
     async def _sleep(self, seconds: float) -> WaitEnd:
         with contextlib.suppress(TimeoutError):

@@ -131,3 +131,28 @@ async def test_a_short_outage_does_not_open_a_breaker_that_counts_over_time(
     assert manager.supervisor().monitor.reconnect_count == 1
     assert not any(e.reason.startswith("BREAKER_OPEN") for e in events.events[mark:])
     assert manager.gateways()[0].breaker.value == "CLOSED"
+
+
+async def test_proxied_sessions_follow_the_monitor_back_without_their_own_backoff(
+    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+) -> None:
+    # Only the monitor looks at the port; its return nudges the PROXIED sessions, whose own
+    # backoff (20 s at maximal jitter) would otherwise keep them away.
+    config = fast_config(
+        sim.port, retry_delay=20.0, backoff_cap=20.0, breaker_failures=100, timeout=0.5
+    )
+    manager = make_manager(config, rng=MaxJitter())
+    events = Recorder(manager)
+    await manager.connect(timeout=5)
+    await manager.open_session("paper", 101, "lease-1")
+    await manager.open_session("paper", 102, "lease-2")
+    mark = events.mark()
+    await sim.faults.restart(1.0)
+    await sim.faults.wait_accepting()
+    for cid in (99, 101, 102):
+
+        def back(e: ConnectionEvent, cid: int = cid) -> bool:
+            return e.client_id == cid and e.state is S.CONNECTED
+
+        await events.wait(back, after=mark, within=3)
+    assert sorted(sim.connected_client_ids()) == [99, 101, 102]

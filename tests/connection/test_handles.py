@@ -105,3 +105,25 @@ async def test_close_and_reopen_of_one_client_id_never_overlap(
     sup = manager.supervisor("paper", 101)
     assert sup.lease_id == "lease-2" and sup.state is S.CONNECTED
     assert sorted(sim.connected_client_ids()) == [99, 101]
+
+
+async def test_an_order_handle_is_held_between_1100_and_1102_on_the_same_socket(
+    sim: SimServer, make_manager: Callable[..., ConnectionManager]
+) -> None:
+    manager = make_manager(fast_config(sim.port))
+    await manager.connect(timeout=5)
+    orders = manager.acquire_handle(for_orders=True)
+    data = manager.acquire_handle()
+    sup = manager.supervisor()
+    await sim.faults.broadcast_error(1100)
+    await wait_for(lambda: sup.orders_blocked)
+    with pytest.raises(DomainError) as info:
+        _ = orders.ib
+    assert (info.value.kind, info.value.reason) == (
+        ErrorKind.FAILED_PRECONDITION,
+        FailureReason.IB_LINK_LOST,
+    )
+    assert await data.current_time(1.0) > 0  # data traffic still passes
+    await sim.faults.broadcast_error(1102)
+    await wait_for(lambda: not sup.orders_blocked)
+    assert orders.valid and orders.ib is not None  # same socket, same generation: usable again

@@ -496,3 +496,50 @@ async def test_direct_leases_and_probes_stop_while_the_accounts_do_not_fit(
     assert (await broker.stub.AcquireLease(acquire("bob"))).lease.state == (
         lease_pb2.LEASE_STATE_ACTIVE
     )
+
+
+async def test_a_proxied_session_that_failed_to_reopen_is_retried_with_backoff(
+    make_broker: MakeBroker,
+) -> None:
+    sessions = Sessions()
+    broker = await make_broker(sessions=sessions)
+    lease = (await broker.stub.AcquireLease(acquire(mode=lease_pb2.LEASE_MODE_PROXIED))).lease
+    sessions.fail = True  # the gateway is down while the broker restarts
+    await broker.restart()
+    sessions.open.clear()  # the broker's sessions died with it
+    assert sessions.log == [f"open {lease.client_id}"] * 2
+    assert broker.manager is not None
+    await broker.sweep()  # the gateway's backoff (retry_delay 0.5 s) has not passed: no attempt
+    assert len(sessions.log) == 2
+    broker.clock.advance(0.5)
+    await broker.sweep()  # attempt 2 fails too: the next waits 1 s
+    assert len(sessions.log) == 3
+    sessions.fail = False  # the gateway is back
+    broker.clock.advance(0.5)
+    await broker.sweep()
+    assert len(sessions.log) == 3
+    broker.clock.advance(0.5)
+    await broker.sweep()
+    assert sessions.open == {("paper", lease.client_id)}
+    assert broker.manager._reopener.waiting == []
+    # Its release closes the reopened session, as for any PROXIED lease.
+    await broker.stub.ReleaseLease(
+        pb.ReleaseLeaseRequest(lease_id=lease.lease_id, epoch=1, owner="alice")
+    )
+    assert sessions.log[-1] == f"close {lease.client_id}" and not sessions.open
+
+
+async def test_a_failed_reopen_is_forgotten_when_its_lease_ends(make_broker: MakeBroker) -> None:
+    sessions = Sessions()
+    broker = await make_broker(sessions=sessions)
+    lease = (
+        await broker.stub.AcquireLease(
+            acquire(mode=lease_pb2.LEASE_MODE_PROXIED, ttl=duration_pb2.Duration(seconds=5))
+        )
+    ).lease
+    sessions.fail = True
+    await broker.restart()
+    broker.clock.advance(30)  # expired long ago; the gateway never came back
+    await broker.sweep()
+    assert broker.manager is not None and broker.manager._reopener.waiting == []
+    assert sessions.log == [f"open {lease.client_id}"] * 2

@@ -247,3 +247,16 @@ def test_the_broker_raises_its_soft_open_file_limit_to_the_hard_one(tmp_path: Pa
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+async def test_a_connection_that_never_speaks_http2_is_closed(serve: Serve) -> None:
+    server = await serve(handshake_timeout=0.3)
+    host, _, port = server.address.rpartition(":")  # type: ignore[attr-defined]
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        # The server closes the silent socket (after a GOAWAY saying why): the read reaches the
+        # end of the stream instead of waiting forever.
+        data = await within(reader.read(), 5.0)
+        assert b"handshake timeout" in data and reader.at_eof()
+    finally:
+        writer.close()

@@ -84,6 +84,8 @@ class Holding:
     end: float | None = None
     deadline: float = 0.0
     why: str = ""
+    detail: str = ""
+    """For an end the broker caused: its error and when it arrived relative to the deadline."""
 
 
 @dataclass
@@ -112,6 +114,13 @@ class SoakResult:
         ]
         for a, b in self.overlaps[:5]:
             lines.append(f"  overlap: {a} / {b}")
+        refused = [h for h in self.holdings if h.why.startswith(("refused", "release refused"))]
+        refused_late = [h for h in refused if h not in self.lost_early]
+        lines.append(
+            f"ends the broker caused at or after the holder's deadline: {len(refused_late)}"
+        )
+        for h in refused_late[:5]:
+            lines.append(f"  {h.why}: {h.detail}")
         for h in self.lost_early[:5]:
             lines.append(f"  lost early: {h} ({h.deadline - (h.end or 0):.3f} s before deadline)")
         return "\n".join(lines)
@@ -140,6 +149,7 @@ class BrokerProcess:
         try:
             await asyncio.wait_for(listening, within)
         except TimeoutError:
+            await self.stop(signal.SIGKILL)  # never leave a child behind
             raise RuntimeError("broker did not listen:\n" + "\n".join(self.tail)) from None
 
     async def _read(
@@ -229,11 +239,17 @@ async def _client(
                             await held.lost.wait()
                 record.end, record.deadline = held.ended_at, held.deadline
                 record.why = held.error.why if held.error is not None else "?"
+                noticed = held.keeper.noticed_at
+                if held.error is not None and held.error.cause is not None and noticed:
+                    record.detail = (
+                        f"{held.error.cause} at deadline{noticed - record.deadline:+.3f} s"
+                    )
                 refused, at = held.keeper.release_error, held.keeper.release_failed_at
                 if refused is not None and refused.reason in ENDED_REASONS:
                     # Answered before the holder's deadline: the broker had ended it early.
                     record.why = f"release refused: {refused.reason}"
                     record.end = min(at or record.deadline, record.deadline)
+                    record.detail = f"{refused} at deadline{(at or 0) - record.deadline:+.3f} s"
             except BrokerError as err:
                 result.acquire_failures[err.reason or err.code.name] += 1
             await asyncio.sleep(rng.uniform(0.01, 0.2))
@@ -309,16 +325,18 @@ async def soak(settings: SoakSettings, workdir: Path | None = None) -> SoakResul
         config = workdir / "soak.toml"
         write_config(config, settings)
         broker = BrokerProcess(f"127.0.0.1:{free_port()}", workdir / "leases.sqlite3", config)
-        await broker.start()
-        proxies = [await Proxy(broker.listen).start() for _ in range(settings.proxies)]
+        proxies: list[Proxy] = []
+        clients: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(
-                _client(n, proxies[n % len(proxies)].address, settings, result, stop)
-            )
-            for n in range(settings.clients)
-        ]
         try:
+            await broker.start()
+            proxies = [await Proxy(broker.listen).start() for _ in range(settings.proxies)]
+            clients = [
+                asyncio.create_task(
+                    _client(n, proxies[n % len(proxies)].address, settings, result, stop)
+                )
+                for n in range(settings.clients)
+            ]
             async with asyncio.timeout(settings.max_seconds):
                 await asyncio.gather(
                     _broker_faults(broker, settings, result, random.Random(rng.random())),
