@@ -263,6 +263,8 @@ class TelemetryConfig:
     """Seconds between two exports of the span queue."""
     service_name: str = "ibbroker"
     """``service.name`` resource attribute of every span and metric."""
+    instrument_rpcs: bool = True
+    """Time, count and trace every RPC (``rpc.server.*``); false only to measure its cost."""
 
 
 @dataclass(frozen=True)

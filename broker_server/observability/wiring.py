@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from broker_server.config import TelemetryConfig
 from broker_server.observability import gauges
 from broker_server.observability.metrics_http import MetricsServer, start_metrics_server
+from broker_server.observability.rpc import instrument_rpcs
 from broker_server.observability.tracing import Tracing, start_tracing
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
@@ -55,6 +56,7 @@ class Observability:
 def start_observability(cfg: TelemetryConfig) -> Observability:
     """Start trace export and the ``/metrics`` listener as configured (OSError when the
     listener's address is taken)."""
+    instrument_rpcs(cfg.instrument_rpcs)
     tracing = start_tracing(cfg)
     try:
         metrics = start_metrics_server(cfg.metrics_listen) if cfg.metrics_listen else None
