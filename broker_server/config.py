@@ -263,6 +263,9 @@ class TelemetryConfig:
     """Seconds between two exports of the span queue."""
     service_name: str = "ibbroker"
     """``service.name`` resource attribute of every span and metric."""
+    trace_sample_ratio: float = 1.0
+    """Share (0..1) of RPCs without a sampled caller ``traceparent`` that are traced; a call whose
+    caller sampled its trace is always traced."""
     instrument_rpcs: bool = True
     """Time, count and trace every RPC (``rpc.server.*``); false only to measure its cost."""
 

@@ -169,5 +169,7 @@ def _check_telemetry(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(
             f"telemetry.span_batch_size: must be 1..span_queue_size ({tc.span_queue_size}), got {tc.span_batch_size}"
         )
+    if not 0.0 <= tc.trace_sample_ratio <= 1.0:
+        problems.append(f"telemetry.trace_sample_ratio: must be 0..1, got {tc.trace_sample_ratio}")
     if not tc.service_name:
         problems.append("telemetry.service_name: must not be empty")

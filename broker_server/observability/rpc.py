@@ -74,21 +74,32 @@ def _status_code(context: grpc.aio.ServicerContext, error: BaseException | None)
 
 
 class _Call:
-    """What one call measures: its labels, its span, its start time."""
+    """What the calls of one method share: their labels, and how each is observed."""
 
     def __init__(self, method: str, streaming: bool) -> None:
         service, name = _split(method)
         self.method = method
         self.streaming = streaming
         self.labels = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        self._by_code: dict[int, dict[str, str | int]] = {}
+
+    def labels_of(self, code: int) -> dict[str, str | int]:
+        """The duration's attributes for status ``code`` (built once per method and code)."""
+        labels = self._by_code.get(code)
+        if labels is None:
+            labels = self._by_code[code] = {**self.labels, _CODE_KEY: code}
+        return labels
 
     def begin(self, context: grpc.aio.ServicerContext) -> _Active:
         """Start timing and the span (a child of the caller's ``traceparent``, if any)."""
-        carrier = {key: value for key, value in (context.invocation_metadata() or ())}
-        parent = _PROPAGATOR.extract(carrier) if "traceparent" in carrier else None
         if self.streaming:
             _active_streams.add(1, self.labels)
-        span = tracer().start_span(
+        current = tracer()
+        if isinstance(current, trace.NoOpTracer):  # no exporter: no span, no context work
+            return _Active(self, context, None, None)
+        carrier = {key: value for key, value in (context.invocation_metadata() or ())}
+        parent = _PROPAGATOR.extract(carrier) if "traceparent" in carrier else None
+        span = current.start_span(
             self.method.lstrip("/"),
             context=parent,
             kind=trace.SpanKind.SERVER,
@@ -104,8 +115,8 @@ class _Active:
         self,
         call: _Call,
         context: grpc.aio.ServicerContext,
-        span: trace.Span,
-        ctx: otel_context.Context,
+        span: trace.Span | None,
+        ctx: otel_context.Context | None,
     ) -> None:
         self.call = call
         self.context = context
@@ -117,6 +128,9 @@ class _Active:
     def step(self) -> Iterator[None]:
         """The span is current for the code inside. Attached and detached around each step of
         a stream, never across a ``yield``: a stream can be closed from another context."""
+        if self.ctx is None:
+            yield
+            return
         token = otel_context.attach(self.ctx)
         try:
             yield
@@ -129,12 +143,15 @@ class _Active:
         labels = self.call.labels
         if self.call.streaming:
             _active_streams.add(-1, labels)
-        _duration.record(time.perf_counter() - self.started, {**labels, _CODE_KEY: code})
-        if self.span.is_recording():
-            self.span.set_attribute(_CODE_KEY, code)
+        _duration.record(time.perf_counter() - self.started, self.call.labels_of(code))
+        span = self.span
+        if span is None:
+            return
+        if span.is_recording():
+            span.set_attribute(_CODE_KEY, code)
             if code != 0:
-                self.span.set_status(Status(StatusCode.ERROR, _CODE_NAMES.get(code, str(code))))
-        self.span.end()
+                span.set_status(Status(StatusCode.ERROR, _CODE_NAMES.get(code, str(code))))
+        span.end()
 
 
 _CODE_KEY = "rpc.grpc.status_code"
@@ -143,6 +160,9 @@ _CODE_NAMES = {int(c.value[0]): c.name for c in grpc.StatusCode}
 
 class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
     """Metrics and a span for every call; put it first so it sees every refusal too."""
+
+    def __init__(self) -> None:
+        self._calls: dict[tuple[str, bool], _Call] = {}
 
     async def intercept_service(
         self,
@@ -153,14 +173,19 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not _enabled:
             return handler
         method = handler_call_details.method or ""
+        streaming = not handler.unary_unary
+        key = (method, streaming)
+        call = self._calls.get(key)
+        if call is None:  # once per registered method: the set is bounded
+            call = self._calls[key] = _Call(method, streaming)
         if handler.unary_unary:
-            return _unary_unary(handler, _Call(method, streaming=False))
+            return _unary_unary(handler, call)
         if handler.unary_stream:
-            return _unary_stream(handler, _Call(method, streaming=True))
+            return _unary_stream(handler, call)
         if handler.stream_unary:
-            return _stream_unary(handler, _Call(method, streaming=True))
+            return _stream_unary(handler, call)
         if handler.stream_stream:
-            return _stream_stream(handler, _Call(method, streaming=True))
+            return _stream_stream(handler, call)
         return handler
 
 

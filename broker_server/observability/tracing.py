@@ -19,6 +19,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from broker_server.config import TelemetryConfig
 from broker_server.logs import log_event
@@ -115,7 +116,11 @@ def start_tracing(cfg: TelemetryConfig) -> Tracing | None:
     exporter = OTLPSpanExporter(
         endpoint=cfg.otlp_endpoint, insecure=cfg.otlp_insecure, timeout=cfg.otlp_timeout
     )
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: cfg.service_name}))
+    # The caller's sampling decision wins; calls that bring none are sampled at the ratio.
+    sampler = ParentBased(TraceIdRatioBased(cfg.trace_sample_ratio))
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: cfg.service_name}), sampler=sampler
+    )
     provider.add_span_processor(_BoundedProcessor(_CountingExporter(exporter), cfg))
     set_tracer_provider(provider)
     log_event(log, logging.INFO, "tracing_started", endpoint=cfg.otlp_endpoint)

@@ -172,3 +172,27 @@ async def test_without_an_exporter_spans_are_no_ops(tmp_path: Path) -> None:
         span = tracer().start_span("anything")
         assert not span.is_recording()
         assert span.get_span_context() == trace.INVALID_SPAN_CONTEXT
+
+
+async def test_sampling_follows_the_caller_and_the_ratio(
+    tmp_path: Path, collector: Collector
+) -> None:
+    async with connected_broker(
+        tmp_path,
+        otlp_endpoint=collector.address,
+        span_export_interval=0.05,
+        trace_sample_ratio=0.0,
+    ) as broker:
+        trace_id, caller_span, header = traceparent()
+        async with aio_channel(broker.address) as channel:
+            leases = lease_grpc.LeaseServiceStub(channel)
+            for _ in range(5):  # no traceparent: ratio 0 traces none of them
+                await leases.ListLeases(lsvc.ListLeasesRequest(), timeout=5)
+            await leases.ListLeases(
+                lsvc.ListLeasesRequest(), metadata=(("traceparent", header),), timeout=5
+            )
+        await collector.wait_for(lambda spans: bool(of_trace(spans, trace_id)))
+        # Spans are exported in the order they end: the five earlier calls would be here.
+        assert {s.trace_id.hex() for s in collector.spans} == {trace_id}
+        [span] = collector.spans
+        assert span.parent_span_id.hex() == caller_span
