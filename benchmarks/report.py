@@ -31,6 +31,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 from benchmarks.figures import FOLDER
 
@@ -104,11 +105,12 @@ def fanout(
                 f"| {_quantile(values, 0.5):.1f} ms | {_quantile(values, 0.99):.1f} ms |"
             )
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor ones overlap
     ax.set_xlabel("latency, ms (log)")
     ax.set_ylabel("fraction of deliveries")
     ax.set_title("Fan-out latency CDF")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
     fig.savefig(folder / "fanout_cdf.png", dpi=100)
     plt.close(fig)
