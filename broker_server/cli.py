@@ -78,14 +78,21 @@ def _status(args: argparse.Namespace) -> int:
     """Print gateways, sessions and leases once (a table, or JSON with --json)."""
     from broker_server.observability.status import run_status  # imported late: rich
 
-    return run_status(args.target, as_json=args.json, timeout=args.timeout)
+    return run_status(
+        args.target, as_json=args.json, timeout=args.timeout, metadata=_bearer(args.token)
+    )
 
 
 def _top(args: argparse.Namespace) -> int:
     """A live view of gateways, sessions, RTT, breaker, leases and events until Ctrl-C."""
     from broker_server.observability.top import run_top  # imported late: rich
 
-    return run_top(args.target)
+    return run_top(args.target, metadata=_bearer(args.token))
+
+
+def _bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata presenting ``token`` (none when empty)."""
+    return (("authorization", f"Bearer {token}"),) if token else ()
 
 
 def default_health_target(env: Mapping[str, str]) -> str:
@@ -148,12 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--target", default=default_health_target(os.environ), help=target_help)
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    token_help = "bearer token sent as `authorization` (default: IBBROKER_TOKEN)"
+    status.add_argument("--token", default=os.environ.get("IBBROKER_TOKEN", ""), help=token_help)
     status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call")
     status.set_defaults(func=_status)
     top = commands.add_parser(
         "top", help="live terminal view of a broker (Ctrl-C exits)", description=_top.__doc__
     )
     top.add_argument("--target", default=default_health_target(os.environ), help=target_help)
+    top.add_argument("--token", default=os.environ.get("IBBROKER_TOKEN", ""), help=token_help)
     top.set_defaults(func=_top)
 
     from broker_server.sim.cli import add_parsers
