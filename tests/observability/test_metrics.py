@@ -20,6 +20,7 @@ from broker_server.domain.connection_state import ConnectionState as S
 from broker_server.observability.gauges import reconnect_cause
 from tests.observability.helpers import (
     Events,
+    Samples,
     observed_config,
     scrape,
     scrape_until,
@@ -73,7 +74,8 @@ async def test_connection_series_move_with_drops_and_a_restart(broker: Broker) -
         ),
     )
     assert total(after, "ibbroker_connection_reconnects_total") - reconnects_before >= FLAPS
-    assert total(after, "ibbroker_connection_reconnect_causes_total", gateway="paper") >= FLAPS
+    causes = "ibbroker_connection_reconnect_causes_total"
+    assert total(after, causes, gateway="paper") - total(before, causes, gateway="paper") >= FLAPS
     assert value(after, "ibbroker_session_up", session="paper/monitor") == 1
 
     # A gateway that refuses: down while refusing, the breaker opens, then all comes back.
@@ -86,7 +88,8 @@ async def test_connection_series_move_with_drops_and_a_restart(broker: Broker) -
     assert value(down, "ibbroker_session_up", session="paper/monitor") == 0
     assert value(down, "ibbroker_breaker_state", gateway="paper", state="OPEN") == 1
     assert value(down, "ibbroker_breaker_state", gateway="paper", state="CLOSED") == 0
-    assert total(down, "ibbroker_breaker_transitions_total", to="OPEN") >= 1
+    opened = "ibbroker_breaker_transitions_total"
+    assert total(down, opened, to="OPEN") - total(before, opened, to="OPEN") >= 1
     await broker.sim.faults.accept()
     await events.wait(connected, mark, seconds=30)
     back = await scrape(broker)
@@ -126,13 +129,18 @@ async def test_lease_and_rpc_series_without_owner_or_lease_labels(broker: Broker
         released = await scrape(broker)
         watch.cancel()
 
+    # Counters and the active-stream gauge are process-wide: compare with the first scrape.
+    def delta(after: Samples, name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(start, name, **labels)
+
     assert value(released, "ibbroker_lease_held", gateway="paper") == 0
     assert value(released, "ibbroker_lease_quarantined", gateway="paper") == 1
+    count = "rpc_server_duration_seconds_count"
     ok = {"rpc_method": "AcquireLease", "rpc_grpc_status_code": "0"}
     invalid = {"rpc_method": "AcquireLease", "rpc_grpc_status_code": "3"}
-    assert value(released, "rpc_server_duration_seconds_count", **ok) == 1
-    assert value(released, "rpc_server_duration_seconds_count", **invalid) == 1
-    assert value(released, "rpc_server_active_streams", rpc_method="WatchConnectionState") == 1
+    assert delta(released, count, **ok) == 1
+    assert delta(released, count, **invalid) == 1
+    assert delta(released, "rpc_server_active_streams", rpc_method="WatchConnectionState") == 1
     assert value(released, "ibbroker_stream_watchers", stream="connection_state") == 1
     for (_, labels), _v in released.items():
         for _k, text in labels:
@@ -142,8 +150,8 @@ async def test_lease_and_rpc_series_without_owner_or_lease_labels(broker: Broker
     assert await broker.connections.wait_streams_drained(timeout=10)
     final = await scrape(broker)
     cancelled = {"rpc_method": "WatchConnectionState", "rpc_grpc_status_code": "1"}
-    assert value(final, "rpc_server_duration_seconds_count", **cancelled) == 1
-    assert value(final, "rpc_server_active_streams", rpc_method="WatchConnectionState") == 0
+    assert delta(final, count, **cancelled) == 1
+    assert delta(final, "rpc_server_active_streams", rpc_method="WatchConnectionState") == 0
     assert value(final, "ibbroker_stream_watchers", stream="connection_state") == 0
 
 
