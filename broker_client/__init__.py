@@ -52,6 +52,7 @@ from broker_client.errors import (
 from broker_client.fencing import LeasePolicy
 from broker_client.leases import LeaseLostError, lease, lease_sync, watch_leases
 from broker_client.plans import RetryPolicy
+from broker_client.trading import limit, market, new_idempotency_key
 from broker_client.watch import WatchOptions, watch_connection_state, watch_health
 
 __all__ = [
@@ -105,6 +106,9 @@ __all__ = [
     "WatchOptions",
     "lease",
     "lease_sync",
+    "limit",
+    "market",
+    "new_idempotency_key",
     "watch_connection_state",
     "watch_health",
     "watch_leases",

@@ -40,11 +40,16 @@ from broker_client.channel import aio_channel, sync_channel
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
-from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, market_data_pb2, trading_pb2
+from broker_client.ibbroker.v1 import (
+    lease_pb2,
+    lease_service_pb2,
+    market_data_pb2,
+    trading_service_pb2,
+)
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
-from broker_client.ibbroker.v1 import trading_service_pb2 as tsvc
-from broker_client.ibbroker.v1 import trading_service_pb2_grpc as tsvc_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_client.plans import Plan, RetryPolicy, run_async, run_sync, unary_plan
+from broker_client.trading import SyncTradingMethods, TradingMethods
 
 T = TypeVar("T")
 
@@ -133,9 +138,9 @@ class _Base:
         """The generated LeaseService stub, for calls the helpers do not cover."""
         self.connections = svc_grpc.ConnectionServiceStub(channel)
         """The generated ConnectionService stub."""
-        self.trading = tsvc_grpc.TradingServiceStub(channel)
-        """The generated TradingService stub."""
-        self._stubs = _Stubs(self.leases, self.connections)
+        self.trading = trading_grpc.TradingServiceStub(channel)
+        """The generated TradingService stub (typed calls: :mod:`broker_client.trading`)."""
+        self._stubs = _Stubs(self.leases, self.connections, self.trading)
 
     def _plan(self, op: Op[Any]) -> Plan:
         return unary_plan(
@@ -156,7 +161,7 @@ class _Base:
         return kwargs
 
 
-class BrokerClient(_Base):
+class BrokerClient(_Base, TradingMethods):
     """An async client of the broker; every failed call raises a :class:`BrokerError`."""
 
     def __init__(
@@ -235,16 +240,8 @@ class BrokerClient(_Base):
         """Lease events, resuming across broker restarts (see :func:`leases.watch_leases`)."""
         return leases.watch_leases(self.leases, gateway, owner, **self._watch_kwargs(kwargs))
 
-    def watch_order_events(
-        self, gateway: str = "", owner: str = "", **kwargs: Any
-    ) -> AsyncGenerator[trading_pb2.OrderEvent, None]:
-        """Order events, resuming across broker restarts (see :mod:`broker_client.trading`)."""
-        return trading.watch_order_events(
-            self.trading, gateway, owner, **self._watch_kwargs(kwargs)
-        )
-
     def watch_market_data(
-        self, request: tsvc.WatchMarketDataRequest, **kwargs: Any
+        self, request: trading_service_pb2.WatchMarketDataRequest, **kwargs: Any
     ) -> AsyncGenerator[market_data_pb2.MarketDataEvent, None]:
         """Market-data events, resuming across broker restarts."""
         return trading.watch_market_data(self.trading, request, **self._watch_kwargs(kwargs))
@@ -254,7 +251,7 @@ class BrokerClient(_Base):
         return leases.lease(self.leases, **kwargs)
 
 
-class BrokerClientSync(_Base):
+class BrokerClientSync(_Base, SyncTradingMethods):
     """The blocking twin of :class:`BrokerClient` for scripts and notebooks: the same calls,
     deadlines, retries and errors. Watches are async only (use :class:`BrokerClient`)."""
 

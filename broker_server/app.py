@@ -1,6 +1,7 @@
 """The composition root: builds the broker from its configuration, runs it, shuts it down.
 
-Start order: store -> (simulator) -> connection manager -> lease manager -> gRPC server.
+Start order: store -> (simulator) -> connection manager -> lease manager -> order manager ->
+gRPC server.
 Shutdown order (SIGTERM/SIGINT): health NOT_SERVING, refuse new work, end every watch stream
 with a final event, ``stop(grace)``, close IB sessions, stop the lease sweeper, flush the store.
 """
@@ -15,9 +16,10 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2
+from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2, trading_service_pb2
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as conn_grpc
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.clock import Clock, SystemClock
 from broker_server.logs import log_event
@@ -25,12 +27,15 @@ from broker_server.observability.traced_ports import TracedPorts
 from broker_server.observability.wiring import Observability, start_observability
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
+from broker_server.services.trading_service import TradingServicer
 from broker_server.sim.server import SimConfig, SimServer
+from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
 
@@ -39,6 +44,7 @@ log = logging.getLogger("ibbroker.app")
 SERVICE_NAMES = (
     lease_service_pb2.DESCRIPTOR.services_by_name["LeaseService"].full_name,
     connection_service_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+    trading_service_pb2.DESCRIPTOR.services_by_name["TradingService"].full_name,
 )
 
 
@@ -66,6 +72,8 @@ class Broker:
     """The IB session pool."""
     leases: LeaseManager
     """The client-ID allocator."""
+    orders: OrderManager
+    """Orders exactly once and read-only trading calls."""
     store: SqliteStore
     """The durable store."""
     sim: SimServer | None
@@ -122,11 +130,22 @@ async def start_broker(
         await leases.start()
         unwind.push_async_callback(leases.stop)
         observability.attach(connections, leases)
+        journal = SqliteOrderJournal(
+            store,
+            max_events=config.trading.event_log_max,
+            max_finished=config.trading.finished_orders_max,
+        )
+        orders = OrderManager(config, connections, leases, journal, clock)
+        await orders.start()
+        unwind.push_async_callback(orders.stop)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
             conn_grpc.add_ConnectionServiceServicer_to_server,
             ConnectionServicer(connections, identity=identity),
+        )
+        server.add(
+            trading_grpc.add_TradingServiceServicer_to_server, TradingServicer(orders, identity)
         )
         address = await server.start(config.server.listen)
         await _publish_health(server, config, connections)
@@ -137,7 +156,16 @@ async def start_broker(
             )
         unwind.pop_all()
         return Broker(
-            config, server, address, connections, leases, store, sim, background, observability
+            config,
+            server,
+            address,
+            connections,
+            leases,
+            orders,
+            store,
+            sim,
+            background,
+            observability,
         )
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
@@ -158,6 +186,7 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     broker.leases.end_streams("broker shutting down")
+    broker.orders.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)
@@ -165,6 +194,7 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.stop(broker.config.server.grace_period)
     for task in broker._background:
         task.cancel()
+    await broker.orders.stop()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()

@@ -56,6 +56,7 @@ __all__ = [
     "SimConfigSection",
     "StoreConfig",
     "TelemetryConfig",
+    "TradingConfig",
     "config_from_mapping",
     "default_port",
     "load_config",
@@ -122,6 +123,31 @@ class StoreConfig:
     """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
     history_max_rows: int = 10_000
     """Most ended leases kept in the store; the oldest are pruned first."""
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    """Orders and read-only calls through the broker (TradingService)."""
+
+    pacing_limit: int = 45
+    """Messages per pacing window per IB session (IB allows 50/s; a margin absorbs jitter)."""
+    pacing_window: float = 1.0
+    """Pacing window in seconds."""
+    ack_timeout: float = 5.0
+    """Seconds PlaceOrder, ModifyOrder and CancelOrder wait for IB's answer before returning the
+    order in its current state (SUBMITTED, PENDING_CANCEL)."""
+    request_timeout: float = 10.0
+    """Seconds a read-only IB request (time, contracts, positions, orders) may take."""
+    reconcile_retry: float = 1.0
+    """Seconds between reconciliation attempts while orders are UNKNOWN and IB is unreachable."""
+    orphan_poll_interval: float = 5.0
+    """Seconds between reconciliations of a gateway while it has working orders whose session
+    the broker no longer holds (their lease ended): IB keeps such orders working and only its
+    lists (completed orders, executions) tell what becomes of them."""
+    event_log_max: int = 10_000
+    """Order events kept in the store for resuming watchers."""
+    finished_orders_max: int = 100_000
+    """Finished orders kept in the journal for idempotent replays (oldest pruned first)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,9 @@ class GatewayConfig:
     monitor_client_ids: tuple[int, ...] = (99, 98, 97)
     """Reserved monitor client IDs: when IB answers 326 for the monitor's ID, the next of these
     (after ``monitor_client_id``) is tried at once; never leased."""
+    data_client_id: int = 96
+    """Client ID of the shared data session serving read-only calls (time, contracts,
+    positions, orders, executions) and order reconciliation; never leased."""
     ib_library: str = "ib_insync"
     """Client library for the sessions: ib_insync or ib_async."""
     breaker_failures: int = 5
@@ -280,6 +309,8 @@ class BrokerConfig:
     """The durable store."""
     leases: LeaseConfig = field(default_factory=LeaseConfig)
     """Client-ID leasing."""
+    trading: TradingConfig = field(default_factory=TradingConfig)
+    """Orders and read-only calls."""
     gateways: tuple[GatewayConfig, ...] = (GatewayConfig(),)
     """The gateways, in file order; the first is the default unless server.default_gateway says."""
     sim: SimConfigSection = field(default_factory=SimConfigSection)
@@ -315,6 +346,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "server": ServerConfig,
     "store": StoreConfig,
     "leases": LeaseConfig,
+    "trading": TradingConfig,
     "sim": SimConfigSection,
     "telemetry": TelemetryConfig,
 }

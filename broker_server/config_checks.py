@@ -54,6 +54,13 @@ def _validate_gateway(gw: GatewayConfig, problems: list[str]) -> None:
                 f"{key}.monitor_client_ids: {cid} must be >= 1 and outside the leased range "
                 f"{gw.client_id_min}-{gw.client_id_max}"
             )
+    if gw.data_client_id < 1 or gw.client_id_min <= gw.data_client_id <= gw.client_id_max:
+        problems.append(
+            f"{key}.data_client_id: {gw.data_client_id} must be >= 1 and outside the leased range "
+            f"{gw.client_id_min}-{gw.client_id_max}"
+        )
+    elif gw.data_client_id in (gw.monitor_client_id, *gw.monitor_client_ids):
+        problems.append(f"{key}.data_client_id: {gw.data_client_id} is a monitor client ID")
     for name in ("breaker_failure_span", "port_probe_interval"):
         if getattr(gw, name) < 0:
             problems.append(f"{key}.{name}: must be >= 0, got {getattr(gw, name)}")
@@ -141,6 +148,13 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
     for name in ("quarantine_cooldown", "sweep_interval", "probe_timeout"):
         if getattr(lc, name) < 0 or (name != "quarantine_cooldown" and getattr(lc, name) == 0):
             problems.append(f"leases.{name}: must be > 0")
+    tc = cfg.trading
+    for name in ("pacing_limit", "pacing_window", "ack_timeout", "request_timeout",
+                 "reconcile_retry", "orphan_poll_interval", "event_log_max", "finished_orders_max"):  # fmt: skip
+        if getattr(tc, name) <= 0:
+            problems.append(f"trading.{name}: must be > 0, got {getattr(tc, name)}")
+    if tc.pacing_limit > 50:
+        problems.append(f"trading.pacing_limit: IB allows 50 messages/s, got {tc.pacing_limit}")
     for gw in cfg.gateways:
         _validate_gateway(gw, problems)
     _validate_overlaps(cfg.gateways, problems)

@@ -27,6 +27,7 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("server", config.ServerConfig),
     ("store", config.StoreConfig),
     ("leases", config.LeaseConfig),
+    ("trading", config.TradingConfig),
     ("gateways.NAME", config.GatewayConfig),
     ("sim", config.SimConfigSection),
     ("telemetry", config.TelemetryConfig),

@@ -120,6 +120,12 @@ class PacingGovernor:
         for _ in range(cost):
             self._spent.append(now)
 
+    def charge(self, now: float, cost: int) -> None:
+        """Count ``cost`` messages sent outside the governor (the client library's own: a
+        connect's sync, heartbeats) as spent now, at most a full window's worth."""
+        self._expire(now)
+        self._spend(now, min(max(cost, 0), self.limit - len(self._spent)))
+
     # -- the lanes --------------------------------------------------------------------------
 
     def _ahead(self, lane: Lane) -> int:

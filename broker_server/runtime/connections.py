@@ -320,6 +320,25 @@ class ConnectionManager:
         finally:
             handle.detach()
 
+    async def data_handle(
+        self, gateway: str | None = None, *, for_orders: bool = False
+    ) -> SessionHandle:
+        """A handle on the gateway's shared DATA session (read-only calls, reconciliation).
+
+        The data session is an extra pooled session on the gateway's ``data_client_id`` (never
+        leased, never the monitor: heavy reads do not delay the heartbeat), opened on first use
+        and kept like the others. It goes through the same checks as every session: an OPEN
+        breaker or a reconnect is UNAVAILABLE with a retry hint; ``for_orders`` also refuses
+        while TWS has lost IB (1100). It is listed as a PROXIED session without a lease.
+        """
+        self._bind_loop()
+        g = self._pool.gateway(gateway)
+        cid = g.config.data_client_id
+        if cid not in g.sessions:
+            check_usable(g.config, g.breaker, g.monitor, for_orders=for_orders)
+            await self._pool.open_session(g.name, cid, "")
+        return self.acquire_handle(g.name, cid, for_orders=for_orders)
+
     def check_usable(self, gateway: str, client_id: int, *, for_orders: bool = False) -> None:
         """Raise the DomainError a request to this session would get now, if any."""
         g = self._pool.gateway(gateway)

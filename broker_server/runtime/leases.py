@@ -353,6 +353,18 @@ class LeaseManager:
         await self._close_session(lease.gateway, lease.client_id)
         return lease
 
+    def check_fenced(self, lease_id: str, owner: str, epoch: int) -> LeaseRecord:
+        """The live lease a fenced call (an order) rides on: NOT_FOUND when unknown,
+        PERMISSION_DENIED for another owner, ABORTED (LEASE_STALE_EPOCH) for another epoch,
+        FAILED_PRECONDITION (LEASE_EXPIRED / LEASE_RELEASED) once ended. Changes nothing."""
+        lease_id = parse_lease_id(lease_id)
+        self._check_running()
+        now = self._now()
+        self._expire_due(now)
+        lease = self._table._fenced(lease_id, owner, epoch, now)
+        self._table._check_not_ended(lease, now)
+        return lease
+
     async def get(self, lease_id: str) -> LeaseRecord:
         """One lease, active or recently finished; NOT_FOUND when unknown."""
         lease_id = parse_lease_id(lease_id)

@@ -78,9 +78,12 @@ class Waiter:
         finally:
             # Also when this wait is cancelled (close): no look outlives it.
             woken.cancel()
-            if not look.done():
+            finished = look.done()
+            if not finished:
                 look.cancel()
-        if look.cancelled():
+        # A look cancelled just above is not ``cancelled()`` until the loop runs it once more:
+        # whether it had finished is what tells.
+        if not finished or look.cancelled():
             return None
         return look.result()
 

@@ -6,7 +6,7 @@ the domain's parse functions report every bad field with its proto path. An UNSP
 becomes an empty word, which the domain reports as required (or takes as its default, for time
 in force).
 
-Not wired yet: the TradingService servicer (a later step) uses these.
+Used by :mod:`broker_server.services.trading_service`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_server.domain.errors import FieldViolation
 from broker_server.domain.journal import JournalEntry
+from broker_server.domain.order_events import OrderEventKind, OrderEventRecord
 from broker_server.domain.order_state import OrderState
 from broker_server.domain.orders import (
     BracketDraft,
@@ -30,6 +31,13 @@ from broker_server.domain.orders import (
     Side,
     TimeInForce,
     canonical_decimal,
+)
+from broker_server.domain.reconcile import IbExecution
+from broker_server.domain.trading_views import (
+    AccountValueView,
+    ContractDetailsView,
+    ExecutionView,
+    PositionView,
 )
 from broker_server.services.convert import timestamp
 
@@ -159,6 +167,11 @@ def place_draft(
     return None, [FieldViolation("order", "set `single` or `bracket`")]
 
 
+def time_in_force_word(value: pb.TimeInForce.ValueType) -> str:
+    """IB's word for a proto TimeInForce ("" for UNSPECIFIED; an unknown number kept visible)."""
+    return _word(_TIFS, value, "time_in_force")
+
+
 def bracket_role(value: pb.BracketRole.ValueType) -> BracketRole:
     """A proto BracketRole as the domain's (unknown numbers as NONE: the single or parent)."""
     return _ROLES.get(value, BracketRole.NONE)
@@ -209,4 +222,150 @@ def order_proto(entry: JournalEntry) -> pb.Order:
         update_time=timestamp(entry.updated_at),
         message=entry.message,
         ib_error_code=entry.ib_error_code,
+        external=not entry.key,
     )
+
+
+def side_of(value: pb.OrderSide.ValueType) -> Side | None:
+    """A proto side (None for UNSPECIFIED or unknown)."""
+    return _SIDES.get(value)
+
+
+def sec_type_of(value: pb.SecurityType.ValueType) -> str:
+    """IB's secType for a proto SecurityType ("" for UNSPECIFIED)."""
+    return _SEC_TYPES.get(value, "")
+
+
+def execution_proto(view: ExecutionView, entry: JournalEntry | None) -> pb.Execution:
+    """A fill as the proto Execution (with the idempotency key when it is the broker's order)."""
+    e = view.execution
+    return pb.Execution(
+        exec_id=e.exec_id,
+        time=timestamp(e.time),
+        account=view.account,
+        contract=contract_proto(view.contract),
+        side=_SIDES_BACK[view.side],
+        quantity=canonical_decimal(e.shares),
+        price=canonical_decimal(e.price),
+        exchange=view.exchange,
+        order_id=e.order_id,
+        perm_id=e.perm_id,
+        client_id=e.client_id,
+        order_ref=e.order_ref,
+        cumulative_quantity=canonical_decimal(view.cumulative_quantity),
+        average_price=canonical_decimal(view.average_price),
+        commission=_text(view.commission),
+        commission_currency=view.commission_currency,
+        realized_pnl=_text(view.realized_pnl),
+        idempotency_key=entry.key if entry is not None else "",
+    )
+
+
+def bare_execution_proto(e: IbExecution, entry: JournalEntry | None) -> pb.Execution:
+    """A fill known only by its reconciliation fields."""
+    return pb.Execution(
+        exec_id=e.exec_id,
+        time=timestamp(e.time),
+        quantity=canonical_decimal(e.shares),
+        price=canonical_decimal(e.price),
+        order_id=e.order_id,
+        perm_id=e.perm_id,
+        client_id=e.client_id,
+        order_ref=e.order_ref,
+        idempotency_key=entry.key if entry is not None else "",
+    )
+
+
+def order_event_proto(
+    sequence: int, record: OrderEventRecord, execution: ExecutionView | None
+) -> pb.OrderEvent:
+    """One sequenced order event as the proto OrderEvent."""
+    event = pb.OrderEvent(
+        sequence=sequence,
+        event_time=timestamp(record.time),
+        kind=pb.OrderEventKind.Value("ORDER_EVENT_KIND_" + record.kind.value),
+        reason=record.reason,
+        gateway=record.gateway,
+    )
+    if record.entry is not None:
+        event.order.CopyFrom(order_proto(record.entry))
+    if execution is not None:
+        event.execution.CopyFrom(execution_proto(execution, record.entry))
+    elif record.fill is not None:
+        event.execution.CopyFrom(bare_execution_proto(record.fill, record.entry))
+    if record.previous_state is not None:
+        event.previous_state = order_state(record.previous_state)
+    if record.kind is OrderEventKind.GAP:
+        start, end = timestamp(record.gap_start), timestamp(record.gap_end)
+        if start is not None:
+            event.gap_start.CopyFrom(start)
+        if end is not None:
+            event.gap_end.CopyFrom(end)
+    return event
+
+
+def position_proto(p: PositionView) -> pb.Position:
+    """A position."""
+    return pb.Position(
+        account=p.account,
+        contract=contract_proto(p.contract),
+        quantity=canonical_decimal(p.quantity),
+        average_cost=canonical_decimal(p.average_cost),
+    )
+
+
+def account_value_proto(v: AccountValueView) -> pb.AccountValue:
+    """An account-summary value."""
+    return pb.AccountValue(account=v.account, tag=v.tag, value=v.value, currency=v.currency)
+
+
+def contract_details_proto(d: ContractDetailsView) -> pb.ContractDetails:
+    """Contract details."""
+    return pb.ContractDetails(
+        contract=contract_proto(d.contract),
+        market_name=d.market_name,
+        min_tick=d.min_tick,
+        long_name=d.long_name,
+        order_types=list(d.order_types),
+        valid_exchanges=list(d.valid_exchanges),
+        time_zone_id=d.time_zone_id,
+        trading_hours=d.trading_hours,
+        liquid_hours=d.liquid_hours,
+        industry=d.industry,
+        category=d.category,
+        min_size=d.min_size,
+        size_increment=d.size_increment,
+    )
+
+
+def external_order_proto(
+    *,
+    gateway: str,
+    client_id: int,
+    order_id: int,
+    perm_id: int,
+    order_ref: str,
+    spec: OrderSpec | None,
+    state: OrderState,
+    filled: Decimal,
+    average_fill_price: Decimal | None,
+    message: str = "",
+) -> pb.Order:
+    """An order IB reports that the broker did not place (``external`` set)."""
+    order = pb.Order(
+        gateway=gateway,
+        client_id=client_id,
+        order_id=order_id,
+        perm_id=perm_id,
+        order_ref=order_ref,
+        state=order_state(state),
+        filled_quantity=canonical_decimal(filled),
+        average_fill_price=_text(average_fill_price),
+        message=message,
+        external=True,
+    )
+    if spec is not None:
+        order.spec.CopyFrom(order_spec_proto(spec))
+        remaining = spec.quantity - filled if not state.terminal else Decimal(0)
+        order.remaining_quantity = canonical_decimal(max(remaining, Decimal(0)))
+    return order

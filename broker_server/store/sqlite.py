@@ -87,6 +87,44 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (gateway, client_id)
         )""",
     ),
+    # 2: the order journal (store/order_journal.py): intents by (owner, key, role), order-ID
+    # high-water per (gateway, client ID), the bounded order-event log, fill dedup by execId.
+    (
+        """CREATE TABLE orders (
+            order_ref   TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            idem_key    TEXT NOT NULL,
+            role        TEXT NOT NULL,
+            param_hash  TEXT NOT NULL,
+            gateway     TEXT NOT NULL,
+            client_id   INTEGER NOT NULL,
+            order_id    INTEGER NOT NULL,
+            state       TEXT NOT NULL,
+            created_at  REAL NOT NULL,
+            updated_at  REAL NOT NULL,
+            entry       TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX orders_key ON orders (owner, idem_key, role)",
+        "CREATE INDEX orders_state ON orders (state)",
+        """CREATE TABLE order_ids (
+            gateway     TEXT NOT NULL,
+            client_id   INTEGER NOT NULL,
+            high_water  INTEGER NOT NULL,
+            PRIMARY KEY (gateway, client_id)
+        )""",
+        """CREATE TABLE order_events (
+            sequence    INTEGER PRIMARY KEY,
+            time        REAL NOT NULL,
+            order_ref   TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            body        TEXT NOT NULL
+        )""",
+        """CREATE TABLE order_fills (
+            exec_id     TEXT PRIMARY KEY,
+            order_ref   TEXT NOT NULL,
+            time        REAL NOT NULL
+        )""",
+    ),
 )
 """Schema migrations; entry N-1 takes ``user_version`` N-1 to N. Append only."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -225,6 +263,11 @@ class SqliteStore:
         return f"SqliteStore({str(self.path)!r}, {state})"
 
     # --- the writer ------------------------------------------------------------------------
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queue ``fn(conn)`` as one call of the next group commit (other tables' stores, such
+        as the order journal, share the writer and its durability this way)."""
+        return self._submit(fn)
 
     def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
         future: Future[T] = Future()

@@ -82,7 +82,9 @@ async def test_order_events_resume_after_a_break_and_a_final() -> None:
     server, address = await serve(servicer)
     try:
         async with BrokerClient(address) as client:
-            events = client.watch_order_events("paper", "alice", all_owners=False, options=FAST)
+            events = client.watch_order_events(
+                "alice", gateway="paper", all_owners=False, options=FAST
+            )
             assert await take(events, 5) == [3, 4, 5, 6, 7]
             await events.aclose()
     finally:

@@ -144,3 +144,15 @@ def test_property_never_more_than_limit_in_any_window(
     for i in range(len(sent) - limit):
         # The (i+limit)-th message goes no earlier than one window after the i-th.
         assert sent[i] + window <= sent[i + limit], (sent[i], sent[i + limit])
+
+
+def test_messages_sent_outside_the_governor_are_charged() -> None:
+    g = PacingGovernor(limit=3, window=1.0)
+    g.charge(0.0, 2)  # the library's own (a connect's sync, a heartbeat)
+    _, admitted = g.submit(Lane.ORDER, 0.1, 10.0)
+    assert admitted
+    _, admitted = g.submit(Lane.ORDER, 0.2, 10.0)
+    assert not admitted  # only 3 in any window, whoever sent them
+    assert g.next_wakeup(0.2) == 1.0
+    g.charge(5.0, 10)  # capped at the window's worth
+    assert g.available(5.0) == 0 and g.available(6.0) == 3
