@@ -4,10 +4,12 @@ stub; an unreachable collector never blocks an RPC; JSON log lines carry the tra
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,12 +23,16 @@ from broker_client.channel import aio_channel
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as lsvc
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2 as tspb
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.app import Broker, running_broker
+from broker_server.config import TelemetryConfig
 from broker_server.logs import JsonFormatter
 from broker_server.telemetry import metric_points, tracer
 from tests.conftest import free_port
 from tests.observability.collector import Collector, running_collector
 from tests.observability.helpers import observed_config, wait_connected
+from tests.trading.served import Served, fast_trading_config, limit_order, simulator
 
 OWNER = "strategy-traced"
 
@@ -196,3 +202,42 @@ async def test_sampling_follows_the_caller_and_the_ratio(
         assert {s.trace_id.hex() for s in collector.spans} == {trace_id}
         [span] = collector.spans
         assert span.parent_span_id.hex() == caller_span
+
+
+async def test_place_order_span_under_the_caller(tmp_path: Path, collector: Collector) -> None:
+    async with simulator() as sim:
+        cfg = fast_trading_config(tmp_path / "orders.sqlite3", sim.port)
+        cfg = dataclasses.replace(
+            cfg,
+            telemetry=TelemetryConfig(otlp_endpoint=collector.address, span_export_interval=0.05),
+        )
+        async with running_broker(cfg) as broker:
+            await wait_connected(broker)
+            async with aio_channel(broker.address) as channel:
+                served = Served(
+                    broker,
+                    channel,
+                    lease_grpc.LeaseServiceStub(channel),
+                    trading_grpc.TradingServiceStub(channel),
+                )
+                lease = await served.lease(owner="alice")
+                trace_id, caller_span, header = traceparent()
+                request = tspb.PlaceOrderRequest(
+                    lease_id=lease.lease_id,
+                    epoch=lease.epoch,
+                    owner="alice",
+                    idempotency_key=uuid.uuid4().hex,
+                    single=limit_order(),
+                )
+                reply = await served.trading.PlaceOrder(
+                    request, metadata=(("traceparent", header),), timeout=15
+                )
+                assert reply.order.order_id > 0 and reply.order.owner == "alice"
+            name = "ibbroker.v1.TradingService/PlaceOrder"
+            await collector.wait_for(
+                lambda spans: any(s.name == name for s in of_trace(spans, trace_id))
+            )
+    [span] = [s for s in of_trace(collector.spans, trace_id) if s.name == name]
+    assert span.parent_span_id.hex() == caller_span
+    attributes = {a.key: a.value for a in span.attributes}
+    assert attributes["rpc.grpc.status_code"].int_value == 0
