@@ -72,13 +72,17 @@ class _Source:
             quarantined[q.gateway] = quarantined.get(q.gateway, 0) + 1
         rows = []
         for g in self.snapshot().gateways:
+            try:
+                free, clients = len(table.free_ids(g.gateway)), table.tws_clients(g.gateway)
+            except KeyError:  # a gateway the lease policy does not know: nothing to count
+                continue
             rows.append(
                 LeaseRow(
                     gateway=g.gateway,
                     held=len(table.active(g.gateway)),
-                    free=len(table.free_ids(g.gateway)),
+                    free=free,
                     quarantined=quarantined.get(g.gateway, 0),
-                    tws_clients=table.tws_clients(g.gateway),
+                    tws_clients=clients,
                 )
             )
         self.last_rows = rows
@@ -93,13 +97,13 @@ class _Source:
         def count() -> None:
             try:
                 result.set_result(self._count())
-            except Exception as err:  # a gateway unknown to the table: report what we had
+            except Exception as err:  # never leave the scrape waiting
                 result.set_exception(err)
 
         try:
             self.loop.call_soon_threadsafe(count)
             return result.result(timeout=LOOP_WAIT)
-        except (RuntimeError, concurrent.futures.TimeoutError, KeyError):
+        except (RuntimeError, concurrent.futures.TimeoutError):
             return self.last_rows  # the loop is closed or busy: the last numbers
 
 
