@@ -3,6 +3,7 @@ with prometheus_client's parser while the simulator drops, restarts and refuses.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,8 +30,8 @@ from tests.observability.helpers import (
     wait_connected,
 )
 
-FLAPS = 5
-"""Socket drops the flap test injects (bounded)."""
+FLAPS = int(os.environ.get("IBBROKER_TEST_FLAPS", "100"))
+"""Socket drops the flap test injects: the issue's 100 (bounded; IBBROKER_TEST_FLAPS to change)."""
 
 OWNER = "strategy-observed-owner"
 
