@@ -1,15 +1,16 @@
 """What telemetry costs an RPC: the same broker with telemetry on and off, measured in one run.
 
 - off: ``telemetry.instrument_rpcs = false``, no ``/metrics`` listener, no trace export;
-- on: the RPC interceptor (``rpc.server.duration``, active streams, a span per RPC), trace export
-  over OTLP/gRPC to a collector stub in this process, and ``/metrics`` scraped once a second
-  (as Prometheus would).
+- on: the RPC interceptor (``rpc.server.duration``, active streams) and ``/metrics`` scraped
+  once a second (as Prometheus would): what the Docker image runs;
+- traced: on, plus a span for every call exported over OTLP/gRPC to a collector stub in this
+  process (``trace_sample_ratio = 1``, the worst case).
 
 Both are served exactly as ``ibbroker serve --sim`` runs them (``served.py``), side by side; the
 rounds alternate between them so a busy machine weighs on both alike. Per round: unary
 GetConnectionState calls/s from ``--clients`` concurrent callers for ``--seconds`` s, and the
 p50 latency of ``--sequential`` one-at-a-time calls. It prints both, and the overhead
-``1 - on/off`` of the medians (goal: under 10 %), and writes ``var/bench/telemetry.json``
+``1 - on/off`` of the medians (goal: under 10 %), the same for traced, and writes ``var/bench/telemetry.json``
 (``benchmarks/report.py`` puts it in the report).
 
     python benchmarks/bench_telemetry.py [--seconds 2] [--clients 8] [--rounds 4]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
 import statistics
 import sys
@@ -133,53 +135,64 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 async def _measure(
     args: argparse.Namespace, collector: Collector, collector_port: int
 ) -> dict[str, Any]:
-    metrics_port = free_port()
+    metrics_port, traced_metrics_port = free_port(), free_port()
     quiet = "[server]\nmetrics_log_interval = 0\n"
-    with tempfile.TemporaryDirectory() as tmp:
+    configs = {
+        "off": "[telemetry]\ninstrument_rpcs = false\n",
+        "on": f'[telemetry]\nmetrics_listen = "127.0.0.1:{metrics_port}"\n',
+        "traced": (
+            "[telemetry]\n"
+            f'metrics_listen = "127.0.0.1:{traced_metrics_port}"\n'
+            f'otlp_endpoint = "127.0.0.1:{collector_port}"\n'
+            "span_export_interval = 0.2\n"
+        ),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in configs}
+    p50s: dict[str, list[float]] = {name: [] for name in configs}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
-        off_cfg = write_config(
-            folder / "off.toml", quiet + "[telemetry]\ninstrument_rpcs = false\n"
-        )
-        on_cfg = write_config(
-            folder / "on.toml",
-            quiet
-            + "[telemetry]\n"
-            + f'metrics_listen = "127.0.0.1:{metrics_port}"\n'
-            + f'otlp_endpoint = "127.0.0.1:{collector_port}"\n'
-            + "span_export_interval = 0.2\n",
-        )
-        off = ServedBroker(folder / "off.sqlite3", off_cfg)
-        on = ServedBroker(folder / "on.sqlite3", on_cfg)
-        rates: dict[str, list[float]] = {"off": [], "on": []}
-        p50s: dict[str, list[float]] = {"off": [], "on": []}
-        with off, on:
-            scraper = Scraper(f"http://127.0.0.1:{metrics_port}/metrics")
-            try:
-                brokers = {"off": off, "on": on}
-                for round_ in range(args.rounds):
-                    order = ["off", "on"] if round_ % 2 == 0 else ["on", "off"]
-                    for name in order:
-                        address = brokers[name].address
-                        rates[name].append(await throughput(address, args.clients, args.seconds))
-                        p50s[name].append(await latency(address, args.sequential))
-                    print(
-                        f"round {round_ + 1}/{args.rounds}: calls/s off {rates['off'][-1]:7.0f}"
-                        f"  on {rates['on'][-1]:7.0f}",
-                        flush=True,
-                    )
-            finally:
+        brokers = {
+            name: stack.enter_context(
+                ServedBroker(
+                    folder / f"{name}.sqlite3", write_config(folder / f"{name}.toml", quiet + text)
+                )
+            )
+            for name, text in configs.items()
+        }
+        scrapers = [
+            Scraper(f"http://127.0.0.1:{port}/metrics")
+            for port in (metrics_port, traced_metrics_port)
+        ]
+        try:
+            names = list(configs)
+            for round_ in range(args.rounds):
+                # A different order each round, so no configuration always goes first.
+                order = names[round_ % 3 :] + names[: round_ % 3]
+                for name in order:
+                    address = brokers[name].address
+                    rates[name].append(await throughput(address, args.clients, args.seconds))
+                    p50s[name].append(await latency(address, args.sequential))
+                print(
+                    f"round {round_ + 1}/{args.rounds}: calls/s "
+                    + "  ".join(f"{n} {rates[n][-1]:7.0f}" for n in names),
+                    flush=True,
+                )
+        finally:
+            for scraper in scrapers:
                 scraper.stop()
-    off_rate, on_rate = statistics.median(rates["off"]), statistics.median(rates["on"])
-    off_p50, on_p50 = statistics.median(p50s["off"]), statistics.median(p50s["on"])
+    rate = {name: statistics.median(values) for name, values in rates.items()}
+    p50 = {name: statistics.median(values) for name, values in p50s.items()}
     return {
         "clients": args.clients,
         "rounds": args.rounds,
-        "calls_per_s": {"off": rates["off"], "on": rates["on"]},
-        "p50_s": {"off": p50s["off"], "on": p50s["on"]},
-        "overhead_throughput": 1 - on_rate / off_rate,
-        "overhead_p50": on_p50 / off_p50 - 1,
+        "calls_per_s": rates,
+        "p50_s": p50s,
+        "overhead_throughput": 1 - rate["on"] / rate["off"],
+        "overhead_p50": p50["on"] / p50["off"] - 1,
+        "traced_overhead_throughput": 1 - rate["traced"] / rate["off"],
+        "traced_overhead_p50": p50["traced"] / p50["off"] - 1,
         "spans_received": collector.spans,
-        "scrapes": scraper.scrapes,
+        "scrapes": sum(s.scrapes for s in scrapers),
         "goal": GOAL,
     }
 
@@ -192,19 +205,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per broker")
     args = parser.parse_args()
     figures = asyncio.run(run(args))
-    off, on = figures["calls_per_s"]["off"], figures["calls_per_s"]["on"]
-    print(f"GetConnectionState calls/s, {args.clients} clients, telemetry off (median): "
-          f"{statistics.median(off):8.0f}")  # fmt: skip
-    print(f"GetConnectionState calls/s, {args.clients} clients, telemetry on  (median): "
-          f"{statistics.median(on):8.0f}")  # fmt: skip
-    print(f"one call p50, off / on: {statistics.median(figures['p50_s']['off']) * 1e3:.3f} ms / "
-          f"{statistics.median(figures['p50_s']['on']) * 1e3:.3f} ms")  # fmt: skip
+    rates, p50s = figures["calls_per_s"], figures["p50_s"]
+    for name, what in (
+        ("off", "telemetry off"),
+        ("on", "metrics on (interceptor, /metrics scraped)"),
+        ("traced", "metrics and every call traced (OTLP)"),
+    ):
+        print(
+            f"{what:<46} calls/s {statistics.median(rates[name]):7.0f} ({args.clients} clients)"
+            f"   one call p50 {statistics.median(p50s[name]) * 1e3:.3f} ms"
+        )
     print(f"spans the collector received: {figures['spans_received']}; "
           f"/metrics scrapes: {figures['scrapes']}")  # fmt: skip
     print(
         f"RPC overhead with telemetry on vs off, same run: "
         f"{figures['overhead_throughput'] * 100:.1f} % of throughput, "
         f"{figures['overhead_p50'] * 100:.1f} % of p50 latency (goal < {GOAL * 100:.0f} %)"
+    )
+    print(
+        f"with every call traced and exported as well: "
+        f"{figures['traced_overhead_throughput'] * 100:.1f} % of throughput, "
+        f"{figures['traced_overhead_p50'] * 100:.1f} % of p50 latency"
     )
     save("telemetry", **figures)
 
