@@ -15,7 +15,10 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER ibbroker
 WORKDIR /home/ibbroker
+# The container's port is published on the host (docker -p), so the broker inside listens on
+# every interface of the container without TLS, deliberately (docs/security.md).
 ENV IBBROKER_LISTEN=0.0.0.0:50051 \
+    IBBROKER_ALLOW_INSECURE_LISTEN=true \
     IBBROKER_STORE=/home/ibbroker/var/ibbroker.sqlite3 \
     IBBROKER_METRICS_LISTEN=0.0.0.0:9464 \
     PYTHONUNBUFFERED=1

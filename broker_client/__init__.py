@@ -4,10 +4,12 @@ Strategy repositories install only this package (grpcio, protobuf, grpcio-status
 googleapis-common-protos), never the server.
 """
 
+from broker_client.auth import TLSConfig
 from broker_client.client import BrokerClient, BrokerClientSync
 from broker_client.errors import (
     AccountMismatchError,
     AdminTokenRequiredError,
+    AuthError,
     BreakerOpenError,
     BrokerError,
     BrokerUnavailableError,
@@ -58,6 +60,7 @@ from broker_client.watch import WatchOptions, watch_connection_state, watch_heal
 __all__ = [
     "AccountMismatchError",
     "AdminTokenRequiredError",
+    "AuthError",
     "BreakerOpenError",
     "BrokerClient",
     "BrokerClientSync",
@@ -103,6 +106,7 @@ __all__ = [
     "ShuttingDownError",
     "StoreUnavailableError",
     "SubscriberTooSlowError",
+    "TLSConfig",
     "WatchOptions",
     "lease",
     "lease_sync",

@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 import grpc
 
 from broker_client import leases, trading, watch
+from broker_client.auth import TLSConfig
 from broker_client.channel import aio_channel, sync_channel
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
@@ -171,9 +172,16 @@ class BrokerClient(_Base, TradingMethods):
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         metadata: Sequence[tuple[str, str]] | None = None,
+        tls: TLSConfig | None = None,
+        token: str | None = None,
     ) -> None:
+        """``tls`` and ``token``: the broker's credentials (:mod:`broker_client.auth`)."""
         super().__init__(
-            target, aio_channel(target), timeout=timeout, retry=retry, metadata=metadata
+            target,
+            aio_channel(target, tls=tls, token=token),
+            timeout=timeout,
+            retry=retry,
+            metadata=metadata,
         )
 
     async def __aenter__(self) -> BrokerClient:
@@ -263,10 +271,12 @@ class BrokerClientSync(_Base, SyncTradingMethods):
         retry: RetryPolicy | None = None,
         metadata: Sequence[tuple[str, str]] | None = None,
         channel: grpc.Channel | None = None,
+        tls: TLSConfig | None = None,
+        token: str | None = None,
     ) -> None:
         super().__init__(
             target,
-            channel if channel is not None else sync_channel(target),
+            channel if channel is not None else sync_channel(target, tls=tls, token=token),
             timeout=timeout,
             retry=retry,
             metadata=metadata,

@@ -269,6 +269,42 @@ class MarketDataNotPermittedError(MarketDataError):
     """No market-data permission for the instrument and type (IB 354, 10167, 10197)."""
 
 
+class AuthError(BrokerError):
+    """The broker refused the caller's credentials or rights (see docs/security.md)."""
+
+
+class CredentialsMissingError(AuthError):
+    """The call carried no bearer token and no client certificate (UNAUTHENTICATED)."""
+
+
+class CredentialsInvalidError(AuthError):
+    """Unknown, garbled or revoked token, or an unknown identity (UNAUTHENTICATED)."""
+
+
+class CredentialsExpiredError(AuthError):
+    """The token has expired (UNAUTHENTICATED): ask the operator for a new one."""
+
+
+class ScopeDeniedError(AuthError):
+    """The identity lacks the scope the RPC needs (PERMISSION_DENIED)."""
+
+
+class OwnerNotCallerError(AuthError):
+    """The request names another identity's owner; only admin may (PERMISSION_DENIED)."""
+
+
+class PeerNotAllowedError(AuthError):
+    """The client's address is outside the broker's allow-list (PERMISSION_DENIED)."""
+
+
+class AuthRateLimitedError(AuthError):
+    """Too many failed authentication attempts from this address (RESOURCE_EXHAUSTED)."""
+
+
+class IdentityLimitError(BrokerError):
+    """The identity is over its request-rate, stream or lease limit (RESOURCE_EXHAUSTED)."""
+
+
 BY_REASON: dict[str, type[BrokerError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "GATEWAY_UNKNOWN": GatewayUnknownError,
@@ -309,6 +345,15 @@ BY_REASON: dict[str, type[BrokerError]] = {
     "MARKET_DATA_LINES_EXHAUSTED": MarketDataLinesExhaustedError,
     "SUBSCRIBER_TOO_SLOW": SubscriberTooSlowError,
     "MARKET_DATA_NOT_PERMITTED": MarketDataNotPermittedError,
+    "CREDENTIALS_MISSING": CredentialsMissingError,
+    "CREDENTIALS_INVALID": CredentialsInvalidError,
+    "CREDENTIALS_EXPIRED": CredentialsExpiredError,
+    "SCOPE_DENIED": ScopeDeniedError,
+    "OWNER_NOT_CALLER": OwnerNotCallerError,
+    "PEER_NOT_ALLOWED": PeerNotAllowedError,
+    "AUTH_RATE_LIMITED": AuthRateLimitedError,
+    "GATEWAY_UNTRUSTED": GatewayConnectError,
+    "IDENTITY_LIMIT": IdentityLimitError,
 }
 """ErrorInfo reason -> exception class."""
 

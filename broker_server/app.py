@@ -27,13 +27,17 @@ from broker_server.observability.traced_ports import TracedPorts
 from broker_server.observability.wiring import Observability, start_observability
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.market_data import MarketDataManager
+from broker_server.runtime.md_sessions import PooledDataSessions
 from broker_server.runtime.orders import OrderManager
 from broker_server.server import GrpcServer
 from broker_server.server_limits import raise_open_file_limit
 from broker_server.services.connection_service import ConnectionServicer
 from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
+from broker_server.services.market_data_service import market_data_servicer
 from broker_server.services.trading_service import TradingServicer
+from broker_server.services.transport import build_security
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
@@ -74,6 +78,10 @@ class Broker:
     """The client-ID allocator."""
     orders: OrderManager
     """Orders exactly once and read-only trading calls."""
+    market_data: MarketDataManager
+    """Market-data lines fanned out to subscribers."""
+    data_sessions: PooledDataSessions
+    """The data sessions market data runs on."""
     store: SqliteStore
     """The durable store."""
     sim: SimServer | None
@@ -81,6 +89,8 @@ class Broker:
     _background: list[asyncio.Task[None]]
     observability: Observability | None = None
     """The /metrics listener, trace export and gauges (docs/observability.md)."""
+    stopped: bool = False
+    """Set by :func:`stop_broker`; a second call returns at once."""
 
     @property
     def gateway(self) -> GatewayConfig:
@@ -93,6 +103,7 @@ async def start_broker(
 ) -> Broker:
     """Start every component; on failure, stop what was started and re-raise."""
     clock = clock or SystemClock()
+    security = build_security(config)  # logs first: auth on or off, TLS on or off
     setup_metrics()
     raise_open_file_limit()
     async with contextlib.AsyncExitStack() as unwind:
@@ -119,7 +130,7 @@ async def start_broker(
         await store.open()
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
-        server = GrpcServer(config.server, SERVICE_NAMES)
+        server = GrpcServer(config.server, SERVICE_NAMES, security)
         connections.on_gateway_health(
             lambda gateway, serving: _publish_health(server, config, connections)
         )
@@ -138,6 +149,12 @@ async def start_broker(
         orders = OrderManager(config, connections, leases, journal, clock)
         await orders.start()
         unwind.push_async_callback(orders.stop)
+        data_sessions = PooledDataSessions(connections, config.market_data.client_id, clock)
+        unwind.push_async_callback(data_sessions.close)
+        market_data = MarketDataManager(data_sessions, config.market_data, clock)
+        unwind.push_async_callback(market_data.close)
+        if security.limits is not None:  # max_leases_per_identity counts the active leases
+            security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)
         server.add(lease_grpc.add_LeaseServiceServicer_to_server, LeaseServicer(leases, identity))
         server.add(
@@ -145,7 +162,8 @@ async def start_broker(
             ConnectionServicer(connections, identity=identity),
         )
         server.add(
-            trading_grpc.add_TradingServiceServicer_to_server, TradingServicer(orders, identity)
+            trading_grpc.add_TradingServiceServicer_to_server,
+            TradingServicer(orders, identity, market_data_servicer(market_data)),
         )
         address = await server.start(config.server.listen)
         await _publish_health(server, config, connections)
@@ -162,6 +180,8 @@ async def start_broker(
             connections,
             leases,
             orders,
+            market_data,
+            data_sessions,
             store,
             sim,
             background,
@@ -181,12 +201,16 @@ async def _publish_health(
 
 
 async def stop_broker(broker: Broker) -> None:
-    """Shut down in the documented order; safe to call once."""
+    """Shut down in the documented order; a second call returns at once."""
+    if broker.stopped:
+        return
+    broker.stopped = True
     log_event(log, logging.INFO, "shutdown_started", address=broker.address)
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     broker.leases.end_streams("broker shutting down")
     broker.orders.end_streams("broker shutting down")
+    broker.market_data.end_streams("broker shutting down")
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)
@@ -195,6 +219,8 @@ async def stop_broker(broker: Broker) -> None:
     for task in broker._background:
         task.cancel()
     await broker.orders.stop()
+    await broker.market_data.close()
+    await broker.data_sessions.close()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()
@@ -224,6 +250,8 @@ async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     broker = await start_broker(config, with_sim=with_sim)
+    if broker.grpc.security is not None:  # SIGHUP: re-read the TLS certificate files
+        loop.add_signal_handler(signal.SIGHUP, broker.grpc.security.reload)
     try:
         await stop.wait()
     finally:

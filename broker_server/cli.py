@@ -8,6 +8,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -30,6 +31,12 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"ibbroker: config: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     cfg = _apply_flags(cfg, args)
+    from broker_server.services.transport import startup_problems
+
+    if problems := startup_problems(cfg):  # key permissions, the identity table
+        for problem in problems:
+            print(f"ibbroker: config: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(
         cfg.server.log_level,
         burst=cfg.server.log_burst,
@@ -58,8 +65,23 @@ def _apply_flags(cfg: BrokerConfig, args: argparse.Namespace) -> BrokerConfig:
 
 def _health(args: argparse.Namespace) -> int:
     """Exit 0 when the broker's health service answers SERVING (the Docker HEALTHCHECK)."""
+    from broker_client.auth import TLSConfig
+    from broker_client.channel import sync_channel
+
+    tls = None
+    if args.cacert or args.cert:  # a TLS listener (docs/security.md)
+        try:
+            tls = TLSConfig(
+                server_root_ca_cert=_read(args.cacert),
+                client_cert=_read(args.cert),
+                client_private_key=_read(args.key),
+                domain=args.domain or None,
+            )
+        except OSError as err:
+            print(f"ibbroker health: {err}", file=sys.stderr)
+            return EXIT_CONFIG
     try:
-        with grpc.insecure_channel(args.target) as channel:
+        with sync_channel(args.target, tls=tls, token=os.environ.get("IBBROKER_TOKEN")) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             reply = stub.Check(
                 health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
@@ -93,6 +115,10 @@ def _top(args: argparse.Namespace) -> int:
 def _bearer(token: str) -> tuple[tuple[str, str], ...]:
     """Call metadata presenting ``token`` (none when empty)."""
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def _read(path: str | None) -> bytes | None:
+    return Path(path).read_bytes() if path else None
 
 
 def default_health_target(env: Mapping[str, str]) -> str:
@@ -145,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--service", default="", help="service name to check (default: the whole process)"
     )
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer")
+    health.add_argument("--cacert", metavar="PEM", help="TLS: CA of the broker's certificate")
+    health.add_argument("--cert", metavar="PEM", help="mTLS: client certificate")
+    health.add_argument("--key", metavar="PEM", help="mTLS: client private key")
+    health.add_argument("--domain", help="TLS: name to verify the broker's certificate against")
     health.set_defaults(func=_health)
 
     target_help = "broker address (default: as for `ibbroker health`)"
@@ -166,8 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--token", default=os.environ.get("IBBROKER_TOKEN", ""), help=token_help)
     top.set_defaults(func=_top)
 
+    from broker_server.cli_tokens import add_parsers as add_token_parsers
     from broker_server.sim.cli import add_parsers
 
+    add_token_parsers(commands)
     add_parsers(commands)
     return parser
 

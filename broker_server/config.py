@@ -10,6 +10,8 @@ Environment overrides (applied after the file):
 ``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
 ``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
 ``IBBROKER_METRICS_LISTEN`` telemetry.metrics_listen  ``IBBROKER_OTLP_ENDPOINT`` telemetry.otlp_endpoint
+``IBBROKER_AUTH`` auth.enabled  ``IBBROKER_TOKEN_KEY`` auth.token_key
+``IBBROKER_ALLOW_INSECURE_LISTEN`` tls.allow_insecure_listen
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from broker_server.config_checks import validate
+from broker_server.config_security import AuthConfig, TlsConfig, validate_security
 from broker_server.config_values import ConfigError, Secret, apply_env, coerce
 from broker_server.domain.lease_policy import GatewayIds, LeasePolicy, LeaseTimes
 from broker_server.domain.limits import (
@@ -47,6 +50,7 @@ __all__ = [
     "PAPER_PORTS",
     "TWS_LIVE_PORT",
     "TWS_PAPER_PORT",
+    "AuthConfig",
     "BrokerConfig",
     "ConfigError",
     "GatewayConfig",
@@ -56,6 +60,7 @@ __all__ = [
     "SimConfigSection",
     "StoreConfig",
     "TelemetryConfig",
+    "TlsConfig",
     "TradingConfig",
     "config_from_mapping",
     "default_port",
@@ -129,10 +134,14 @@ class StoreConfig:
 class TradingConfig:
     """Orders and read-only calls through the broker (TradingService)."""
 
-    pacing_limit: int = 45
+    pacing_limit: int = 40
     """Messages per pacing window per IB session (IB allows 50/s; a margin absorbs jitter)."""
     pacing_window: float = 1.0
     """Pacing window in seconds."""
+    pacing_slices: int = 4
+    """The window is enforced in this many equal slices (10 messages per 0.25 s by default), so
+    a burst is spread over the window: IB counts messages as they arrive, and a burst that
+    arrives late next to the following one would exceed 50 in one second."""
     ack_timeout: float = 5.0
     """Seconds PlaceOrder, ModifyOrder and CancelOrder wait for IB's answer before returning the
     order in its current state (SUBMITTED, PENDING_CANCEL)."""
@@ -178,6 +187,31 @@ class LeaseConfig:
             quarantine_cooldown=self.quarantine_cooldown,
             sweep_interval=self.sweep_interval,
         )
+
+
+@dataclass(frozen=True)
+class MarketDataConfig:
+    """Market data through the broker (issue 11); the budget and client ID apply per gateway."""
+
+    client_id: int = 90
+    """Client ID of the data session each gateway opens for market data when it has none
+    (outside the lease range and the monitor IDs)."""
+    line_budget: int = 100
+    """Simultaneous IB market-data lines per gateway (IB's default allowance is 100); a new
+    instrument beyond it gets RESOURCE_EXHAUSTED before IB would answer 101."""
+    linger: float = 5.0
+    """Seconds a line stays open at IB after its last subscriber left."""
+    too_slow_after: float = 10.0
+    """Seconds data may wait unread for a subscriber before it is ended (SUBSCRIBER_TOO_SLOW)."""
+    snapshot_timeout: float = 2.0
+    """Seconds a new or healed line waits for IB's first values before the snapshot is sent
+    with what it has."""
+    request_timeout: float = 30.0
+    """Deadline in seconds of a historical request when the caller set none."""
+    pacing_margin: float = 0.05
+    """Seconds added to each historical pacing window, against jitter between broker and IB."""
+    contract_cache_size: int = 1024
+    """Resolved contract queries remembered, so resubscribing does not ask IB again."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +274,10 @@ class GatewayConfig:
     port_probe_interval: float = 0.25
     """Seconds between bare TCP looks at a refusing gateway's port while backing off; the real
     connect starts as soon as it accepts. 0 turns the look off."""
+    transport: str = "direct"
+    """How the plaintext TWS API socket is protected: direct (loopback only) or tunnel (an SSH/stunnel tunnel the operator runs; docs/security.md)."""
+    allow_plaintext_remote_gateway: bool = False
+    """Must be true to connect directly (transport = direct) to a non-loopback gateway host."""
 
     @property
     def address(self) -> str:
@@ -317,6 +355,12 @@ class BrokerConfig:
     """The built-in simulator."""
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     """Metrics endpoint and trace export."""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Identities, scopes, allow-list and audit (docs/security.md)."""
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    """Transport security of the gRPC listener (docs/security.md)."""
+    market_data: MarketDataConfig = field(default_factory=MarketDataConfig)
+    """Market data through the broker."""
 
     @property
     def default_gateway(self) -> GatewayConfig:
@@ -349,6 +393,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "trading": TradingConfig,
     "sim": SimConfigSection,
     "telemetry": TelemetryConfig,
+    "auth": AuthConfig,
+    "tls": TlsConfig,
+    "market_data": MarketDataConfig,
 }
 
 
@@ -422,6 +469,7 @@ def config_from_mapping(
         gateways.append(GatewayConfig(**values))
     cfg = BrokerConfig(gateways=tuple(gateways), **sections)
     validate(cfg, problems)
+    validate_security(cfg, problems)
     if problems:
         raise ConfigError(problems)
     return cfg

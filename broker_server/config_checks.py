@@ -153,10 +153,15 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
                  "reconcile_retry", "orphan_poll_interval", "event_log_max", "finished_orders_max"):  # fmt: skip
         if getattr(tc, name) <= 0:
             problems.append(f"trading.{name}: must be > 0, got {getattr(tc, name)}")
+    if not 1 <= tc.pacing_slices <= tc.pacing_limit:
+        problems.append(
+            f"trading.pacing_slices: must be 1..pacing_limit ({tc.pacing_limit}), got {tc.pacing_slices}"
+        )
     if tc.pacing_limit > 50:
         problems.append(f"trading.pacing_limit: IB allows 50 messages/s, got {tc.pacing_limit}")
     for gw in cfg.gateways:
         _validate_gateway(gw, problems)
+    _validate_market_data(cfg, problems)
     _validate_overlaps(cfg.gateways, problems)
     if not 0 <= cfg.sim.port <= 65535:
         problems.append(f"sim.port: must be 0-65535, got {cfg.sim.port}")
@@ -187,3 +192,27 @@ def _check_telemetry(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"telemetry.trace_sample_ratio: must be 0..1, got {tc.trace_sample_ratio}")
     if not tc.service_name:
         problems.append("telemetry.service_name: must not be empty")
+
+
+def _validate_market_data(cfg: BrokerConfig, problems: list[str]) -> None:
+    md = cfg.market_data
+    if md.line_budget < 1:
+        problems.append("market_data.line_budget: must be >= 1")
+    if md.contract_cache_size < 1:
+        problems.append("market_data.contract_cache_size: must be >= 1")
+    if md.linger < 0 or md.pacing_margin < 0:
+        problems.append("market_data.linger and pacing_margin: must be >= 0")
+    for name in ("too_slow_after", "snapshot_timeout", "request_timeout"):
+        if getattr(md, name) <= 0:
+            problems.append(f"market_data.{name}: must be > 0")
+    if not 1 <= md.client_id <= 2**31 - 1:
+        problems.append(f"market_data.client_id: must be 1..2147483647, got {md.client_id}")
+    for gw in cfg.gateways:
+        if gw.client_id_min <= md.client_id <= gw.client_id_max or md.client_id in (
+            gw.monitor_client_id,
+            *gw.monitor_client_ids,
+        ):
+            problems.append(
+                f"market_data.client_id: {md.client_id} is a lease or monitor client ID of "
+                f"gateway {gw.name}"
+            )

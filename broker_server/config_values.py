@@ -109,6 +109,9 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
         "IBBROKER_METRICS_LISTEN": ("telemetry", "metrics_listen"),
         "IBBROKER_OTLP_ENDPOINT": ("telemetry", "otlp_endpoint"),
+        "IBBROKER_AUTH": ("auth", "enabled"),
+        "IBBROKER_TOKEN_KEY": ("auth", "token_key"),
+        "IBBROKER_ALLOW_INSECURE_LISTEN": ("tls", "allow_insecure_listen"),
     }
     for var, (section, key) in simple.items():
         if var in env:

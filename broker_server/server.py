@@ -25,6 +25,7 @@ from broker_server.logs import log_event
 from broker_server.observability.rpc import RpcTelemetryInterceptor
 from broker_server.server_limits import PeerStreamLimit, connection_cap
 from broker_server.services.errors import to_status
+from broker_server.services.transport import EdgeSecurity
 
 log = logging.getLogger("ibbroker.server")
 _health_changes = otel.get_meter("ibbroker").create_counter(
@@ -231,8 +232,16 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """The ``grpc.aio`` server plus the standard health service and reflection."""
 
-    def __init__(self, cfg: ServerConfig, service_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        cfg: ServerConfig,
+        service_names: Sequence[str],
+        security: EdgeSecurity | None = None,
+    ) -> None:
+        """``security`` (services/transport.py): the auth interceptor runs first, the owner
+        check last (on the parsed request), and the listener speaks TLS when it has credentials."""
         self.cfg = cfg
+        self.security = security
         self.service_names = tuple(service_names)
         self.drain = DrainInterceptor()
         self._serving: dict[str, bool] = {}
@@ -242,9 +251,12 @@ class GrpcServer:
             # Telemetry first: it times and traces every call, refusals included.
             interceptors=[
                 RpcTelemetryInterceptor(),
+                *([security.auth] if security else []),
                 self.drain,
                 self.peer_streams,
                 MalformedRequestInterceptor(),
+                *([security.owner] if security else []),
+                *([security.limits] if security and security.limits else []),
             ],
             options=server_options(cfg),
         )
@@ -261,8 +273,12 @@ class GrpcServer:
             (*self.service_names, HEALTH_SERVICE, reflection.SERVICE_NAME), self.server
         )
         host = listen.rpartition(":")[0]
+        credentials = self.security.credentials() if self.security else None
         try:
-            self.port = self.server.add_insecure_port(listen)
+            if credentials is not None:
+                self.port = self.server.add_secure_port(listen, credentials)
+            else:
+                self.port = self.server.add_insecure_port(listen)
         except RuntimeError as err:  # grpc's way of saying the bind failed
             raise OSError(f"cannot listen on {listen}: address in use or not available") from err
         if self.port == 0:

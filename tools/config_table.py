@@ -31,6 +31,9 @@ SECTIONS: list[tuple[str, type[Any]]] = [
     ("gateways.NAME", config.GatewayConfig),
     ("sim", config.SimConfigSection),
     ("telemetry", config.TelemetryConfig),
+    ("auth", config.AuthConfig),
+    ("tls", config.TlsConfig),
+    ("market_data", config.MarketDataConfig),
 ]
 ENV = {
     "server.listen": "IBBROKER_LISTEN",
@@ -39,6 +42,9 @@ ENV = {
     "store.path": "IBBROKER_STORE",
     "telemetry.metrics_listen": "IBBROKER_METRICS_LISTEN",
     "telemetry.otlp_endpoint": "IBBROKER_OTLP_ENDPOINT",
+    "auth.enabled": "IBBROKER_AUTH",
+    "auth.token_key": "IBBROKER_TOKEN_KEY",
+    "tls.allow_insecure_listen": "IBBROKER_ALLOW_INSECURE_LISTEN",
     "gateways.NAME.host": "IB_HOST",
     "gateways.NAME.port": "IB_PORT",
     "gateways.NAME.monitor_client_id": "IB_CLIENT_ID",

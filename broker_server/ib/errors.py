@@ -15,6 +15,9 @@ class ConnectFailureReason(enum.Enum):
     HANDSHAKE_TIMEOUT = "HANDSHAKE_TIMEOUT"
     """TCP connected but the API handshake (version reply, managedAccounts, nextValidId) did not
     finish in time, or the peer closed the socket during it."""
+    GATEWAY_UNTRUSTED = "GATEWAY_UNTRUSTED"
+    """TCP connected, then the peer closed the socket before sending its server version: what
+    TWS / IB Gateway do to an address outside their Trusted IPs (docs/security.md)."""
     CLIENT_ID_IN_USE = "CLIENT_ID_IN_USE"
     """IB answered 326: another API client holds this client ID."""
     SERVER_VERSION_TOO_OLD = "SERVER_VERSION_TOO_OLD"

@@ -6,7 +6,10 @@ reason instead of the library's bare ``TimeoutError``:
 
 - refused / unreachable            -> CONNECTION_REFUSED (about 1 ms, or the TCP timeout)
 - 326 on ``errorEvent``, then close -> CLIENT_ID_IN_USE at the close (not after the timeout)
-- peer closed / silent in handshake -> HANDSHAKE_TIMEOUT (a close fails at once)
+- peer silent in handshake          -> HANDSHAKE_TIMEOUT
+- peer closed before its version    -> GATEWAY_UNTRUSTED at once (TWS's answer to an IP outside
+                                       its Trusted IPs); closed later in the handshake ->
+                                       HANDSHAKE_TIMEOUT at once
 - version below the library's min   -> SERVER_VERSION_TOO_OLD
 - a sync request unanswered         -> SYNC_TIMEOUT (ib_insync would only log it)
 - accounts vs ``paper_trading``     -> ACCOUNT_MISMATCH (checked before the sync)
@@ -23,6 +26,9 @@ next socket is sampled, so only messages after the last sample of a dropped sock
 Inside the broker's event loop only the ``*Async`` library methods are awaited (the blocking
 ones call ``run_until_complete`` and fail inside a running loop); ``reqMktData`` and
 ``cancelMktData`` only write to the socket.
+
+Length: a little over 500 lines, because the market-data lines a session re-issues after
+every reconnect and 1101 belong with the socket they are held on.
 """
 
 from __future__ import annotations
@@ -91,6 +97,10 @@ class MarketDataSubscription:
     """The library ``Ticker`` of the current socket (replaced when re-issued)."""
     issued: int = 0
     """How often the request was sent to IB."""
+    on_issued: Callable[[MarketDataSubscription], None] | None = None
+    """Called after each (re-)issue, with the new ``ticker`` set."""
+    data_type: int = 1
+    """IB market data type (1 live .. 4 delayed frozen) sent before each issue."""
 
 
 class IBSession:
@@ -115,6 +125,8 @@ class IBSession:
         self._accounts: tuple[str, ...] = ()
         self._last_api_error = ""
         self._subs: dict[int, MarketDataSubscription] = {}
+        self._error_listeners: list[Callable[[int, int, str], None]] = []
+        self._data_type = 0
         self._sub_keys = itertools.count(1)
         self._base_in = 0
         self._base_out = 0
@@ -233,6 +245,7 @@ class IBSession:
         ib.disconnectedEvent += lambda: self._on_ib_disconnected(ib)
         self._ib = ib
         self._connecting = None
+        self._data_type = 0  # a new socket starts with IB's default type
         self._server_version = int(ib.client.serverVersion())
         self._accounts = tuple(accounts)
         log_event(
@@ -295,7 +308,16 @@ class IBSession:
             raise ConnectFailure(
                 ConnectFailureReason.HANDSHAKE_TIMEOUT,
                 f"API handshake with {cfg.address} not finished after {cfg.timeout:g} s "
-                "(gateway starting, or the API is not enabled?)",
+                "(gateway starting, the API not enabled, or TWS asking whether to accept this "
+                "IP: add it to Trusted IPs?)",
+            )
+        if closed.done() and not self._last_api_error:
+            # The libraries report a close as an API error only once the server version has
+            # arrived: a silent close came before it, which is how TWS refuses an untrusted IP.
+            raise ConnectFailure(
+                ConnectFailureReason.GATEWAY_UNTRUSTED,
+                f"{cfg.address} closed the socket before answering the API handshake: is this "
+                "host's IP in TWS / IB Gateway's Trusted IPs (Configure > API > Settings)?",
             )
         why = closed.result() if closed.done() else repr(task.exception())
         raise ConnectFailure(
@@ -385,11 +407,17 @@ class IBSession:
     # --- market data --------------------------------------------------------------------
 
     async def subscribe_market_data(
-        self, contract: Any, generic_ticks: str = ""
+        self,
+        contract: Any,
+        generic_ticks: str = "",
+        *,
+        on_issued: Callable[[MarketDataSubscription], None] | None = None,
+        data_type: int = 1,
     ) -> MarketDataSubscription:
         """Hold a streaming market-data line for ``contract``; re-issued after reconnects.
 
         A contract without ``conId`` is qualified first (ib_async cannot key a ticker by it).
+        ``on_issued`` is called after every issue (this one included) with the new ticker.
         """
         if not getattr(contract, "conId", 0):
             qualified = await within(
@@ -397,7 +425,9 @@ class IBSession:
             )
             if not qualified:
                 raise ValueError(f"IB does not know the contract {contract}")
-        sub = MarketDataSubscription(next(self._sub_keys), contract, generic_ticks)
+        sub = MarketDataSubscription(
+            next(self._sub_keys), contract, generic_ticks, on_issued=on_issued, data_type=data_type
+        )
         self._subs[sub.key] = sub
         if self.connected:
             self._issue(sub)
@@ -421,8 +451,24 @@ class IBSession:
         return len(self._subs)
 
     def _issue(self, sub: MarketDataSubscription) -> None:
+        # reqMarketDataType applies to the client's later requests: send it when it changes.
+        if sub.data_type != self._data_type:
+            self._ib.reqMarketDataType(sub.data_type)
+            self._data_type = sub.data_type
         sub.ticker = self._ib.reqMktData(sub.contract, sub.generic_ticks, False, False)
         sub.issued += 1
+        if sub.on_issued is not None:
+            sub.on_issued(sub)
+
+    def add_error_listener(self, listener: Callable[[int, int, str], None]) -> None:
+        """Also call ``listener(req_id, code, message)`` for every IB error and status message
+        of this session's current socket (before the supervisor sees it)."""
+        self._error_listeners.append(listener)
+
+    @property
+    def lib(self) -> Any:
+        """The library module (``Contract``, ``Stock``, ...)."""
+        return self._lib
 
     # --- restoration --------------------------------------------------------------------
 
@@ -460,6 +506,9 @@ class IBSession:
         return self._ib
 
     def _forward_error(self, ib: Any, req_id: int, code: int, message: str) -> None:
+        if ib is self._ib:
+            for listener in tuple(self._error_listeners):
+                listener(int(req_id), int(code), str(message))
         if self._on_ib_error is not None and ib in (self._ib, self._connecting):
             self._on_ib_error(int(req_id), int(code), str(message))
 

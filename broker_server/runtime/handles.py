@@ -135,10 +135,18 @@ class SessionHandle:
         return await self.session.current_time(timeout)
 
     async def subscribe_market_data(
-        self, contract: Any, generic_ticks: str = ""
+        self,
+        contract: Any,
+        generic_ticks: str = "",
+        *,
+        on_issued: Callable[[MarketDataSubscription], None] | None = None,
+        data_type: int = 1,
     ) -> MarketDataSubscription:
-        """Hold a market-data line on the session (checked; re-issued after reconnects)."""
-        return await self.session.subscribe_market_data(contract, generic_ticks)
+        """Hold a market-data line on the session (checked; re-issued after reconnects; see
+        :meth:`IBSession.subscribe_market_data`)."""
+        return await self.session.subscribe_market_data(
+            contract, generic_ticks, on_issued=on_issued, data_type=data_type
+        )
 
     def cancel_market_data(self, sub: MarketDataSubscription) -> None:
         """Stop holding ``sub`` (checked)."""

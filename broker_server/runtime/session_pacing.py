@@ -46,7 +46,10 @@ class SessionPacers:
         key = (handle.gateway, handle.client_id)
         pacer = self._pacers.get(key)
         if pacer is None:
-            governor = PacingGovernor(self._config.pacing_limit, self._config.pacing_window)
+            slices = max(1, self._config.pacing_slices)
+            governor = PacingGovernor(
+                max(1, self._config.pacing_limit // slices), self._config.pacing_window / slices
+            )
             pacer = SessionPacer(governor, self._clock, name=handle.name)
             self._pacers[key] = pacer
         return pacer

@@ -5,13 +5,15 @@ Each RPC resolves its :class:`Caller` once, from the call's metadata and its req
 the services looks at metadata or compares tokens, so real identities (bearer tokens per
 strategy, mTLS peer certificates) replace this class and nothing else.
 
-Today:
-
-- the caller's name is the request's ``owner`` field (leases are held by whoever says so;
-  the lease's epoch is the fence, not the name);
-- admin RPCs need ``authorization: Bearer <server.admin_token>`` when a token is configured,
-  compared in constant time (:func:`hmac.compare_digest`), so the answer time does not tell an
-  attacker how much of a guessed token was right.
+Authentication and scopes are decided before any servicer runs, by
+:class:`~broker_server.services.auth.AuthInterceptor` (one gate for every service); its
+:class:`~broker_server.services.auth.Principal` is read here from the call's context. With
+``auth.enabled`` the request's ``owner`` has been made the authenticated identity (or a label
+under it) by :class:`~broker_server.services.auth.OwnerInterceptor` before the servicer sees it.
+With auth off, the caller's name is the request's ``owner`` as sent, and admin RPCs need
+``authorization: Bearer <server.admin_token>`` when a token is configured, compared in constant
+time (:func:`hmac.compare_digest`) by the interceptor and again here (servicers used without
+the interceptor, in tests, keep the check).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import grpc
 from broker_server.config import Secret
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
+from broker_server.services.principal import Principal, current_principal
 
 _BEARER = "bearer "
 
@@ -39,6 +42,8 @@ class Caller:
     """The transport peer (``ipv4:127.0.0.1:54321``), for logs."""
     bearer: Secret = field(default_factory=lambda: Secret(""))
     """The bearer token the call presented in ``authorization`` (empty: none)."""
+    principal: Principal | None = None
+    """The authenticated identity (None when the call did not pass the auth interceptor)."""
 
     def __repr__(self) -> str:
         return f"<Caller {self.name!r} from {self.peer} bearer={self.bearer!r}>"
@@ -66,13 +71,19 @@ class Identity:
             peer = context.peer() or ""
         except Exception:  # a context without a transport (never in a real server)
             peer = ""
-        return Caller(name=str(getattr(request, "owner", "")), peer=peer, bearer=_bearer(metadata))
+        return Caller(
+            name=str(getattr(request, "owner", "")),
+            peer=peer,
+            bearer=_bearer(metadata),
+            principal=current_principal(),
+        )
 
     def require_admin(self, caller: Caller, rpc: str) -> None:
         """UNAUTHENTICATED (ADMIN_TOKEN_REQUIRED) unless ``caller`` may call admin RPC ``rpc``.
 
-        With no admin token configured, admin RPCs are open (documented in the README)."""
-        if not self._admin_token:
+        With no admin token configured, admin RPCs are open (documented in the README). A call
+        the auth interceptor admitted was checked there (scope ``admin``)."""
+        if caller.principal is not None or not self._admin_token:
             return
         expected = self._admin_token.reveal().encode()
         if not hmac.compare_digest(caller.bearer.reveal().encode(), expected):

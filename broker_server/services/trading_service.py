@@ -83,10 +83,16 @@ def _external_state(status: str) -> OrderState:
 class TradingServicer(spb_grpc.TradingServiceServicer):
     """Serves ``ibbroker.v1.TradingService`` from an :class:`OrderManager`."""
 
-    def __init__(self, orders: OrderManager, identity: Identity | None = None) -> None:
+    def __init__(
+        self,
+        orders: OrderManager,
+        identity: Identity | None = None,
+        market_data: spb_grpc.TradingServiceServicer | None = None,
+    ) -> None:
         self._orders = orders
         self._reads = orders.reads
         self._identity = identity or Identity()
+        self._market_data = market_data
 
     def _audience(self, request: object, context: grpc.aio.ServicerContext, rpc: str) -> Caller:
         """The caller of a listing; ``all_owners`` needs the admin token, else ``owner``."""
@@ -366,25 +372,35 @@ class TradingServicer(spb_grpc.TradingServiceServicer):
                     event=tc.order_event_proto(event.sequence, event.record, event.execution)
                 )
 
-    # --- market data (issue 11): defined in the contract, not served yet --------------------
+    # --- market data: served by MarketDataEndpoints (services/market_data_service.py) --------
 
-    async def WatchMarketData(
+    async def _market_data_or_abort(
+        self, context: grpc.aio.ServicerContext
+    ) -> spb_grpc.TradingServiceServicer:
+        if self._market_data is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "no market data on this broker")
+        assert self._market_data is not None  # abort raised
+        return self._market_data
+
+    # A coroutine that writes with context.write, like MarketDataEndpoints.WatchMarketData: the
+    # broker must be able to end a stream blocked on a reader that stopped (see that module).
+    async def WatchMarketData(  # type: ignore[override]
         self, request: spb.WatchMarketDataRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[spb.WatchMarketDataResponse]:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "WatchMarketData: issue 11")
-        yield spb.WatchMarketDataResponse()  # pragma: no cover - abort raised
+    ) -> None:
+        endpoints = await self._market_data_or_abort(context)
+        await endpoints.WatchMarketData(request, context)  # type: ignore[misc]
 
     async def GetMarketDataLines(
         self, request: spb.GetMarketDataLinesRequest, context: grpc.aio.ServicerContext
     ) -> spb.GetMarketDataLinesResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "GetMarketDataLines: issue 11")
-        raise AssertionError("unreachable")  # pragma: no cover
+        endpoints = await self._market_data_or_abort(context)
+        return await endpoints.GetMarketDataLines(request, context)  # type: ignore[misc]
 
     async def GetHistoricalBars(
         self, request: spb.GetHistoricalBarsRequest, context: grpc.aio.ServicerContext
     ) -> spb.GetHistoricalBarsResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "GetHistoricalBars: issue 11")
-        raise AssertionError("unreachable")  # pragma: no cover
+        endpoints = await self._market_data_or_abort(context)
+        return await endpoints.GetHistoricalBars(request, context)  # type: ignore[misc]
 
 
 def _modified(spec: OrderSpec, request: spb.ModifyOrderRequest) -> OrderSpec:

@@ -34,6 +34,8 @@ export interface ConnectOptions {
   credentials?: grpc.ChannelCredentials;
   /** Extra channel arguments, merged over CHANNEL_OPTIONS. */
   channelOptions?: grpc.ChannelOptions;
+  /** Bearer token sent as `authorization: Bearer <token>` on every call (docs/security.md). */
+  token?: string;
 }
 
 export function connect(address: string, options?: ConnectOptions): Broker;

@@ -27,7 +27,10 @@ async def test_a_burst_of_orders_never_trips_ibs_50_per_second(tmp_path: Path) -
 
 
 async def test_an_order_that_cannot_be_paced_in_time_is_refused(tmp_path: Path) -> None:
-    async with simulator() as sim, served(tmp_path / "s.db", sim, pacing_limit=2) as s:
+    async with (
+        simulator() as sim,
+        served(tmp_path / "s.db", sim, pacing_limit=2, pacing_slices=1) as s,
+    ):
         lease = await s.lease()
         await s.place(lease, limit_order("1.00"), key="p-1")
         await s.place(lease, limit_order("1.00"), key="p-2")

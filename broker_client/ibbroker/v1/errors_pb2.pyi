@@ -115,6 +115,31 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A market data subscriber read too slowly for too long and was ended."""
     ERROR_REASON_MARKET_DATA_NOT_PERMITTED: _ErrorReason.ValueType  # 51
     """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
+    ERROR_REASON_CREDENTIALS_MISSING: _ErrorReason.ValueType  # 60
+    """Security (60-69), see docs/security.md.
+    The call carried no credentials (no `authorization: Bearer` token, no client certificate).
+    """
+    ERROR_REASON_CREDENTIALS_INVALID: _ErrorReason.ValueType  # 61
+    """The credentials are not valid: unknown, garbled or revoked token, or an unknown identity."""
+    ERROR_REASON_CREDENTIALS_EXPIRED: _ErrorReason.ValueType  # 62
+    """The token has expired: create a new one with `ibbroker token create`."""
+    ERROR_REASON_SCOPE_DENIED: _ErrorReason.ValueType  # 63
+    """The caller's identity lacks the scope this RPC needs (read, lease, trade or admin)."""
+    ERROR_REASON_OWNER_NOT_CALLER: _ErrorReason.ValueType  # 64
+    """The request names an owner outside the caller's identity (only admin may act for others)."""
+    ERROR_REASON_PEER_NOT_ALLOWED: _ErrorReason.ValueType  # 65
+    """The caller's address is outside the listener's allow-list (auth.allow_cidrs)."""
+    ERROR_REASON_AUTH_RATE_LIMITED: _ErrorReason.ValueType  # 66
+    """Too many failed authentication attempts from this address: retry after RetryInfo."""
+    ERROR_REASON_GATEWAY_UNTRUSTED: _ErrorReason.ValueType  # 67
+    """The gateway accepted the TCP connection and closed it before answering the API handshake:
+    what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+    """
+    ERROR_REASON_IDENTITY_LIMIT: _ErrorReason.ValueType  # 68
+    """The caller's identity is over one of its limits (auth.max_request_rate,
+    max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+    RetryInfo.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
@@ -215,4 +240,29 @@ ERROR_REASON_SUBSCRIBER_TOO_SLOW: ErrorReason.ValueType  # 50
 """A market data subscriber read too slowly for too long and was ended."""
 ERROR_REASON_MARKET_DATA_NOT_PERMITTED: ErrorReason.ValueType  # 51
 """IB has no market data permission for the instrument and type (IB 354, 10167, 10197)."""
+ERROR_REASON_CREDENTIALS_MISSING: ErrorReason.ValueType  # 60
+"""Security (60-69), see docs/security.md.
+The call carried no credentials (no `authorization: Bearer` token, no client certificate).
+"""
+ERROR_REASON_CREDENTIALS_INVALID: ErrorReason.ValueType  # 61
+"""The credentials are not valid: unknown, garbled or revoked token, or an unknown identity."""
+ERROR_REASON_CREDENTIALS_EXPIRED: ErrorReason.ValueType  # 62
+"""The token has expired: create a new one with `ibbroker token create`."""
+ERROR_REASON_SCOPE_DENIED: ErrorReason.ValueType  # 63
+"""The caller's identity lacks the scope this RPC needs (read, lease, trade or admin)."""
+ERROR_REASON_OWNER_NOT_CALLER: ErrorReason.ValueType  # 64
+"""The request names an owner outside the caller's identity (only admin may act for others)."""
+ERROR_REASON_PEER_NOT_ALLOWED: ErrorReason.ValueType  # 65
+"""The caller's address is outside the listener's allow-list (auth.allow_cidrs)."""
+ERROR_REASON_AUTH_RATE_LIMITED: ErrorReason.ValueType  # 66
+"""Too many failed authentication attempts from this address: retry after RetryInfo."""
+ERROR_REASON_GATEWAY_UNTRUSTED: ErrorReason.ValueType  # 67
+"""The gateway accepted the TCP connection and closed it before answering the API handshake:
+what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+"""
+ERROR_REASON_IDENTITY_LIMIT: ErrorReason.ValueType  # 68
+"""The caller's identity is over one of its limits (auth.max_request_rate,
+max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+RetryInfo.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

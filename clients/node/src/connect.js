@@ -41,12 +41,15 @@ function lookup(root, name) {
  * close()}`; the clients are @grpc/grpc-js clients sharing one channel.
  *
  * options.credentials: grpc.ChannelCredentials (default insecure: the broker listens on
- * loopback); options.channelOptions: extra channel arguments, merged over CHANNEL_OPTIONS.
+ * loopback; grpc.credentials.createSsl(ca, key, cert) for TLS/mTLS); options.token: a bearer
+ * token sent as `authorization: Bearer <token>` on every call (docs/security.md);
+ * options.channelOptions: extra channel arguments, merged over CHANNEL_OPTIONS.
  */
 export function connect(address, options = {}) {
   if (typeof address !== 'string' || !address) throw new TypeError('connect(address): host:port');
   const credentials = options.credentials ?? grpc.credentials.createInsecure();
   const channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
+  if (options.token) channelOptions.interceptors = [tokenInterceptor(options.token)];
   const root = loadPackage();
   const broker = { address };
   let channel;
@@ -80,6 +83,20 @@ export function unary(client, method, request = {}, options = {}) {
       err ? reject(err) : resolve(response),
     );
   });
+}
+
+/**
+ * A client interceptor adding `authorization: Bearer <token>` to every call (an interceptor,
+ * not call credentials, so it also works on the insecure loopback channel).
+ */
+export function tokenInterceptor(token) {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
 }
 
 export function toMetadata(metadata) {

@@ -127,14 +127,14 @@ export async function waitServing(address, ms = 30_000) {
  * simulator unless `ibPort` points it at a separate one. Resolves once Health says SERVING with
  * `{address, port, store, process, stop(signal)}`.
  */
-export async function startBroker({ port = 0, store, ibPort, dir } = {}) {
+export async function startBroker({ port = 0, store, ibPort, dir, env: extraEnv, cwd } = {}) {
   const home = dir ?? mkdtempSync(join(tmpdir(), 'ibbroker-node-'));
   const storePath = store ?? join(home, 'store.sqlite3');
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--store', storePath];
-  const env = { ...process.env, IBBROKER_LOG_LEVEL: 'INFO' };
+  const env = { ...process.env, IBBROKER_LOG_LEVEL: 'INFO', ...extraEnv };
   if (ibPort) env.IB_PORT = String(ibPort);
   else args.push('--sim');
-  const child = spawn(IBBROKER, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(IBBROKER, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = [];
   const address = await firstLine(
     child.stderr,

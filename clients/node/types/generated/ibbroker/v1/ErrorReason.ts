@@ -173,6 +173,46 @@ export const ErrorReason = {
    * IB has no market data permission for the instrument and type (IB 354, 10167, 10197).
    */
   ERROR_REASON_MARKET_DATA_NOT_PERMITTED: 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED',
+  /**
+   * Security (60-69), see docs/security.md.
+   * The call carried no credentials (no `authorization: Bearer` token, no client certificate).
+   */
+  ERROR_REASON_CREDENTIALS_MISSING: 'ERROR_REASON_CREDENTIALS_MISSING',
+  /**
+   * The credentials are not valid: unknown, garbled or revoked token, or an unknown identity.
+   */
+  ERROR_REASON_CREDENTIALS_INVALID: 'ERROR_REASON_CREDENTIALS_INVALID',
+  /**
+   * The token has expired: create a new one with `ibbroker token create`.
+   */
+  ERROR_REASON_CREDENTIALS_EXPIRED: 'ERROR_REASON_CREDENTIALS_EXPIRED',
+  /**
+   * The caller's identity lacks the scope this RPC needs (read, lease, trade or admin).
+   */
+  ERROR_REASON_SCOPE_DENIED: 'ERROR_REASON_SCOPE_DENIED',
+  /**
+   * The request names an owner outside the caller's identity (only admin may act for others).
+   */
+  ERROR_REASON_OWNER_NOT_CALLER: 'ERROR_REASON_OWNER_NOT_CALLER',
+  /**
+   * The caller's address is outside the listener's allow-list (auth.allow_cidrs).
+   */
+  ERROR_REASON_PEER_NOT_ALLOWED: 'ERROR_REASON_PEER_NOT_ALLOWED',
+  /**
+   * Too many failed authentication attempts from this address: retry after RetryInfo.
+   */
+  ERROR_REASON_AUTH_RATE_LIMITED: 'ERROR_REASON_AUTH_RATE_LIMITED',
+  /**
+   * The gateway accepted the TCP connection and closed it before answering the API handshake:
+   * what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+   */
+  ERROR_REASON_GATEWAY_UNTRUSTED: 'ERROR_REASON_GATEWAY_UNTRUSTED',
+  /**
+   * The caller's identity is over one of its limits (auth.max_request_rate,
+   * max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+   * RetryInfo.
+   */
+  ERROR_REASON_IDENTITY_LIMIT: 'ERROR_REASON_IDENTITY_LIMIT',
 } as const;
 
 /**
@@ -388,6 +428,55 @@ export type ErrorReason =
    */
   | 'ERROR_REASON_MARKET_DATA_NOT_PERMITTED'
   | 51
+  /**
+   * Security (60-69), see docs/security.md.
+   * The call carried no credentials (no `authorization: Bearer` token, no client certificate).
+   */
+  | 'ERROR_REASON_CREDENTIALS_MISSING'
+  | 60
+  /**
+   * The credentials are not valid: unknown, garbled or revoked token, or an unknown identity.
+   */
+  | 'ERROR_REASON_CREDENTIALS_INVALID'
+  | 61
+  /**
+   * The token has expired: create a new one with `ibbroker token create`.
+   */
+  | 'ERROR_REASON_CREDENTIALS_EXPIRED'
+  | 62
+  /**
+   * The caller's identity lacks the scope this RPC needs (read, lease, trade or admin).
+   */
+  | 'ERROR_REASON_SCOPE_DENIED'
+  | 63
+  /**
+   * The request names an owner outside the caller's identity (only admin may act for others).
+   */
+  | 'ERROR_REASON_OWNER_NOT_CALLER'
+  | 64
+  /**
+   * The caller's address is outside the listener's allow-list (auth.allow_cidrs).
+   */
+  | 'ERROR_REASON_PEER_NOT_ALLOWED'
+  | 65
+  /**
+   * Too many failed authentication attempts from this address: retry after RetryInfo.
+   */
+  | 'ERROR_REASON_AUTH_RATE_LIMITED'
+  | 66
+  /**
+   * The gateway accepted the TCP connection and closed it before answering the API handshake:
+   * what TWS / IB Gateway do when the broker's IP is not in their Trusted IPs.
+   */
+  | 'ERROR_REASON_GATEWAY_UNTRUSTED'
+  | 67
+  /**
+   * The caller's identity is over one of its limits (auth.max_request_rate,
+   * max_streams_per_identity, max_leases_per_identity; ErrorInfo metadata `limit`): retry after
+   * RetryInfo.
+   */
+  | 'ERROR_REASON_IDENTITY_LIMIT'
+  | 68
 
 /**
  * ErrorReason is the machine-readable cause carried in `google.rpc.ErrorInfo.reason` (domain
