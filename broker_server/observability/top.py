@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from rich.console import Console
 from rich.live import Live
 
+from broker_client.auth import TLSConfig
 from broker_client.channel import aio_channel
 from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import connection_service_pb2 as csvc
@@ -37,10 +38,16 @@ class Top:
     """One ``top`` session against ``target``."""
 
     def __init__(
-        self, target: str, metadata: Sequence[tuple[str, str]] = (), console: Console | None = None
+        self,
+        target: str,
+        *,
+        tls: TLSConfig | None = None,
+        token: str | None = None,
+        console: Console | None = None,
     ) -> None:
         self.view = BrokerView(target)
-        self.metadata = tuple(metadata)
+        self.tls = tls
+        self.token = token
         self.console = console or Console()
         self._changed = asyncio.Event()
 
@@ -74,16 +81,15 @@ class Top:
         """Once per (re)connection: what the events do not carry (addresses, roles)."""
         stub = csvc_grpc.ConnectionServiceStub(channel)
         with contextlib.suppress(grpc.aio.AioRpcError):  # the watches report what is wrong
-            reply = await stub.GetConnectionState(
-                csvc.GetConnectionStateRequest(), timeout=5, metadata=self.metadata
-            )
+            reply = await stub.GetConnectionState(csvc.GetConnectionStateRequest(), timeout=5)
             self.view.load_state(reply)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Show the view until ``stop`` is set (or the task is cancelled)."""
         stop = stop or asyncio.Event()
-        options = WatchOptions(metadata=self.metadata or None, max_backoff=2.0)
-        async with aio_channel(self.view.target) as channel:
+        options = WatchOptions(max_backoff=2.0)
+        # The channel sends the token on every call and stream (broker_client.auth).
+        async with aio_channel(self.view.target, tls=self.tls, token=self.token) as channel:
             tasks = [
                 asyncio.create_task(self._connectivity(channel)),
                 asyncio.create_task(
@@ -118,10 +124,10 @@ class Top:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def run_top(target: str, metadata: Sequence[tuple[str, str]] = ()) -> int:
+def run_top(target: str, *, tls: TLSConfig | None = None, token: str | None = None) -> int:
     """``ibbroker top``: until Ctrl-C; returns 0."""
     try:
-        asyncio.run(Top(target, metadata).run())
+        asyncio.run(Top(target, tls=tls, token=token).run())
     except KeyboardInterrupt:
         pass
     return 0

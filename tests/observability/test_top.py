@@ -199,3 +199,28 @@ async def test_top_in_a_real_terminal_through_a_drop_a_lost_broker_and_ctrl_c(
         tmux.kill()
         if not stopped:
             await stop_broker(broker)
+
+
+async def test_status_with_auth_on_needs_the_token(tmp_path: Path) -> None:
+    from tests.security.helpers import make_identities, secure_config
+
+    cfg = secure_config(tmp_path)
+    tokens = make_identities(cfg)
+    async with running_broker(cfg, with_sim=True) as secured:
+        await wait_connected(secured)
+
+        async def status(*extra: str) -> tuple[int, bytes, bytes]:
+            proc = await asyncio.create_subprocess_exec(
+                str(IBBROKER), "status", "--json", "--target", secured.address, *extra,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env={k: v for k, v in os.environ.items() if k != "IBBROKER_TOKEN"},
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode is not None
+            return proc.returncode, out, err
+
+        code, out, err = await status()
+        assert code == 1 and b"UNAUTHENTICATED" in err and b"Traceback" not in err
+        code, out, err = await status("--token", tokens["reader"])
+        assert code == 0, err
+        assert json.loads(out)["gateways"][0]["state"] == "CONNECTED"
