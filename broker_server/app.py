@@ -149,6 +149,7 @@ async def start_broker(
         orders = OrderManager(config, connections, leases, journal, clock)
         await orders.start()
         unwind.push_async_callback(orders.stop)
+        leases.prefer_client_ids_of(orders)
         data_sessions = PooledDataSessions(connections, config.market_data.client_id, clock)
         unwind.push_async_callback(data_sessions.close)
         market_data = MarketDataManager(data_sessions, config.market_data, clock)

@@ -41,3 +41,15 @@ class GatewayAccounts(Protocol):
         """Why ``gateway``'s managed accounts do not fit its configuration, or None when they fit
         or are not known yet (the monitor has not connected)."""
         ...
+
+
+class OrderClientIds(Protocol):
+    """Which client IDs hold an owner's working orders: implemented by the order runtime.
+
+    TWS lets only the client ID that placed an order modify or cancel it, so a PROXIED acquire
+    that names no client ID is offered one of these first."""
+
+    def working_client_ids(self, gateway: str, owner: str) -> list[int]:
+        """Client IDs of ``gateway`` on which ``owner`` has orders that are not finished, the
+        most recently placed first."""
+        ...

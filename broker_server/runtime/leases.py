@@ -6,12 +6,18 @@ Everything runs on the event loop. A mutation of the table and the store call th
 happen in one step with no ``await`` between them, and the store commits in call order, so the
 store always sees the table's history in the table's order. Acknowledgement waits for the commit:
 a lease the caller has seen survives ``kill -9``.
+
+Why this file is over 500 lines: every path that mutates the table (acquire, renew, release,
+sweep, expiry, restart) is here, because the invariant above (mutate and persist in one step)
+is only checkable when they sit side by side; what does not mutate already lives beside it
+(``lease_time``, ``lease_gateway``, ``lease_writes``, ``lease_events``, ``lease_reopen``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -41,7 +47,12 @@ from broker_server.runtime.alive import AliveMark, alive_path
 from broker_server.runtime.events import EventHub
 from broker_server.runtime.lease_events import LeasePublisher
 from broker_server.runtime.lease_gateway import GatewayChecks
-from broker_server.runtime.lease_ports import ClientIdProber, GatewayAccounts, ProxiedSessionPool
+from broker_server.runtime.lease_ports import (
+    ClientIdProber,
+    GatewayAccounts,
+    OrderClientIds,
+    ProxiedSessionPool,
+)
 from broker_server.runtime.lease_reopen import SessionReopener
 from broker_server.runtime.lease_time import LeaseTime
 from broker_server.runtime.lease_writes import Writes
@@ -111,6 +122,7 @@ class LeaseManager:
         )
         self._gateway = GatewayChecks(prober, accounts, probe_timeout=config.leases.probe_timeout)
         self._sessions = sessions
+        self._orders: OrderClientIds | None = None
         self._reopener = SessionReopener(sessions, self._reopen_delay)
         self.policy: LeasePolicy = config.lease_policy()
         """What the lease core reads of ``config``; the gRPC edge validates input against it."""
@@ -253,6 +265,7 @@ class LeaseManager:
         self._expire_due(now)
         if request.mode is LeaseMode.DIRECT:
             self._gateway.check_accounts(request.gateway)
+        request = self._prefer_order_client_id(request)
         result = self._table.acquire(request, now)
         if result.repeated:
             return result.lease
@@ -264,6 +277,23 @@ class LeaseManager:
             self._pending[key] = task
             task.add_done_callback(lambda _t: self._pending.pop(key, None))
         return await asyncio.shield(task)
+
+    def prefer_client_ids_of(self, orders: OrderClientIds) -> None:
+        """Offer a PROXIED acquire that names no client ID the one its owner's working orders
+        were placed with (set once by the composition root, after the order runtime exists)."""
+        self._orders = orders
+
+    def _prefer_order_client_id(self, request: AcquireRequest) -> AcquireRequest:
+        if self._orders is None or request.mode is not LeaseMode.PROXIED:
+            return request
+        if request.client_id is not None:
+            return request
+        for client_id in self._orders.working_client_ids(request.gateway, request.owner):
+            if self._table.holder(request.gateway, client_id) is None:
+                # Honoured when free (not resting in quarantine); else any free ID, and a later
+                # modify or cancel answers ORDER_OWNED_BY_OTHER_CLIENT_ID naming this one.
+                return dataclasses.replace(request, client_id=client_id)
+        return request
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:

@@ -147,6 +147,17 @@ class OrderManager(OrderFeedHandlers):
         await self.pacers.close()
         await self.ledger.flush()
 
+    def working_client_ids(self, gateway: str, owner: str) -> list[int]:
+        """Client IDs of ``gateway`` holding ``owner``'s unfinished orders, newest first (the
+        lease manager offers them first on a PROXIED acquire: only the placing client ID may
+        modify or cancel an order)."""
+        entries = sorted(
+            (e for e in self.ledger.unsettled() if e.gateway == gateway and e.owner == owner),
+            key=lambda e: e.created_at,
+            reverse=True,
+        )
+        return list(dict.fromkeys(e.client_id for e in entries))
+
     def end_streams(self, reason: str) -> None:
         """End every WatchOrderEvents stream after FINAL (idempotent)."""
         self.ledger.close(self._clock.wall(), reason)

@@ -14,10 +14,14 @@ No future resolves before the ``COMMIT`` that holds its call returned, so a call
 Ended leases are pruned in the same transactions (:class:`History`): the table keeps the ended
 leases of the last ``seconds`` and at most ``max_rows`` of them, whatever the uptime.
 
-The schema is versioned with ``PRAGMA user_version`` and migrated forward by
-:data:`MIGRATIONS`. Opening refuses, with a :class:`StoreError` and without writing a byte, a
-file that is not SQLite, fails ``PRAGMA quick_check``, belongs to another application, or has a
-schema newer than this code knows.
+The file, its schema and migrations are :mod:`broker_server.store.sqlite_schema` (a foreign,
+corrupt or newer file is refused untouched); rows <-> records are
+:mod:`broker_server.store.sqlite_rows`; the order journal is
+:mod:`broker_server.store.order_journal`, on this store's writer.
+
+Why this file is over 500 lines: :class:`SqliteStore` is the one owner of the one connection;
+its writer loop, the batch commit with savepoints, pruning and the lease statements all run on
+that connection's thread, and splitting the class would spread one thread's state over modules.
 """
 
 from __future__ import annotations
@@ -37,98 +41,18 @@ from typing import Any, TypeVar
 from opentelemetry import metrics
 
 from broker_server.domain.leases import (
-    ClientIdRow,
-    LeaseMode,
     LeaseRecord,
     LeaseState,
     Quarantine,
-    QuarantineReason,
 )
 from broker_server.logs import log_event
 from broker_server.store.base import StoreError, StoreSnapshot
+from broker_server.store.sqlite_rows import client_id_from_row, lease_from_row, lease_params
+from broker_server.store.sqlite_schema import open_store_file
 
 log = logging.getLogger("ibbroker.store")
 
 T = TypeVar("T")
-
-APPLICATION_ID = 0x49424B52
-"""``PRAGMA application_id`` of an ibbroker store ("IBKR"), so another program's file is refused."""
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # 1: leases, and per client ID the epoch high-water mark and quarantine.
-    (
-        f"PRAGMA application_id = {APPLICATION_ID}",
-        """CREATE TABLE leases (
-            lease_id     TEXT PRIMARY KEY,
-            gateway      TEXT NOT NULL,
-            client_id    INTEGER NOT NULL,
-            epoch        INTEGER NOT NULL,
-            owner        TEXT NOT NULL,
-            mode         TEXT NOT NULL,
-            state        TEXT NOT NULL,
-            ttl          REAL NOT NULL,
-            acquire_time REAL NOT NULL,
-            expire_time  REAL NOT NULL,
-            end_time     REAL,
-            request_id   TEXT
-        )""",
-        # The storage-level guard of the core rule: at most one live holder per client ID.
-        "CREATE UNIQUE INDEX leases_one_holder ON leases (gateway, client_id) WHERE state = 'ACTIVE'",
-        "CREATE UNIQUE INDEX leases_request ON leases (owner, request_id) WHERE request_id IS NOT NULL",
-        "CREATE INDEX leases_end ON leases (end_time)",
-        """CREATE TABLE client_ids (
-            gateway           TEXT NOT NULL,
-            client_id         INTEGER NOT NULL,
-            epoch_high_water  INTEGER NOT NULL,
-            quarantine_until  REAL,
-            quarantine_mode   TEXT,
-            quarantine_reason TEXT,
-            PRIMARY KEY (gateway, client_id)
-        )""",
-    ),
-    # 2: the order journal (store/order_journal.py): intents by (owner, key, role), order-ID
-    # high-water per (gateway, client ID), the bounded order-event log, fill dedup by execId.
-    (
-        """CREATE TABLE orders (
-            order_ref   TEXT PRIMARY KEY,
-            owner       TEXT NOT NULL,
-            idem_key    TEXT NOT NULL,
-            role        TEXT NOT NULL,
-            param_hash  TEXT NOT NULL,
-            gateway     TEXT NOT NULL,
-            client_id   INTEGER NOT NULL,
-            order_id    INTEGER NOT NULL,
-            state       TEXT NOT NULL,
-            created_at  REAL NOT NULL,
-            updated_at  REAL NOT NULL,
-            entry       TEXT NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX orders_key ON orders (owner, idem_key, role)",
-        "CREATE INDEX orders_state ON orders (state)",
-        """CREATE TABLE order_ids (
-            gateway     TEXT NOT NULL,
-            client_id   INTEGER NOT NULL,
-            high_water  INTEGER NOT NULL,
-            PRIMARY KEY (gateway, client_id)
-        )""",
-        """CREATE TABLE order_events (
-            sequence    INTEGER PRIMARY KEY,
-            time        REAL NOT NULL,
-            order_ref   TEXT NOT NULL,
-            kind        TEXT NOT NULL,
-            body        TEXT NOT NULL
-        )""",
-        """CREATE TABLE order_fills (
-            exec_id     TEXT PRIMARY KEY,
-            order_ref   TEXT NOT NULL,
-            time        REAL NOT NULL
-        )""",
-    ),
-)
-"""Schema migrations; entry N-1 takes ``user_version`` N-1 to N. Append only."""
-SCHEMA_VERSION = len(MIGRATIONS)
-"""The schema version this code writes."""
 
 MAX_BATCH = 512
 """Most calls sharing one commit: bounds a transaction's size and the latency of its first call."""
@@ -179,53 +103,6 @@ class History:
     """Keep ended leases this long (GetLease and idempotent retries after a restart need them)."""
     max_rows: int = 10_000
     """Keep at most this many ended leases."""
-
-
-def _lease_from_row(row: sqlite3.Row) -> LeaseRecord:
-    return LeaseRecord(
-        lease_id=row["lease_id"],
-        gateway=row["gateway"],
-        client_id=row["client_id"],
-        epoch=row["epoch"],
-        owner=row["owner"],
-        mode=LeaseMode(row["mode"]),
-        state=LeaseState(row["state"]),
-        ttl=row["ttl"],
-        acquire_time=row["acquire_time"],
-        expire_time=row["expire_time"],
-        end_time=row["end_time"],
-        request_id=row["request_id"] or "",
-    )
-
-
-def _client_id_from_row(row: sqlite3.Row) -> ClientIdRow:
-    quarantine = None
-    if row["quarantine_until"] is not None:
-        quarantine = Quarantine(
-            row["gateway"],
-            row["client_id"],
-            row["quarantine_until"],
-            LeaseMode(row["quarantine_mode"]),
-            QuarantineReason(row["quarantine_reason"]),
-        )
-    return ClientIdRow(row["gateway"], row["client_id"], row["epoch_high_water"], quarantine)
-
-
-def _lease_params(lease: LeaseRecord) -> dict[str, Any]:
-    return {
-        "lease_id": lease.lease_id,
-        "gateway": lease.gateway,
-        "client_id": lease.client_id,
-        "epoch": lease.epoch,
-        "owner": lease.owner,
-        "mode": lease.mode.value,
-        "state": lease.state.value,
-        "ttl": lease.ttl,
-        "acquire_time": lease.acquire_time,
-        "expire_time": lease.expire_time,
-        "end_time": lease.end_time,
-        "request_id": lease.request_id or None,
-    }
 
 
 class SqliteStore:
@@ -460,39 +337,8 @@ class SqliteStore:
     # --- opening ---------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if exists:
-            with self.path.open("rb") as file:
-                header = file.read(len(SQLITE_HEADER))
-            if header != SQLITE_HEADER:
-                raise StoreError(
-                    f"{self.path}: not an SQLite database (corrupt or foreign file); left untouched"
-                )
-        else:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise StoreError(f"{self.path}: cannot create its folder: {err}") from None
-        mode = "rw" if exists else "rwc"
+        conn = open_store_file(self.path)
         try:
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode={mode}",
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: cannot open: {err}") from None
-        conn.row_factory = sqlite3.Row
-        try:
-            self._check(conn, exists)
-            # Only now, with the file known to be ours and not newer, may anything be written.
-            mode_row = conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            if mode_row[0].lower() != "wal":
-                raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode_row[0]})")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            self._migrate(conn)
             self._prune_at_open(conn)
         except sqlite3.Error as err:
             conn.close()
@@ -503,41 +349,6 @@ class SqliteStore:
             conn.close()
             raise
         return conn
-
-    def _check(self, conn: sqlite3.Connection, exists: bool) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if not exists:
-            return
-        check = [row[0] for row in conn.execute("PRAGMA quick_check")]
-        if check != ["ok"]:
-            raise StoreError(f"{self.path}: corrupt store ({'; '.join(check[:3])}); left untouched")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version} is newer than this broker's {SCHEMA_VERSION}; "
-                "upgrade the broker or point --store elsewhere (file left untouched)"
-            )
-        app = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()[
-            0
-        ]
-        if (version > 0 and app != APPLICATION_ID) or (version == 0 and tables > 0):
-            raise StoreError(f"{self.path}: an SQLite file of another application; left untouched")
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[target - 1]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            log_event(
-                log, logging.INFO, "store_migrated", path=str(self.path), schema_version=target
-            )
 
     def _prune_at_open(self, conn: sqlite3.Connection) -> None:
         """Bound the history a previous run left (older code never pruned)."""
@@ -563,13 +374,13 @@ class SqliteStore:
 
     def _load(self, conn: sqlite3.Connection, since: float) -> StoreSnapshot:
         leases = tuple(
-            _lease_from_row(row)
+            lease_from_row(row)
             for row in conn.execute(
                 "SELECT * FROM leases WHERE state = 'ACTIVE' OR end_time >= ? ORDER BY acquire_time",
                 (since,),
             )
         )
-        rows = tuple(_client_id_from_row(row) for row in conn.execute("SELECT * FROM client_ids"))
+        rows = tuple(client_id_from_row(row) for row in conn.execute("SELECT * FROM client_ids"))
         return StoreSnapshot(leases, rows, conn.execute("PRAGMA user_version").fetchone()[0])
 
     def open_future(self) -> Future[None]:
@@ -649,7 +460,7 @@ class SqliteStore:
         if lease.request_id:
             statements.append((forget, (lease.owner, lease.request_id)))
         statements += [
-            (insert, _lease_params(lease)),
+            (insert, lease_params(lease)),
             (upsert, (lease.gateway, lease.client_id, lease.epoch)),
         ]
         return self._write(statements)
@@ -723,7 +534,7 @@ class SqliteStore:
             rows = conn.execute(
                 "SELECT * FROM leases WHERE state = 'ACTIVE' ORDER BY gateway, client_id"
             )
-            return tuple(_lease_from_row(row) for row in rows)
+            return tuple(lease_from_row(row) for row in rows)
 
         return self._submit(load)
 

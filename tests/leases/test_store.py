@@ -16,7 +16,8 @@ from broker_server.domain.clock import ManualClock
 from broker_server.domain.leases import LeaseMode, LeaseRecord, LeaseState
 from broker_server.runtime.leases import LeaseManager
 from broker_server.store.base import StoreError
-from broker_server.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from broker_server.store.sqlite import SqliteStore
+from broker_server.store.sqlite_schema import APPLICATION_ID, SCHEMA_VERSION
 from tests.leases.conftest import Broker, make_config, rpc_error
 
 MakeBroker = Callable[..., Awaitable[Broker]]
