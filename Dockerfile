@@ -20,8 +20,10 @@ WORKDIR /home/ibbroker
 ENV IBBROKER_LISTEN=0.0.0.0:50051 \
     IBBROKER_ALLOW_INSECURE_LISTEN=true \
     IBBROKER_STORE=/home/ibbroker/var/ibbroker.sqlite3 \
+    IBBROKER_METRICS_LISTEN=0.0.0.0:9464 \
     PYTHONUNBUFFERED=1
-EXPOSE 50051
+# 9464: Prometheus /metrics (telemetry.metrics_listen; off outside the image).
+EXPOSE 50051 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
   CMD ["ibbroker", "health"]

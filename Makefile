@@ -68,6 +68,7 @@ test: lint typecheck proto-check node-test
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis var $(NODE_DIR)/node_modules

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dataclasses
 
+from benchmarks.figures import save
 from broker_server.config import GatewayConfig
 from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.events import ConnectionEvent, EventKind
@@ -236,6 +237,15 @@ async def main(runs: int) -> None:
         f"seed target {SEED_TARGET:.0f} s; backoff cap {cfg.backoff_cap:.0f} s",
     )
     latencies.sort()
+    save(
+        "connection",
+        drop_s=drop,
+        stall_s=stall,
+        back_s=back,
+        fanout_latency_s=latencies,
+        watchdog_stall_s=WATCHDOG_STALL,
+        seed_target_s=SEED_TARGET,
+    )
     p99 = latencies[int(0.99 * (len(latencies) - 1))]
     p50 = latencies[len(latencies) // 2]
     print(

@@ -34,6 +34,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.figures import save
 from benchmarks.served import ROOT, ServedBroker, write_config
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc
@@ -218,6 +219,16 @@ def main() -> None:
         raw_after = raw_rates(folder / "raw.sqlite3", args.seconds)
     raw = statistics.median(raw_before + raw_after)
     ratio = concurrent / raw
+    save(
+        "leases",
+        raw_commits_per_s=raw_before + raw_after,
+        store_alone_pairs_per_s=alone,
+        grpc_round_trips_per_s=floor,
+        pairs_per_s_1_client=sequential,
+        pairs_per_s=concurrent,
+        clients=args.clients,
+        goal_pairs_per_raw_commit=GOAL,
+    )
     print(
         f"raw SQLite commits/s (WAL, synchronous=FULL, BEGIN IMMEDIATE, same disk): {raw:8.0f}"
         f"   (median; slices {min(raw_before + raw_after):.0f}..{max(raw_before + raw_after):.0f})"

@@ -39,6 +39,7 @@ from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.figures import save
 from benchmarks.served import ROOT, ServedBroker
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2_grpc
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
@@ -278,6 +279,7 @@ def main() -> None:
             broker_ms += asyncio.run(
                 run_broker(broker.address, args.watchers, args.channels, args.rounds)
             )
+    save("watchers", bare_ms=bare_ms, broker_ms=broker_ms, watchers=args.watchers)
     (bare50, bare99), (broker50, broker99) = quantiles(bare_ms), quantiles(broker_ms)
     print(
         f"bare grpc.aio server, {args.watchers} streams:   event latency p50 {bare50:7.1f} ms"

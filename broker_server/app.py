@@ -23,6 +23,8 @@ from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.clock import Clock, SystemClock
 from broker_server.logs import log_event
+from broker_server.observability.traced_ports import TracedPorts
+from broker_server.observability.wiring import Observability, start_observability
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
 from broker_server.runtime.market_data import MarketDataManager
@@ -89,6 +91,8 @@ class Broker:
     _background: list[asyncio.Task[None]]
     journal_store: SqliteStore | None = None
     """With PostgreSQL: the local SQLite file holding the order journal (closed after the store)."""
+    observability: Observability | None = None
+    """The /metrics listener, trace export and gauges (docs/observability.md)."""
     stopped: bool = False
     """Set by :func:`stop_broker`; a second call returns at once."""
 
@@ -154,6 +158,8 @@ async def start_broker(
     setup_metrics()
     raise_open_file_limit()
     async with contextlib.AsyncExitStack() as unwind:
+        observability = start_observability(config.telemetry)
+        unwind.push_async_callback(observability.close)
         sim = None
         if with_sim:
             sim = SimServer(
@@ -178,15 +184,15 @@ async def start_broker(
         )
         await connections.start()
         unwind.push_async_callback(connections.close)
-        leases = LeaseManager(
-            config, store, clock, prober=connections, sessions=connections, accounts=connections
-        )
+        ports = TracedPorts(connections)  # the IB requests made for a caller get child spans
+        leases = LeaseManager(config, store, clock, prober=ports, sessions=ports, accounts=ports)
         await leases.start()
         unwind.push_async_callback(leases.stop)
         journal_store = _journal_store(store, config)
         if journal_store is not store:
             await journal_store.open()
             unwind.push_async_callback(journal_store.close)
+        observability.attach(connections, leases)
         journal = SqliteOrderJournal(
             journal_store,
             max_events=config.trading.event_log_max,
@@ -236,7 +242,7 @@ async def start_broker(
         journal_file = journal_store if journal_store is not store else None
         return Broker(
             config, server, address, connections, leases, orders, market_data, data_sessions,
-            store, sim, background, journal_file,
+            store, sim, background, journal_file, observability,
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
@@ -282,6 +288,8 @@ async def stop_broker(broker: Broker) -> None:
         await broker.journal_store.close()
     if broker.sim is not None:
         await broker.sim.stop()
+    if broker.observability is not None:
+        await broker.observability.close()
     log_event(log, logging.INFO, "shutdown_complete")
 
 

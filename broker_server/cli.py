@@ -1,4 +1,4 @@
-"""The ``ibbroker`` command line: serve, sim, sim-ctl, health."""
+"""The ``ibbroker`` command line: serve, sim, sim-ctl, health, status, top."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -109,6 +110,46 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
+def _status(args: argparse.Namespace) -> int:
+    """Print gateways, sessions and leases once (a table, or JSON with --json)."""
+    from broker_server.observability.status import run_status  # imported late: rich
+
+    tls = _client_tls(args, "status")
+    if tls is False:
+        return EXIT_CONFIG
+    return run_status(
+        args.target, as_json=args.json, timeout=args.timeout, tls=tls, token=args.token or None
+    )
+
+
+def _top(args: argparse.Namespace) -> int:
+    """A live view of gateways, sessions, RTT, breaker, leases and events until Ctrl-C."""
+    from broker_server.observability.top import run_top  # imported late: rich
+
+    tls = _client_tls(args, "top")
+    if tls is False:
+        return EXIT_CONFIG
+    return run_top(args.target, tls=tls, token=args.token or None)
+
+
+def _client_tls(args: argparse.Namespace, command: str) -> Any:
+    """The TLSConfig of --cacert/--cert/--key/--domain (None: plaintext; False: unreadable)."""
+    from broker_client.auth import TLSConfig
+
+    if not (args.cacert or args.cert):
+        return None
+    try:
+        return TLSConfig(
+            server_root_ca_cert=_read(args.cacert),
+            client_cert=_read(args.cert),
+            client_private_key=_read(args.key),
+            domain=args.domain or None,
+        )
+    except OSError as err:
+        print(f"ibbroker {command}: {err}", file=sys.stderr)
+        return False
+
+
 def _read(path: str | None) -> bytes | None:
     return Path(path).read_bytes() if path else None
 
@@ -174,6 +215,32 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--key", metavar="PEM", help="mTLS: client private key")
     health.add_argument("--domain", help="TLS: name to verify the broker's certificate against")
     health.set_defaults(func=_health)
+
+    target_help = "broker address (default: as for `ibbroker health`)"
+    status = commands.add_parser(
+        "status",
+        help="print the broker's gateways, sessions and leases once",
+        description=_status.__doc__,
+    )
+    status.add_argument("--target", default=default_health_target(os.environ), help=target_help)
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    status.add_argument("--timeout", type=float, default=5.0, help="seconds to wait per call")
+    status.set_defaults(func=_status)
+    top = commands.add_parser(
+        "top", help="live terminal view of a broker (Ctrl-C exits)", description=_top.__doc__
+    )
+    top.add_argument("--target", default=default_health_target(os.environ), help=target_help)
+    top.set_defaults(func=_top)
+    for view in (status, top):
+        view.add_argument(
+            "--token",
+            default=os.environ.get("IBBROKER_TOKEN", ""),
+            help="bearer token for every call (default: IBBROKER_TOKEN)",
+        )
+        view.add_argument("--cacert", metavar="PEM", help="TLS: CA of the broker's certificate")
+        view.add_argument("--cert", metavar="PEM", help="mTLS: client certificate")
+        view.add_argument("--key", metavar="PEM", help="mTLS: client private key")
+        view.add_argument("--domain", help="TLS: name to verify the broker's certificate against")
 
     from broker_server.cli_tokens import add_parsers as add_token_parsers
     from broker_server.sim.cli import add_parsers

@@ -10,6 +10,7 @@ Environment overrides (applied after the file):
 ``IBBROKER_STORE_DSN`` store.dsn
 ``IB_HOST`` / ``IB_PORT`` / ``IB_CLIENT_ID``  host, port and monitor client ID of the default gateway
 ``IB_PAPER_TRADING`` / ``IB_ALLOW_LIVE``      paper_trading and allow_live of the default gateway
+``IBBROKER_METRICS_LISTEN`` telemetry.metrics_listen  ``IBBROKER_OTLP_ENDPOINT`` telemetry.otlp_endpoint
 ``IBBROKER_AUTH`` auth.enabled  ``IBBROKER_TOKEN_KEY`` auth.token_key
 ``IBBROKER_ALLOW_INSECURE_LISTEN`` tls.allow_insecure_listen
 """
@@ -59,6 +60,7 @@ __all__ = [
     "ServerConfig",
     "SimConfigSection",
     "StoreConfig",
+    "TelemetryConfig",
     "TlsConfig",
     "TradingConfig",
     "config_from_mapping",
@@ -318,6 +320,33 @@ class SimConfigSection:
 
 
 @dataclass(frozen=True)
+class TelemetryConfig:
+    """Metrics scrape endpoint and trace export (docs/observability.md)."""
+
+    metrics_listen: str = ""
+    """host:port of the Prometheus ``/metrics`` HTTP listener; empty: no listener (port 0 picks one)."""
+    otlp_endpoint: str = ""
+    """host:port of an OTLP/gRPC trace collector; empty: no tracing (a no-op, no cost)."""
+    otlp_insecure: bool = True
+    """Send traces to the collector without TLS."""
+    otlp_timeout: float = 5.0
+    """Seconds one export to the collector may take before it is abandoned."""
+    span_queue_size: int = 2048
+    """Finished spans waiting for export at most; more are dropped and counted."""
+    span_batch_size: int = 512
+    """Spans sent to the collector in one export."""
+    span_export_interval: float = 1.0
+    """Seconds between two exports of the span queue."""
+    service_name: str = "ibbroker"
+    """``service.name`` resource attribute of every span and metric."""
+    trace_sample_ratio: float = 1.0
+    """Share (0..1) of RPCs without a sampled caller ``traceparent`` that are traced; a call whose
+    caller sampled its trace is always traced."""
+    instrument_rpcs: bool = True
+    """Time, count and trace every RPC (``rpc.server.*``); false only to measure its cost."""
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """The whole broker configuration."""
 
@@ -333,6 +362,8 @@ class BrokerConfig:
     """The gateways, in file order; the first is the default unless server.default_gateway says."""
     sim: SimConfigSection = field(default_factory=SimConfigSection)
     """The built-in simulator."""
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    """Metrics endpoint and trace export."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Identities, scopes, allow-list and audit (docs/security.md)."""
     tls: TlsConfig = field(default_factory=TlsConfig)
@@ -370,6 +401,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "leases": LeaseConfig,
     "trading": TradingConfig,
     "sim": SimConfigSection,
+    "telemetry": TelemetryConfig,
     "auth": AuthConfig,
     "tls": TlsConfig,
     "market_data": MarketDataConfig,

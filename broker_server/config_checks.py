@@ -173,6 +173,31 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append(f"sim.port: must be 0-65535, got {cfg.sim.port}")
     if not cfg.sim.accounts:
         problems.append("sim.accounts: must list at least one account")
+    _check_telemetry(cfg, problems)
+
+
+def _check_telemetry(cfg: BrokerConfig, problems: list[str]) -> None:
+    tc = cfg.telemetry
+    for name in ("metrics_listen", "otlp_endpoint"):
+        value = getattr(tc, name)
+        host, sep, port = value.rpartition(":")
+        if value and (not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535):
+            problems.append(
+                f"telemetry.{name}: must be empty or HOST:PORT with a port 0-65535, got {value!r}"
+            )
+    if tc.otlp_endpoint.endswith(":0"):
+        problems.append("telemetry.otlp_endpoint: port 0 is not a collector address")
+    for name in ("otlp_timeout", "span_export_interval"):
+        if getattr(tc, name) <= 0:
+            problems.append(f"telemetry.{name}: must be > 0")
+    if not 1 <= tc.span_batch_size <= tc.span_queue_size:
+        problems.append(
+            f"telemetry.span_batch_size: must be 1..span_queue_size ({tc.span_queue_size}), got {tc.span_batch_size}"
+        )
+    if not 0.0 <= tc.trace_sample_ratio <= 1.0:
+        problems.append(f"telemetry.trace_sample_ratio: must be 0..1, got {tc.trace_sample_ratio}")
+    if not tc.service_name:
+        problems.append("telemetry.service_name: must not be empty")
 
 
 def _validate_market_data(cfg: BrokerConfig, problems: list[str]) -> None:

@@ -108,6 +108,8 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         "IBBROKER_STORE_DSN": ("store", "dsn"),
         "IBBROKER_LOG_LEVEL": ("server", "log_level"),
         "IBBROKER_ADMIN_TOKEN": ("server", "admin_token"),
+        "IBBROKER_METRICS_LISTEN": ("telemetry", "metrics_listen"),
+        "IBBROKER_OTLP_ENDPOINT": ("telemetry", "otlp_endpoint"),
         "IBBROKER_AUTH": ("auth", "enabled"),
         "IBBROKER_TOKEN_KEY": ("auth", "token_key"),
         "IBBROKER_ALLOW_INSECURE_LISTEN": ("tls", "allow_insecure_listen"),

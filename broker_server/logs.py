@@ -4,6 +4,9 @@ Every module logs through the standard :mod:`logging` package; structured fields
 ``extra={"fields": {...}}`` (or through :func:`log_event`) and are rendered as one JSON object
 per line by :class:`JsonFormatter`.
 
+A line logged inside an OpenTelemetry span (an RPC while tracing is on) carries ``trace_id`` and
+``span_id``, so a log search finds the trace and a trace finds its lines.
+
 Repeated lines are rate-limited by :class:`RepeatLimiter` on the handler: a flood of identical
 lines (a client sending garbage, a gateway refusing connects) cannot fill the disk, while every
 distinct state change (its own lease ID, its own session) still gets its line.
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import metrics as otel
+from opentelemetry import trace
 
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
 
@@ -45,6 +49,11 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             payload.update(fields)
+        # Inside a span (an RPC, an IB request made for it): the IDs that find its trace.
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            payload.setdefault("trace_id", trace.format_trace_id(span.trace_id))
+            payload.setdefault("span_id", trace.format_span_id(span.span_id))
         for key, value in record.__dict__.items():
             if key not in _RESERVED and key != "fields" and not key.startswith("_"):
                 payload.setdefault(key, value)

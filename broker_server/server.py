@@ -22,6 +22,7 @@ from broker_server.config import ServerConfig
 from broker_server.domain.errors import DomainError, ErrorKind, FieldViolation, invalid_argument
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
+from broker_server.observability.rpc import RpcTelemetryInterceptor
 from broker_server.server_limits import PeerStreamLimit, connection_cap
 from broker_server.services.errors import to_status
 from broker_server.services.transport import EdgeSecurity
@@ -247,7 +248,9 @@ class GrpcServer:
         self.health = HealthServicer()
         self.peer_streams = PeerStreamLimit(cfg.max_streams_per_peer)
         self.server = grpc.aio.server(
+            # Telemetry first: it times and traces every call, refusals included.
             interceptors=[
+                RpcTelemetryInterceptor(),
                 *([security.auth] if security else []),
                 self.drain,
                 self.peer_streams,

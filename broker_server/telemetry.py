@@ -1,8 +1,16 @@
-"""OpenTelemetry metrics: one MeterProvider for the process, readable in-process and logged.
+"""OpenTelemetry metrics and the process's tracer: one MeterProvider, readable in-process,
+logged, and scraped.
 
 Instruments are created with ``opentelemetry.metrics.get_meter("ibbroker")`` anywhere in the
-code. :func:`setup_metrics` installs the SDK provider with an in-memory reader, so tests and the
-periodic JSON ``metrics`` log line can read every counter without an external collector.
+code. :func:`setup_metrics` installs the SDK provider with two readers: an in-memory one, so
+tests and the periodic JSON ``metrics`` log line read every counter without a collector, and a
+Prometheus one on its own registry (:data:`PROMETHEUS_REGISTRY`), which the ``/metrics`` listener
+of :mod:`broker_server.observability.metrics_http` serves when configured. A reader only works
+when asked (a scrape, a log line), so an unscraped registry costs nothing per measurement.
+
+Traces: :func:`tracer` is what the code asks for a span. It is a no-op tracer until
+:func:`set_tracer_provider` installs a real one (``telemetry.otlp_endpoint``), so a broker
+without an exporter pays only the no-op call.
 """
 
 from __future__ import annotations
@@ -11,9 +19,13 @@ import asyncio
 import logging
 from typing import Any
 
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from prometheus_client import CollectorRegistry
 
 from broker_server.logs import log_event
 
@@ -21,14 +33,74 @@ log = logging.getLogger("ibbroker.metrics")
 
 _reader: InMemoryMetricReader | None = None
 
+PROMETHEUS_REGISTRY = CollectorRegistry(auto_describe=True)
+"""The registry the ``/metrics`` endpoint serves: the broker's instruments and nothing else
+(not the process collectors of prometheus_client's global registry)."""
+
+SECONDS_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+"""Histogram bucket bounds in seconds for durations (the SDK default suits milliseconds; a
+loopback heartbeat or a unary RPC would all land in its first bucket)."""
+
+HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "rpc.server.duration")
+"""Histograms that get :data:`SECONDS_BUCKETS`."""
+
 
 def setup_metrics() -> InMemoryMetricReader:
-    """Install the SDK MeterProvider once per process and return its reader."""
+    """Install the SDK MeterProvider once per process and return its in-memory reader."""
     global _reader
     if _reader is None:
         _reader = InMemoryMetricReader()
-        metrics.set_meter_provider(MeterProvider(metric_readers=[_reader]))
+        views = [
+            View(
+                instrument_name=name,
+                aggregation=ExplicitBucketHistogramAggregation(SECONDS_BUCKETS),
+            )
+            for name in HISTOGRAMS_IN_SECONDS
+        ]
+        prometheus = PrometheusMetricReader(scope_info_enabled=False, registry=PROMETHEUS_REGISTRY)
+        metrics.set_meter_provider(
+            MeterProvider(
+                metric_readers=[_reader, prometheus],
+                views=views,
+                resource=Resource.create({SERVICE_NAME: "ibbroker"}),
+            )
+        )
     return _reader
+
+
+_tracer: trace.Tracer = trace.NoOpTracer()
+
+
+def tracer() -> trace.Tracer:
+    """The tracer every span of the broker is started with (a no-op until one is installed)."""
+    return _tracer
+
+
+def set_tracer_provider(provider: trace.TracerProvider | None) -> None:
+    """Use ``provider``'s tracer from now on; None goes back to the no-op tracer.
+
+    Not OpenTelemetry's global provider, which can be set once per process: a process that
+    starts and stops brokers (the tests) installs one provider per broker."""
+    global _tracer
+    _tracer = trace.NoOpTracer() if provider is None else provider.get_tracer("ibbroker")
 
 
 def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:

@@ -80,6 +80,9 @@ class ConnectionHealthMonitor:
         """Wall time of the last error."""
         self.heartbeats = 0
         """Heartbeats answered."""
+        self.clock_offset: float | None = None
+        """TWS's clock minus the broker's at the last heartbeat answer, in seconds (TWS answers
+        in whole seconds: within +-0.5 s). Read by the clock-skew gauge (observability)."""
 
     # --- the seed's interface ----------------------------------------------------------------
 
@@ -175,7 +178,7 @@ class ConnectionHealthMonitor:
             if deadline - sent > RESEND_AFTER:
                 wait = min(wait, sent + RESEND_AFTER - now)
             try:
-                await self._session.current_time(max(wait, 0.0))
+                tws_time = await self._session.current_time(max(wait, 0.0))
             except TimeoutError:
                 now = self._clock.monotonic()
                 if now < deadline - 1e-3:
@@ -188,6 +191,8 @@ class ConnectionHealthMonitor:
             except ConnectionError:
                 return None  # the drop is reported by the disconnect callback
             rtt = self._clock.monotonic() - sent
+            # TWS truncates to whole seconds: + 0.5 centres the error within +-0.5 s.
+            self.clock_offset = tws_time + 0.5 - (self._clock.wall() - rtt / 2)
             self._record(rtt)
             return rtt
 
