@@ -325,6 +325,8 @@ class TelemetryConfig:
 
     metrics_listen: str = ""
     """host:port of the Prometheus ``/metrics`` HTTP listener; empty: no listener (port 0 picks one)."""
+    metrics_allow_cidrs: tuple[str, ...] = ()
+    """Networks that may scrape ``/metrics`` (e.g. ["10.0.0.0/8"]); others get 403 before anything is read; empty allows every address."""
     otlp_endpoint: str = ""
     """host:port of an OTLP/gRPC trace collector; empty: no tracing (a no-op, no cost)."""
     otlp_insecure: bool = True

@@ -6,6 +6,7 @@ concern; the config classes are only needed for type hints here, which keeps the
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from broker_server.domain.limits import IB_CLIENT_LIBRARIES as IB_LIBRARIES
@@ -184,6 +185,13 @@ def _check_telemetry(cfg: BrokerConfig, problems: list[str]) -> None:
         if value and (not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535):
             problems.append(
                 f"telemetry.{name}: must be empty or HOST:PORT with a port 0-65535, got {value!r}"
+            )
+    for cidr in tc.metrics_allow_cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            problems.append(
+                f"telemetry.metrics_allow_cidrs: {cidr!r} is not a network (e.g. 10.0.0.0/8)"
             )
     if tc.otlp_endpoint.endswith(":0"):
         problems.append("telemetry.otlp_endpoint: port 0 is not a collector address")

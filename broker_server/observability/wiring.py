@@ -59,7 +59,11 @@ def start_observability(cfg: TelemetryConfig) -> Observability:
     instrument_rpcs(cfg.instrument_rpcs)
     tracing = start_tracing(cfg)
     try:
-        metrics = start_metrics_server(cfg.metrics_listen) if cfg.metrics_listen else None
+        metrics = (
+            start_metrics_server(cfg.metrics_listen, cfg.metrics_allow_cidrs)
+            if cfg.metrics_listen
+            else None
+        )
     except BaseException:
         if tracing is not None:
             tracing.close()
