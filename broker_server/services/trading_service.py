@@ -13,7 +13,7 @@ base).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
 import grpc
@@ -35,6 +35,7 @@ from broker_server.domain.orders import (
     parse_bracket,
     parse_order,
 )
+from broker_server.domain.reconcile import IbCompletedOrder, IbOpenOrder
 from broker_server.runtime.orders import OrderManager
 from broker_server.services import trading_convert as tc
 from broker_server.services.errors import stream_errors, unary_errors
@@ -167,12 +168,14 @@ class TradingServicer(spb_grpc.TradingServiceServicer):
             return None, all_owners
         return entry, all_owners or entry.owner == caller.name
 
-    @unary_errors
-    async def ListOpenOrders(
-        self, request: spb.ListOpenOrdersRequest, context: grpc.aio.ServicerContext
-    ) -> spb.ListOpenOrdersResponse:
-        caller = self._audience(request, context, "ListOpenOrders")
-        rows = await self._reads.open_orders(request.gateway)
+    def _listed(
+        self,
+        rows: Sequence[tuple[IbOpenOrder | IbCompletedOrder, OrderSpec | None, str]],
+        request: spb.ListOpenOrdersRequest | spb.ListCompletedOrdersRequest,
+        caller: Caller,
+    ) -> list[pb.Order]:
+        """IB's open or completed orders as the caller may see them: the journal's record for
+        the broker's own orders, an external record for any other (``all_owners`` only)."""
         out = []
         for ib, spec, account in rows:
             if request.account and account != request.account:
@@ -182,20 +185,30 @@ class TradingServicer(spb_grpc.TradingServiceServicer):
                 continue
             if entry is not None:
                 out.append(tc.order_proto(entry))
-            else:
-                out.append(
-                    tc.external_order_proto(
-                        gateway=request.gateway or self._orders.config.default_gateway.name,
-                        client_id=ib.client_id,
-                        order_id=ib.order_id,
-                        perm_id=ib.perm_id,
-                        order_ref=ib.order_ref,
-                        spec=spec,
-                        state=_external_state(ib.status),
-                        filled=ib.filled,
-                        average_fill_price=ib.average_fill_price,
-                    )
+                continue
+            out.append(
+                tc.external_order_proto(
+                    gateway=request.gateway or self._orders.config.default_gateway.name,
+                    client_id=ib.client_id,
+                    order_id=ib.order_id,
+                    perm_id=ib.perm_id,
+                    order_ref=ib.order_ref,
+                    spec=spec,
+                    state=_external_state(ib.status),
+                    filled=ib.filled,
+                    average_fill_price=ib.average_fill_price,
+                    message=ib.reason if isinstance(ib, IbCompletedOrder) else "",
                 )
+            )
+        return out
+
+    @unary_errors
+    async def ListOpenOrders(
+        self, request: spb.ListOpenOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> spb.ListOpenOrdersResponse:
+        caller = self._audience(request, context, "ListOpenOrders")
+        rows = await self._reads.open_orders(request.gateway)
+        out = self._listed(rows, request, caller)
         return spb.ListOpenOrdersResponse(orders=out)
 
     @unary_errors
@@ -204,30 +217,7 @@ class TradingServicer(spb_grpc.TradingServiceServicer):
     ) -> spb.ListCompletedOrdersResponse:
         caller = self._audience(request, context, "ListCompletedOrders")
         rows = await self._reads.completed_orders(request.gateway)
-        out = []
-        for ib, spec, account in rows:
-            if request.account and account != request.account:
-                continue
-            entry, shown = self._ours(ib.order_ref, caller, request.all_owners)
-            if not shown:
-                continue
-            if entry is not None:
-                out.append(tc.order_proto(entry))
-            else:
-                out.append(
-                    tc.external_order_proto(
-                        gateway=request.gateway or self._orders.config.default_gateway.name,
-                        client_id=ib.client_id,
-                        order_id=ib.order_id,
-                        perm_id=ib.perm_id,
-                        order_ref=ib.order_ref,
-                        spec=spec,
-                        state=_external_state(ib.status),
-                        filled=ib.filled,
-                        average_fill_price=ib.average_fill_price,
-                        message=ib.reason,
-                    )
-                )
+        out = self._listed(rows, request, caller)
         return spb.ListCompletedOrdersResponse(orders=out)
 
     @unary_errors
