@@ -44,15 +44,9 @@ from broker_server.domain.leases import LeaseRecord, Quarantine
 from broker_server.logs import log_event
 from broker_server.store import postgres_leader as leader
 from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError, StoreSnapshot
-from broker_server.store.postgres_rows import (
-    COLUMNS,
-    client_id_from_row,
-    id_key,
-    lease_from_row,
-    lease_keys,
-    redact,
-)
+from broker_server.store.postgres_rows import COLUMNS, id_key, lease_keys, redact
 from broker_server.store.postgres_schema import SCHEMA_VERSION, migrate, stored_version
+from broker_server.store.rows import client_id_from_row, lease_from_row
 from broker_server.store.sqlite import History, _calls, _commits, _pruned
 
 log = logging.getLogger("ibbroker.store")

@@ -6,16 +6,7 @@ import re
 from collections.abc import Hashable
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
-from broker_server.domain.leases import (
-    ClientIdRow,
-    LeaseMode,
-    LeaseRecord,
-    LeaseState,
-    Quarantine,
-    QuarantineReason,
-)
+from broker_server.domain.leases import LeaseRecord
 
 COLUMNS = (
     "lease_id, gateway, client_id, epoch, owner, mode, state, ttl, acquire_time, "
@@ -24,36 +15,6 @@ COLUMNS = (
 """The lease columns, in the order of :func:`lease_from_row` and the inserts."""
 
 _PASSWORD = re.compile(r"(password=)[^&]*", re.IGNORECASE)
-
-
-def lease_from_row(row: asyncpg.Record) -> LeaseRecord:
-    return LeaseRecord(
-        lease_id=row["lease_id"],
-        gateway=row["gateway"],
-        client_id=row["client_id"],
-        epoch=row["epoch"],
-        owner=row["owner"],
-        mode=LeaseMode(row["mode"]),
-        state=LeaseState(row["state"]),
-        ttl=row["ttl"],
-        acquire_time=row["acquire_time"],
-        expire_time=row["expire_time"],
-        end_time=row["end_time"],
-        request_id=row["request_id"] or "",
-    )
-
-
-def client_id_from_row(row: asyncpg.Record) -> ClientIdRow:
-    quarantine = None
-    if row["quarantine_until"] is not None:
-        quarantine = Quarantine(
-            row["gateway"],
-            row["client_id"],
-            row["quarantine_until"],
-            LeaseMode(row["quarantine_mode"]),
-            QuarantineReason(row["quarantine_reason"]),
-        )
-    return ClientIdRow(row["gateway"], row["client_id"], row["epoch_high_water"], quarantine)
 
 
 def id_key(gateway: str, client_id: int) -> Hashable:

@@ -16,7 +16,7 @@ leases of the last ``seconds`` and at most ``max_rows`` of them, whatever the up
 
 The file, its schema and migrations are :mod:`broker_server.store.sqlite_schema` (a foreign,
 corrupt or newer file is refused untouched); rows <-> records are
-:mod:`broker_server.store.sqlite_rows`; the order journal is
+:mod:`broker_server.store.rows`; the order journal is
 :mod:`broker_server.store.order_journal`, on this store's writer.
 
 Why this file is over 500 lines: :class:`SqliteStore` is the one owner of the one connection;
@@ -48,7 +48,7 @@ from broker_server.domain.leases import (
 from broker_server.logs import log_event
 from broker_server.store.base import StoreError, StoreSnapshot
 from broker_server.store.ownership import FileOwnership
-from broker_server.store.sqlite_rows import client_id_from_row, lease_from_row, lease_params
+from broker_server.store.rows import client_id_from_row, lease_from_row, lease_params
 from broker_server.store.sqlite_schema import open_store_file, prepare_store_file
 
 log = logging.getLogger("ibbroker.store")

@@ -1,9 +1,9 @@
-"""Lease rows of the SQLite store <-> the domain's records."""
+"""Lease rows <-> the domain's records, for every store: a row is anything indexed by column
+name (``sqlite3.Row``, ``asyncpg.Record``)."""
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
+from typing import Any, Protocol
 
 from broker_server.domain.leases import (
     ClientIdRow,
@@ -15,7 +15,13 @@ from broker_server.domain.leases import (
 )
 
 
-def lease_from_row(row: sqlite3.Row) -> LeaseRecord:
+class Row(Protocol):
+    """A result row read by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def lease_from_row(row: Row) -> LeaseRecord:
     return LeaseRecord(
         lease_id=row["lease_id"],
         gateway=row["gateway"],
@@ -32,7 +38,7 @@ def lease_from_row(row: sqlite3.Row) -> LeaseRecord:
     )
 
 
-def client_id_from_row(row: sqlite3.Row) -> ClientIdRow:
+def client_id_from_row(row: Row) -> ClientIdRow:
     quarantine = None
     if row["quarantine_until"] is not None:
         quarantine = Quarantine(
