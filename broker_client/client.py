@@ -28,21 +28,22 @@ only differ in the driver that runs it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import grpc
 
-from broker_client import leases, watch
+from broker_client import leases, trading, watch
 from broker_client.channel import aio_channel, sync_channel
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
-from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2
+from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, market_data_pb2, trading_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
-from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2 as tsvc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as tsvc_grpc
 from broker_client.plans import Plan, RetryPolicy, run_async, run_sync, unary_plan
 from broker_client.trading import SyncTradingMethods, TradingMethods
 
@@ -133,7 +134,7 @@ class _Base:
         """The generated LeaseService stub, for calls the helpers do not cover."""
         self.connections = svc_grpc.ConnectionServiceStub(channel)
         """The generated ConnectionService stub."""
-        self.trading = trading_grpc.TradingServiceStub(channel)
+        self.trading = tsvc_grpc.TradingServiceStub(channel)
         """The generated TradingService stub (typed calls: :mod:`broker_client.trading`)."""
         self._stubs = _Stubs(self.leases, self.connections, self.trading)
 
@@ -219,19 +220,35 @@ class BrokerClient(_Base, TradingMethods):
 
     def watch_connection_state(
         self, gateway: str = "", **kwargs: Any
-    ) -> AsyncIterator[pb.ConnectionEvent]:
+    ) -> AsyncGenerator[pb.ConnectionEvent, None]:
         """State events, resuming across broker restarts (see :mod:`broker_client.watch`)."""
         return watch.watch_connection_state(self.channel, gateway, **self._watch_kwargs(kwargs))
 
-    def watch_health(self, gateway: str = "", **kwargs: Any) -> AsyncIterator[pb.HealthEvent]:
+    def watch_health(
+        self, gateway: str = "", **kwargs: Any
+    ) -> AsyncGenerator[pb.HealthEvent, None]:
         """Health events, resuming across broker restarts."""
         return watch.watch_health(self.channel, gateway, **self._watch_kwargs(kwargs))
 
     def watch_leases(
         self, gateway: str = "", owner: str = "", **kwargs: Any
-    ) -> AsyncIterator[lease_pb2.LeaseEvent]:
+    ) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
         """Lease events, resuming across broker restarts (see :func:`leases.watch_leases`)."""
         return leases.watch_leases(self.leases, gateway, owner, **self._watch_kwargs(kwargs))
+
+    def watch_order_events(
+        self, gateway: str = "", owner: str = "", **kwargs: Any
+    ) -> AsyncGenerator[trading_pb2.OrderEvent, None]:
+        """Order events, resuming across broker restarts (see :mod:`broker_client.trading`)."""
+        return trading.watch_order_events(
+            self.trading, gateway, owner, **self._watch_kwargs(kwargs)
+        )
+
+    def watch_market_data(
+        self, request: tsvc.WatchMarketDataRequest, **kwargs: Any
+    ) -> AsyncGenerator[market_data_pb2.MarketDataEvent, None]:
+        """Market-data events, resuming across broker restarts."""
+        return trading.watch_market_data(self.trading, request, **self._watch_kwargs(kwargs))
 
     def lease(self, **kwargs: Any) -> contextlib.AbstractAsyncContextManager[leases.HeldLease]:
         """``async with client.lease(owner=..., ttl=...) as held:`` (see :mod:`broker_client.leases`)."""

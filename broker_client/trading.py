@@ -1,6 +1,7 @@
 """TradingService for Python strategies: one :class:`~broker_client.client.Op` per call, typed
 methods mixed into ``BrokerClient`` (async) and ``BrokerClientSync`` (blocking), and the
-order-event watch (async).
+resumable watches of order events and market data (async; ``BrokerClient.watch_order_events``
+and ``watch_market_data`` use them).
 
 Example::
 
@@ -26,16 +27,17 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from broker_client.ibbroker.v1 import market_data_pb2, trading_pb2
 from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
-from broker_client.watch import _options, watch_rpc
+from broker_client.ibbroker.v1 import trading_service_pb2 as tsvc
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as tsvc_grpc
+from broker_client.watch import WatchOptions, watch_rpc
 
 if TYPE_CHECKING:
     from broker_client.client import Op
 
 T = TypeVar("T")
-FINAL = pb.OrderEventKind.Value("ORDER_EVENT_KIND_FINAL")
-"""The FINAL kind of the order-event stream."""
 
 
 class LeaseLike(Protocol):
@@ -195,15 +197,70 @@ def cancel_order(lease: LeaseLike, key: str, owner: str, role: int = 0) -> Op[pb
     return _op("CancelOrder", request, True, lambda r: r.order)
 
 
+# --- the resumable watches -------------------------------------------------------------------
+
+
+def _stub(target: Any) -> Any:
+    if hasattr(target, "WatchOrderEvents"):
+        return target
+    return tsvc_grpc.TradingServiceStub(target)
+
+
+def watch_order_events(
+    target: Any,
+    gateway: str = "",
+    owner: str = "",
+    *,
+    all_owners: bool = False,
+    options: WatchOptions | None = None,
+    **overrides: Any,
+) -> AsyncGenerator[trading_pb2.OrderEvent, None]:
+    """Order events of ``gateway`` and ``owner`` (``all_owners`` for every owner's), across
+    broker restarts. ``target`` is a ``grpc.aio.Channel`` or a ``TradingServiceStub``;
+    ``options`` (or its field names as keywords) as for every watch."""
+    stub = _stub(target)
+    return watch_rpc(
+        stub.WatchOrderEvents,
+        lambda after: tsvc.WatchOrderEventsRequest(
+            gateway=gateway, owner=owner, all_owners=all_owners, resume_after_sequence=after
+        ),
+        trading_pb2.ORDER_EVENT_KIND_FINAL,
+        (options or WatchOptions()).with_overrides(**overrides),
+    )
+
+
+def watch_market_data(
+    target: Any,
+    request: tsvc.WatchMarketDataRequest,
+    *,
+    options: WatchOptions | None = None,
+    **overrides: Any,
+) -> AsyncGenerator[market_data_pb2.MarketDataEvent, None]:
+    """Market-data events for ``request`` (gateway, contract, fields, ...), across broker
+    restarts: each reopened stream is ``request`` with ``resume_after_sequence`` set."""
+    stub = _stub(target)
+
+    def resume(after: int) -> tsvc.WatchMarketDataRequest:
+        again = tsvc.WatchMarketDataRequest()
+        again.CopyFrom(request)
+        again.resume_after_sequence = after
+        return again
+
+    opts = (options or WatchOptions()).with_overrides(**overrides)
+    if request.resume_after_sequence and not opts.resume_after_sequence:
+        opts = opts.with_overrides(resume_after_sequence=request.resume_after_sequence)
+    return watch_rpc(
+        stub.WatchMarketData, resume, market_data_pb2.MARKET_DATA_EVENT_KIND_FINAL, opts
+    )
+
+
 # --- the client methods ------------------------------------------------------------------------
 
 
 class TradingMethods:
     """TradingService calls of :class:`~broker_client.client.BrokerClient` (async)."""
 
-    trading: Any
     call: Callable[..., Any]
-    _watch_kwargs: Callable[[dict[str, Any]], dict[str, Any]]
 
     async def get_current_time(self, gateway: str = "") -> dt.datetime:
         """TWS's clock."""
@@ -266,22 +323,6 @@ class TradingMethods:
         """Cancel an order."""
         return await self.call(cancel_order(lease, key, owner, role))
 
-    def watch_order_events(
-        self, owner: str = "", *, all_owners: bool = False, gateway: str = "", **kwargs: Any
-    ) -> AsyncGenerator[pb.OrderEvent, None]:
-        """Order events (snapshot, SNAPSHOT_END, changes, GAP), resumed after the last sequence
-        seen when the stream breaks or the broker restarts; options as ``WatchOptions``."""
-        kwargs = self._watch_kwargs(kwargs)
-        options = kwargs.pop("options", None)
-        return watch_rpc(
-            self.trading.WatchOrderEvents,
-            lambda after: spb.WatchOrderEventsRequest(
-                gateway=gateway, owner=owner, all_owners=all_owners, resume_after_sequence=after
-            ),
-            FINAL,
-            _options(options, kwargs),
-        )
-
 
 class SyncTradingMethods:
     """TradingService calls of :class:`~broker_client.client.BrokerClientSync` (blocking)."""
@@ -337,4 +378,6 @@ __all__ = [
     "market",
     "new_idempotency_key",
     "place_request",
+    "watch_market_data",
+    "watch_order_events",
 ]

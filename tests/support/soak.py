@@ -149,6 +149,7 @@ class BrokerProcess:
         try:
             await asyncio.wait_for(listening, within)
         except TimeoutError:
+            await self.stop(signal.SIGKILL)  # never leave a child behind
             raise RuntimeError("broker did not listen:\n" + "\n".join(self.tail)) from None
 
     async def _read(
@@ -324,16 +325,18 @@ async def soak(settings: SoakSettings, workdir: Path | None = None) -> SoakResul
         config = workdir / "soak.toml"
         write_config(config, settings)
         broker = BrokerProcess(f"127.0.0.1:{free_port()}", workdir / "leases.sqlite3", config)
-        await broker.start()
-        proxies = [await Proxy(broker.listen).start() for _ in range(settings.proxies)]
+        proxies: list[Proxy] = []
+        clients: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(
-                _client(n, proxies[n % len(proxies)].address, settings, result, stop)
-            )
-            for n in range(settings.clients)
-        ]
         try:
+            await broker.start()
+            proxies = [await Proxy(broker.listen).start() for _ in range(settings.proxies)]
+            clients = [
+                asyncio.create_task(
+                    _client(n, proxies[n % len(proxies)].address, settings, result, stop)
+                )
+                for n in range(settings.clients)
+            ]
             async with asyncio.timeout(settings.max_seconds):
                 await asyncio.gather(
                     _broker_faults(broker, settings, result, random.Random(rng.random())),
