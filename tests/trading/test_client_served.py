@@ -87,7 +87,9 @@ async def test_watch_order_events_resumes_after_a_broken_stream(tmp_path: Path) 
     async with simulator() as sim, served(tmp_path / "s.db", sim) as s:
         async with Proxy(s.broker.address) as proxy, BrokerClient(proxy.address) as broker:
             async with hold_lease(broker.leases, owner="alice", mode=PROXIED, ttl=30) as held:
-                events = broker.watch_order_events("alice", initial_backoff=0.01, max_backoff=0.05)
+                events = broker.watch_order_events(
+                    owner="alice", initial_backoff=0.01, max_backoff=0.05
+                )
                 first = await anext(events)
                 assert first.kind == K.ORDER_EVENT_KIND_SNAPSHOT_END
                 await broker.place_order(
