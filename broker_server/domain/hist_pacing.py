@@ -57,6 +57,10 @@ class HistRequest:
         return self.bar_seconds <= SMALL_BAR_MAX_SECONDS
 
 
+_EPS = 1e-6
+"""Seconds of tolerance when a time is compared with a window's edge (float rounding)."""
+
+
 @dataclass(frozen=True)
 class HistPacingRules:
     """The windows and limits (IB's by default; tests shrink them)."""
@@ -95,18 +99,21 @@ class HistoricalPacer:
             self._sent.popleft()
 
     def _violation(self, req: HistRequest, t: float) -> str | None:
+        # Candidate times are computed as ``at + window``; without the tolerance, float
+        # rounding ((at + w) - at < w) can call a candidate still inside its own window and
+        # push the request to the next, much later one (60 s instead of 1.5 s, intermittently).
         """The rule that sending ``req`` at ``t`` would break, given every reservation (those
         later than ``t`` included: a request may be queued behind a blocked one), or None."""
         r = self.rules
         w_id = r.identical_window + r.margin
-        if any(other == req and abs(at - t) < w_id for at, other in self._sent):
+        if any(other == req and abs(at - t) < w_id - _EPS for at, other in self._sent):
             return "identical request within 15 s"
 
         def crowded(times: list[float], window: float, limit: int) -> bool:
             # Every window of this length that contains t must hold at most ``limit``.
             times = sorted([*times, t])
             for end in (x for x in times if x >= t):
-                if sum(1 for x in times if end - window < x <= end) > limit:
+                if sum(1 for x in times if end - window + _EPS < x <= end) > limit:
                     return True
             return False
 
@@ -114,13 +121,13 @@ class HistoricalPacer:
         near = [
             at
             for at, other in self._sent
-            if other.burst_key == req.burst_key and abs(at - t) < w_burst
+            if other.burst_key == req.burst_key and abs(at - t) < w_burst - _EPS
         ]
         if len(near) >= r.burst_limit and crowded(near, w_burst, r.burst_limit):
             return "6 requests for one contract within 2 s"
         if req.small:
             w_small = r.small_bar_window + r.margin
-            near = [at for at, other in self._sent if other.small and abs(at - t) < w_small]
+            near = [at for at, other in self._sent if other.small and abs(at - t) < w_small - _EPS]
             if len(near) >= r.small_bar_limit and crowded(near, w_small, r.small_bar_limit):
                 return "60 small-bar requests within 10 min"
         return None

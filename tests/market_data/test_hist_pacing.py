@@ -98,3 +98,14 @@ def test_property_admitted_schedule_never_breaks_a_rule(
         small = sorted(u for u, o in sent if o.small)
         for k in range(len(small) - rules.small_bar_limit):
             assert small[k + rules.small_bar_limit] - small[k] >= rules.small_bar_window - eps
+
+
+@pytest.mark.parametrize("start", [0.1, 1234.567, 98765.4321, 1795695574.434895])
+def test_a_window_edge_is_not_lost_to_float_rounding(start: float) -> None:
+    """``(at + window) - at`` can round below ``window``: the identical request must still go at
+    the end of its own window, not at the next, much later candidate (the small-bar window)."""
+    rules = HistPacingRules(identical_window=1.5, burst_window=0.2, small_bar_window=60.0)
+    pacer = HistoricalPacer(rules)
+    assert pacer.admit(req(), start, start) == start
+    when = pacer.admit(req(), start + 0.01, start + 5)
+    assert when == pytest.approx(start + rules.identical_window + rules.margin)
