@@ -22,9 +22,9 @@ retry.
 lease row is read or written; a store another live broker leads is refused. Every write is
 fenced by the leadership epoch in its own transaction.
 
-The order journal the SQLite store gains later joins the same way: its methods become calls
-with their own keys (the order's (owner, request_id) and order ID) and fenced transactions; no
-part of this design assumes only leases are stored.
+The order journal (:mod:`.postgres_journal`) runs on this store the same way: its methods are
+calls with their own keys (the orderRef, the (owner, idempotency key), the (gateway, client ID)
+of the order-ID high-water) in fenced transactions (:meth:`PostgresStore.submit`).
 """
 
 from __future__ import annotations
@@ -269,6 +269,15 @@ class PostgresStore:
                 log_event(log, logging.WARNING, "store_leadership_renew_failed", error=str(err))
 
     # --- calls --------------------------------------------------------------------------------
+
+    def submit(
+        self, keys: Sequence[Hashable] | None, work: _Work[T], *, write: bool = True
+    ) -> Future[T]:
+        """Run ``work(conn)`` in a transaction of its own, fenced by the leadership epoch when
+        ``write`` (refused with :class:`NotLeaderError` once a newer leader took over), after
+        the calls made earlier on any of ``keys`` (``None``: after every call made so far).
+        The order journal (:mod:`.postgres_journal`) runs its calls through this."""
+        return self._submit(keys, work, write=write)
 
     def _submit(self, keys: Sequence[Hashable] | None, work: _Work[T], *, write: bool) -> Future[T]:
         """Run ``work`` in a transaction of its own after the calls it must follow: those called
