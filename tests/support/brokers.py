@@ -41,10 +41,18 @@ class BrokerProc:
     """One broker process on a fixed loopback port."""
 
     def __init__(
-        self, name: str, folder: Path, dsn: str, config: Path, *, sim: bool = True
+        self,
+        name: str,
+        folder: Path,
+        dsn: str,
+        config: Path,
+        *,
+        sim: bool = True,
+        port: int | None = None,
     ) -> None:
+        """``port``: a fixed port (a killed broker restarted on its address); else a free one."""
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "broker_server", "serve", "--config", str(config)]
         args += ["--listen", self.address, "--store", str(folder / f"{name}.sqlite3")]

@@ -15,10 +15,10 @@ import { decodeError } from './errors.js';
 /** Milliseconds a re-sent call needs at least; with less of its deadline left it is not re-sent. */
 export const MIN_RESEND_MS = 50;
 
-/** Channel arguments of a client with several addresses: reconnect within a second at most. */
+/** Channel arguments of a client with several addresses: reconnect every 250 ms at most while a broker is away (a standby's port is closed while it takes over). */
 export const FAILOVER_CHANNEL_OPTIONS = Object.freeze({
   'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 1_000,
+  'grpc.max_reconnect_backoff_ms': 250,
 });
 
 const MOVE_REASONS = new Set(['', 'SHUTTING_DOWN', 'NOT_LEADER']);
