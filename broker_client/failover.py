@@ -91,7 +91,7 @@ class Router:
         self._clock = clock
         self._current = self._addresses[0]
         self._down: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a listener may read the router
         self.switches: list[Switch] = []
         """Every move so far (oldest first; the last 100)."""
         self.listeners: list[Callable[[Switch], None]] = []

@@ -39,8 +39,12 @@ from broker_client.plans import Call, Plan, Sleep
 
 log = logging.getLogger("ibbroker.client.leases")
 
-TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-"""Codes after which the same call may succeed: the renew (or acquire) is retried."""
+TRANSIENT = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+"""Codes after which the same call may succeed: the renew (or acquire) is retried. CANCELLED is
+never the holder's own doing here (its calls end by task cancellation, not a status): a server
+that stops (a standby's stand-in giving way to the broker proper) cancels the calls in flight."""
 
 ACTIVE = lease_pb2.LEASE_STATE_ACTIVE
 ENDED_REASONS = frozenset({"LEASE_EXPIRED", "LEASE_RELEASED", "LEASE_NOT_FOUND"})

@@ -55,6 +55,11 @@ Plan = Generator[Step, Any, Any]
 """A plan yields steps; a Call step is answered with the response or a :class:`BrokerError`."""
 
 
+RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+"""Codes after which a call that is safe to repeat is repeated. CANCELLED from the other side: a
+server that stops cancels the calls in flight (a plan's own calls end by task cancellation)."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How calls that are safe to repeat are retried on UNAVAILABLE."""
@@ -82,7 +87,7 @@ def unary_plan(
     safe_to_repeat: bool,
     metadata: Sequence[tuple[str, str]] = (),
 ) -> Plan:
-    """One unary call with a deadline; repeated on UNAVAILABLE (waiting the broker's
+    """One unary call with a deadline; repeated on UNAVAILABLE or CANCELLED (waiting the broker's
     ``retry_delay``, else a jittered backoff) only when ``safe_to_repeat``: a read, or a write
     carrying an idempotency key. Returns the response; raises the last error."""
     attempts = retry.attempts if safe_to_repeat else 1
@@ -91,7 +96,7 @@ def unary_plan(
         answer = yield Call(method, request, timeout, tuple(metadata), safe_to_repeat)
         if not isinstance(answer, BrokerError):
             return answer
-        if answer.code != grpc.StatusCode.UNAVAILABLE or attempt == attempts:
+        if answer.code not in RETRY_CODES or attempt == attempts:
             raise answer
         delay = answer.retry_delay
         if delay is None:

@@ -74,9 +74,12 @@ def test_addresses_take_a_list_a_comma_string_or_one_address() -> None:
 
 def test_not_leader_moves_to_the_named_leader_when_it_is_listed() -> None:
     router = Router([A, B, C])
+    seen: list[tuple[str, str]] = []
+    router.listeners.append(lambda switch: seen.append((switch.why, router.current)))
     assert router.failed(not_leader(C), A) == C
     assert router.current == C
     assert [(s.old, s.new) for s in router.switches] == [(A, C)]
+    assert seen == [(f"{A} is not the leader; it names {C}", C)]
 
 
 def test_an_unlisted_leader_is_followed_only_when_allowed() -> None:
@@ -190,8 +193,8 @@ def dead_address() -> str:
 
 
 @contextlib.asynccontextmanager
-async def standby_for(leader: str) -> AsyncIterator[str]:
-    gate = StandbyGate(SERVICE_NAMES, lambda: leader)
+async def standby_for(leader: str, retry_after: float = 1.0) -> AsyncIterator[str]:
+    gate = StandbyGate(SERVICE_NAMES, lambda: leader, retry_after=retry_after)
     address = await gate.start("127.0.0.1:0")
     try:
         yield address
@@ -223,11 +226,12 @@ async def test_async_client_finds_the_leader_behind_a_standby_and_a_dead_address
 async def test_a_write_that_is_not_safe_to_repeat_raises_but_the_next_call_goes_to_the_leader(
     leader: str,
 ) -> None:
-    async with standby_for(leader) as standby:
+    async with standby_for(leader, retry_after=0.25) as standby:
         async with BrokerClient([standby, leader]) as client:
             with pytest.raises(NotLeaderError) as caught:
                 await client.reconnect("paper")  # never repeated by the client
             assert caught.value.leader_address == leader
+            assert caught.value.retry_after == 0.25
             assert client.target == leader
             await client.reconnect("paper")
 

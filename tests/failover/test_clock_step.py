@@ -44,15 +44,15 @@ class SteppedLoop(asyncio.SelectorEventLoop):
 class Broker:
     """One store on its own thread and stepped loop."""
 
-    def __init__(self, dsn: str, **kwargs: Any) -> None:
+    def __init__(self, dsn: str, ttl: float = TTL, **kwargs: Any) -> None:
         self.loop = SteppedLoop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.store = self.run(self._make(dsn, kwargs)).result(10)
+        self.store = self.run(self._make(dsn, ttl, kwargs)).result(10)
 
     @staticmethod
-    async def _make(dsn: str, kwargs: dict[str, Any]) -> PostgresStore:
-        return PostgresStore(dsn, leadership_ttl=TTL, **kwargs)
+    async def _make(dsn: str, ttl: float, kwargs: dict[str, Any]) -> PostgresStore:
+        return PostgresStore(dsn, leadership_ttl=ttl, **kwargs)
 
     def run(self, coro: Awaitable[T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
@@ -144,16 +144,22 @@ async def test_a_leader_whose_clock_steps_back_is_fenced_out_then_steps_down(
 async def test_a_standby_whose_clock_steps_forward_never_takes_a_live_leadership(
     pg_dsn: str, brokers: list[Broker]
 ) -> None:
-    leader = Broker(pg_dsn, address="127.0.0.1:7001")
+    # A TTL with room for a loaded machine: the leader must keep renewing on its own (a renewal
+    # that came later than the TTL would rightly lose it, which is not what is tested here).
+    ttl = 3.0
+    leader = Broker(pg_dsn, ttl, address="127.0.0.1:7001")
     brokers.append(leader)
     leader.open().result(15)
-    standby = Broker(pg_dsn, address="127.0.0.1:7002", standby=True)
+    standby = Broker(pg_dsn, ttl, address="127.0.0.1:7002", standby=True)
     brokers.append(standby)
     opened = standby.open()
-    for n in range(8):  # its clock leaps ahead again and again: it checks at once each time
-        standby.step(3600.0)
+    # Its clock leaps ahead by a TTL again and again, so its check (every third of the TTL) runs
+    # at once each time, as if the leader's TTL had run out. (A monotonic clock does not jump by
+    # hours; a far larger step also fires the loop's I/O timeouts early, which is another test.)
+    for n in range(8):
+        standby.step(ttl)
         await asyncio.wrap_future(leader.write(100 + n))  # the leader keeps writing
-        await asyncio.sleep(TTL / 2)
+        await asyncio.sleep(0.5)
         assert not opened.done(), "the standby took a leadership that was renewed"
     assert leader.store.leading
     assert await _rows(pg_dsn, "SELECT epoch, address FROM leadership") == [(1, "127.0.0.1:7001")]

@@ -30,7 +30,14 @@ from pathlib import Path
 
 import asyncpg
 
-from broker_client import BrokerClient, BrokerError, LeasePolicy, RetryPolicy, limit
+from broker_client import (
+    BrokerClient,
+    BrokerError,
+    LeaseLostError,
+    LeasePolicy,
+    RetryPolicy,
+    limit,
+)
 from broker_client.leases import PROXIED
 from broker_server.domain.order_identity import derive_order_ref
 from broker_server.sim.server import SimServer
@@ -71,6 +78,7 @@ class FailoverSoakResult:
     leases_lost: list[Holding] = field(default_factory=list)
     overlaps: int = 0
     lost_early: int = 0
+    lost_early_holdings: list[Holding] = field(default_factory=list)
     epoch_regressions: int = 0
     epochs: list[int] = field(default_factory=list)
     follow_times: list[list[float]] = field(default_factory=list)
@@ -167,6 +175,10 @@ class FailoverSoakResult:
                 + ", ".join(f"{t:.2f}" for t in self.order_times)
                 + " s"
             )
+        for h in self.lost_early_holdings[:5]:
+            lines.append(f"  lost early: {h.owner} client ID {h.client_id} {h.why}: {h.detail}")
+        for h in self.leases_lost[:10]:
+            lines.append(f"  lost: {h.owner} client ID {h.client_id} {h.why} {h.detail}")
         lines.append(f"call failures (retried): {dict(self.errors)}")
         return "\n".join(lines)
 
@@ -234,9 +246,32 @@ class _Client:
     """(monotonic time, address) of every acknowledged order."""
     done_ordering: bool = False
     """It placed its last order (max_orders)."""
+    crashed: str = ""
+    """What ended it unexpectedly."""
+    target: str = ""
+    """Where its client's router points (updated each round)."""
+    last_error: str = ""
 
 
 async def _run_client(
+    client_state: _Client,
+    addresses: list[str],
+    settings: FailoverSoakSettings,
+    result: FailoverSoakResult,
+    stop: asyncio.Event,
+) -> None:
+    """One client; anything unexpected is recorded (a crashed client would otherwise only show
+    as one that is never served)."""
+    try:
+        await _client_rounds(client_state, addresses, settings, result, stop)
+    except asyncio.CancelledError:
+        raise
+    except Exception as err:
+        client_state.crashed = f"{type(err).__name__}: {err}"
+        result.errors[f"client crashed: {type(err).__name__}"] += 1
+
+
+async def _client_rounds(
     client_state: _Client,
     addresses: list[str],
     settings: FailoverSoakSettings,
@@ -273,11 +308,13 @@ async def _run_client(
                                 await stop.wait()
                         if stop.is_set() or held.lost.is_set():
                             break
+                        client_state.target = client.target
                         try:  # a read: is this client served, and by whom?
                             await client.get_lease(held.lease_id)
                             client_state.successes.append((time.monotonic(), client.target))
                         except BrokerError as err:
                             result.errors[f"read {err.reason or err.code.name}"] += 1
+                            client_state.last_error = f"{client.target}: {err}"
                             continue
                         if not settings.orders or not (pending or placed < settings.max_orders):
                             client_state.done_ordering = True
@@ -294,17 +331,32 @@ async def _run_client(
                             )  # fmt: skip
                         except BrokerError as err:
                             result.errors[f"order {err.reason or err.code.name}"] += 1
+                            client_state.last_error = f"{client.target}: {err}"
                             continue
+                        except LeaseLostError:
+                            break  # recorded below, with the holding
                         result.acked[key] = answer.order.order_ref
                         result.unacknowledged.discard(key)
                         pending.pop(0)
                         client_state.orders.append((time.monotonic(), client.target))
                 record.end, record.deadline = held.ended_at, held.deadline
                 record.why = held.error.why if held.error is not None else "?"
+                noticed = held.keeper.noticed_at
+                if held.error is not None and held.error.cause is not None and noticed:
+                    record.detail = (
+                        f"{held.error.cause} at deadline{noticed - record.deadline:+.3f} s "
+                        f"(router at {client.target})"
+                    )
+                refused, at = held.keeper.release_error, held.keeper.release_failed_at
+                if refused is not None:
+                    record.detail += (
+                        f"; release: {refused} at deadline{(at or 0) - record.deadline:+.3f} s"
+                    )
                 if held.error is not None and held.error.why != "released":
                     result.leases_lost.append(record)
             except BrokerError as err:
                 result.errors[f"acquire {err.reason or err.code.name}"] += 1
+                client_state.last_error = f"acquire: {err}"
                 await asyncio.sleep(0.2)
 
 
@@ -383,6 +435,7 @@ async def soak(settings: FailoverSoakSettings, dsn: str, workdir: Path) -> Failo
     check(lease_check)
     result.overlaps = len(lease_check.overlaps)
     result.lost_early = len(lease_check.lost_early)
+    result.lost_early_holdings = list(lease_check.lost_early)
     result.epoch_regressions = lease_check.epoch_regressions
     return result
 
@@ -406,8 +459,13 @@ async def _until_served(
             if time.monotonic() - max(f for f in firsts if f is not None) >= settings.settle:
                 return [f - since for f in firsts if f is not None]
         if time.monotonic() > deadline:
-            missing = [c.owner for c, f in zip(clients, firsts, strict=True) if f is None]
-            raise AssertionError(f"clients never served by {address}: {missing}")
+            missing = [
+                f"{c.owner} (router at {c.target}; crashed: {c.crashed or 'no'}; last error: "
+                f"{c.last_error}; last success: {c.successes[-1] if c.successes else None})"
+                for c, f in zip(clients, firsts, strict=True)
+                if f is None
+            ]
+            raise AssertionError(f"clients never served by {address}:\n" + "\n".join(missing))
         await asyncio.sleep(0.05)
 
 
