@@ -19,8 +19,8 @@ The contract is the :class:`~broker_server.store.base.Store`'s:
   :class:`~broker_server.store.base.NotLeaderError` once a newer leader took the store over:
   nothing of the call was written).
 - **Call order per key.** Calls on one order (its orderRef, its (owner, idempotency key)), one
-  order-ID scope (gateway, client ID), one exec ID, or the event log take effect in call order;
-  a read sees every write called before it (:meth:`OrderJournal.load` every write).
+  order-ID scope (gateway, client ID), one exec ID or one event sequence take effect in call
+  order; a read sees every write called before it.
 - **Monotonic order-ID high-water marks.** A mark is only ever raised, never lowered, whatever
   order concurrent raises commit in.
 - **Bounded.** Terminal orders beyond ``max_finished`` (oldest first) and events beyond

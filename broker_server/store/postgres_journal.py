@@ -13,9 +13,11 @@ leadership fence (the leadership row read ``FOR SHARE`` and its epoch compared w
 broker's) and is refused with :class:`~broker_server.store.base.NotLeaderError`, nothing written,
 once a newer leader took over. Call order per key: a call names its keys (each orderRef, each
 (owner, idempotency key), each (gateway, client ID) whose high-water it raises, each exec ID,
-and the event log) and starts after the calls made earlier on any of them, so within one broker
-no two transactions ever touch the same row at once (no lock waits, no deadlocks between the
-journal's own calls); :meth:`load` starts after every call made before it.
+each event sequence) and starts after the calls made earlier on any of them, so within one
+broker no two of its writes touch the same row at once (pruning aside, below): calls on
+different orders and client IDs run concurrently on the pool, with no lock waits and no
+deadlocks between them; :meth:`load` and :meth:`load_events` start after every call made
+before them.
 
 **Where a race could double-send, and what prevents it.** An order is sent to IB only after
 its intent (``save_intents``) committed, and it is sent under its reserved order ID and the
@@ -46,9 +48,11 @@ goes out on its own IB session, which the gateway still accepts only while that 
 That window belongs to the IB side (one connection per client ID), not to this journal.
 
 **Pruning** (the SQLite rules): terminal orders beyond ``max_finished`` (oldest ``updated_at``
-first, never a live one) in the call that finished one, and events beyond ``max_events``, each
-in a savepoint under a try-advisory lock (one pruner at a time; a failed or skipped prune never
-fails the call).
+first, never a live one) in the call that finished one, in a savepoint under a try-advisory lock
+(another call may hold a terminal row: a failed or skipped prune never fails the call); events
+beyond ``max_events`` below the call's newest sequence, in one ``DELETE`` that takes a
+try-advisory lock once (one pruner at a time; no other call ever locks an old event row, so it
+cannot deadlock).
 """
 
 from __future__ import annotations
@@ -103,7 +107,12 @@ _PRUNE_FINISHED = (
     "DELETE FROM orders WHERE order_ref IN (SELECT order_ref FROM orders "
     f"WHERE state IN ({_TERMINAL_SQL}) ORDER BY updated_at DESC, order_ref DESC OFFSET $1)"
 )
-_EVENTS_KEY: Hashable = ("order_events",)
+# One statement, no savepoint: the InitPlan takes the try-lock once, so one transaction prunes
+# events at a time (the others skip), and no other call ever locks an old event row, so this
+# DELETE cannot deadlock. The cutoff is this call's newest sequence minus the bound.
+_PRUNE_EVENTS = (
+    "DELETE FROM order_events WHERE sequence <= $1 AND (SELECT pg_try_advisory_xact_lock($2))"
+)
 
 
 def _order_keys(entries: Sequence[JournalEntry]) -> list[Hashable]:
@@ -206,19 +215,20 @@ class PostgresOrderJournal:
         rows = [entry_row(e) for e in entries]
         prune = any(e.state.terminal for e in entries)
         event_rows = _event_rows(events)
+        newest = max((e.sequence for e in events), default=0)
 
         async def work(conn: asyncpg.Connection) -> None:
             if rows:
                 await conn.executemany(_UPSERT, rows)
                 if prune:
-                    await self._prune(conn, finished=True)
+                    await self._prune_finished(conn)
             if fills:
                 await _insert_fills(conn, fills)
             if event_rows:
                 await conn.executemany(_EVENT, event_rows)
-                await self._prune(conn, finished=False)
+                await conn.execute(_PRUNE_EVENTS, newest - self.max_events, PRUNE_LOCK + 1)
 
-        keys = _order_keys(entries) + _fill_keys(fills) + ([_EVENTS_KEY] if event_rows else [])
+        keys = _order_keys(entries) + _fill_keys(fills) + [("event", e.sequence) for e in events]
         return self._store.submit(keys, work)
 
     def raise_high_water(self, scope: OrderIdScope, order_id: int) -> Future[None]:
@@ -245,7 +255,7 @@ class PostgresOrderJournal:
             )
             return tuple(_event_from_row(r) for r in rows)
 
-        return self._store.submit([_EVENTS_KEY], work, write=False)
+        return self._store.submit(None, work, write=False)
 
     def record_fills(self, fills: Sequence[Fill]) -> Future[tuple[str, ...]]:
         """Mark (exec_id, order_ref, time) as published; returns the exec IDs that were new, in
@@ -262,20 +272,13 @@ class PostgresOrderJournal:
 
         return self._store.submit(_fill_keys(fills), work)
 
-    async def _prune(self, conn: asyncpg.Connection, *, finished: bool) -> None:
-        """Bound finished orders or events, in a savepoint: another pruner, or a failure, skips."""
+    async def _prune_finished(self, conn: asyncpg.Connection) -> None:
+        """Bound the finished orders, in a savepoint (a terminal row may be locked by another
+        call: a failure or another pruner skips, never fails the call)."""
         try:
             async with conn.transaction():
-                lock = PRUNE_LOCK if finished else PRUNE_LOCK + 1
-                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PRUNE_LOCK):
                     return
-                if finished:
-                    await conn.execute(_PRUNE_FINISHED, self.max_finished)
-                else:
-                    await conn.execute(
-                        "DELETE FROM order_events WHERE sequence <= "
-                        "(SELECT max(sequence) FROM order_events) - $1",
-                        self.max_events,
-                    )
+                await conn.execute(_PRUNE_FINISHED, self.max_finished)
         except asyncpg.PostgresError as err:
             log_event(log, logging.WARNING, "order_journal_prune_failed", error=str(err))
