@@ -249,6 +249,22 @@ async def test_a_store_owned_by_a_live_broker_is_refused_before_a_journal_write(
     assert [e.key for e in (await wait(owner.journal.load())).entries] == ["mine"]
 
 
+async def test_a_write_to_a_closed_store_fails_and_placeorder_answers_unavailable(
+    open_journal: Open,
+) -> None:
+    opened = await open_journal()
+    await opened.store.close()
+    (entry,) = journal(limit_order(), key="late")
+    with pytest.raises(StoreError):
+        await wait(opened.journal.save_intents([entry]))
+    # What PlaceOrder answers: UNAVAILABLE STORE_UNAVAILABLE with RetryInfo, never INTERNAL.
+    with pytest.raises(DomainError) as caught:
+        await OrderLedger(opened.journal).journal_intents([entry])
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert caught.value.reason is FailureReason.STORE_UNAVAILABLE
+    assert caught.value.retry_after is not None
+
+
 # --- PostgreSQL only: two pools, and the fence ---------------------------------------------
 
 
