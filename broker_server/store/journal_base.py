@@ -83,8 +83,10 @@ class OrderJournal(Protocol):
 
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's order-ID high-water, in
-        one call. A new entry whose (owner, key, role) is stored under another orderRef fails
-        the call (the caller decided on stale information): nothing of it is written."""
+        one call. An entry is stored only as a new orderRef or as the next attempt of the stored
+        one (a RESEND: ``attempts`` one more); any other (a second intent for one order, one key
+        under another orderRef) fails the call, nothing of it written: of two callers (two
+        brokers) journaling one order, exactly one succeeds."""
         ...
 
     def save_entries(self, entries: Sequence[JournalEntry]) -> Future[None]:

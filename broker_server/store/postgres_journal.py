@@ -28,9 +28,13 @@ either a second intent for its key or a reuse of its order ID:
    new leader journals too. The fence decides: the takeover is an ``UPDATE`` of the leadership
    row, which waits for every write holding the row ``FOR SHARE``; a write that fenced before it
    commits under the old epoch and is visible to the new leader's :meth:`load` (run after the
-   takeover); every write after it is refused. Should both ever reach the ``INSERT``, the unique
-   index ``orders_key (owner, idem_key, role)`` makes the second wait for the first's commit and
-   fail: one key is one order at the storage level, at any isolation level.
+   takeover); every write after it is refused. Behind the fence, the storage itself: one key
+   is one orderRef (derived from it), and an intent is stored only as a new row or as the next
+   attempt of the stored one (``INSERT ... ON CONFLICT (order_ref) DO UPDATE ... WHERE`` stored
+   attempts = new attempts - 1). The conflict path locks the row and re-checks its newest
+   committed version at ``READ COMMITTED``, so of two transactions journaling one order the
+   second waits for the first's commit, updates nothing and is refused; the unique index
+   ``orders_key (owner, idem_key, role)`` refuses one key under two orderRefs.
 2. *An order ID handed out twice* for one (gateway, client ID): the high-water is raised in the
    same transaction as the intent, by ``INSERT ... ON CONFLICT DO UPDATE SET high_water =
    GREATEST(stored, new)``. The conflict path takes the row's lock and, at ``READ COMMITTED``,
@@ -67,6 +71,7 @@ import asyncpg
 from broker_server.domain.journal import JournalEntry
 from broker_server.domain.order_ids import OrderIdScope
 from broker_server.logs import log_event
+from broker_server.store.base import StoreError
 from broker_server.store.journal_base import (
     TERMINAL_STATES,
     Fill,
@@ -87,6 +92,13 @@ _UPSERT = (
     "ON CONFLICT (order_ref) DO UPDATE SET "
     "client_id = excluded.client_id, order_id = excluded.order_id, state = excluded.state, "
     "updated_at = excluded.updated_at, entry = excluded.entry"
+)
+# An intent replaces a stored row only as its next attempt (a RESEND). The conflict path locks
+# the row and, at READ COMMITTED, checks the newest committed version: of two transactions
+# journaling one orderRef, the second waits for the first, then updates nothing and is refused.
+_INTENT = (
+    _UPSERT + " WHERE (orders.entry::jsonb ->> 'attempts')::int = "
+    "(excluded.entry::jsonb ->> 'attempts')::int - 1 RETURNING order_ref"
 )
 _HIGH_WATER = (
     "INSERT INTO order_ids VALUES ($1, $2, $3) ON CONFLICT (gateway, client_id) DO UPDATE SET "
@@ -185,8 +197,9 @@ class PostgresOrderJournal:
 
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's high-water, in one fenced
-        transaction. A new entry whose (owner, key, role) exists under another orderRef fails
-        the call (the unique index ``orders_key``): nothing of it is written."""
+        transaction. A new entry whose (owner, key, role) exists under another orderRef (the
+        unique index ``orders_key``), or whose orderRef is stored and the entry is not its next
+        attempt, fails the call: nothing of it is written."""
         marks: dict[tuple[str, int], int] = {}
         for e in entries:
             key = (e.gateway, e.client_id)
@@ -195,7 +208,9 @@ class PostgresOrderJournal:
         high = [(g, c, h) for (g, c), h in sorted(marks.items())]  # one lock order
 
         async def work(conn: asyncpg.Connection) -> None:
-            await conn.executemany(_UPSERT, rows)
+            for row in rows:
+                if await conn.fetchval(_INTENT, *row) is None:
+                    raise StoreError(f"order {row[0]} is already journaled: intent refused")
             await conn.executemany(_HIGH_WATER, high)
 
         keys = _order_keys(entries) + [("order_ids", g, c) for g, c, _h in high]
