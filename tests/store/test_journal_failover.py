@@ -2,7 +2,8 @@
 and one simulator (in this test's process, so the test counts the orders IB holds). Broker A
 leads, acknowledges an idempotent PlaceOrder, and is SIGKILLed; standby B takes over, reloads
 the journal from PostgreSQL and reconciles it with the simulator; the client's retry of the same
-key on B gets the same order back, and the simulator holds exactly one order."""
+key on B gets the same order back, and the simulator holds exactly one order. And a broker whose
+wall clock is behind the previous one's numbers its order events after the stored ones."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -25,10 +27,14 @@ from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as sgrpc
 from broker_server.aio import within
+from broker_server.app import running_broker
+from broker_server.domain.clock import SystemClock
 from broker_server.sim.server import SimServer
+from broker_server.store.order_journal import SqliteOrderJournal
+from broker_server.store.sqlite import SqliteStore
 from tests.conftest import free_port
 from tests.server.helpers import LogTail
-from tests.trading.served import limit_order, simulator
+from tests.trading.served import config_for, limit_order, simulator
 
 TTL = 1.0
 
@@ -171,3 +177,51 @@ async def test_a_retried_order_after_a_failover_is_the_same_order_once_at_ib(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+
+
+class _SteppedClock(SystemClock):
+    """The process's clocks with the wall clock set ``offset`` seconds away (a clock step, or
+    another host's clock)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def wall(self) -> float:
+        return time.time() + self.offset
+
+
+async def test_order_event_numbers_continue_after_the_stored_ones_when_the_clock_is_behind(
+    tmp_path: Path,
+) -> None:
+    # Event sequences start from the wall clock; a broker whose clock is behind the last one's
+    # (a clock stepped back, a standby on another host) continues after the stored numbers.
+    store = tmp_path / "s.sqlite3"
+    refs: dict[str, str] = {}
+    async with simulator() as sim:
+        for name, offset in (("before", 0.0), ("behind", -3600.0)):
+            async with running_broker(config_for(store, sim), clock=_SteppedClock(offset)) as b:
+                await b.connections.connect(timeout=10)
+                async with grpc.aio.insecure_channel(b.address) as channel:
+                    proxied = lpb.AcquireLeaseRequest(
+                        owner="alice", mode=lease_pb2.LEASE_MODE_PROXIED
+                    )
+                    leases = lgrpc.LeaseServiceStub(channel)
+                    lease = (await leases.AcquireLease(proxied, timeout=15)).lease
+                    request = spb.PlaceOrderRequest(
+                        lease_id=lease.lease_id, epoch=lease.epoch, owner="alice",
+                        idempotency_key=name, single=limit_order("1.00"),
+                    )  # fmt: skip
+                    trading = sgrpc.TradingServiceStub(channel)
+                    refs[name] = (await trading.PlaceOrder(request, timeout=15)).order.order_ref
+    sqlite = SqliteStore(store)
+    sqlite.open_blocking()
+    try:
+        events = SqliteOrderJournal(sqlite).load_events().result(10)
+    finally:
+        sqlite.close_blocking()
+    before = [e.sequence for e in events if e.order_ref == refs["before"]]
+    behind = [e.sequence for e in events if e.order_ref == refs["behind"]]
+    assert before, events
+    # Without continuing after the stored numbers, the second broker's events were numbered an
+    # hour below the first's, and the log's bound deleted them as soon as they were written.
+    assert behind and min(behind) > max(before), (before, behind)
