@@ -44,12 +44,13 @@ either a second intent for its key or a reuse of its order ID:
 3. *One broker, two concurrent retries of one key*: the runtime's per-(owner, key) lock; the
    call keys above keep them in call order here too.
 
-What the store cannot close: an intent committed by the old leader just before the takeover
-whose socket write happens after it (the process was paused between the two). The new leader
-marks that entry UNKNOWN and reconciles it from IB by orderRef before any retry may resend it
-(``domain/reconcile.py``: NOT_SENT only with no trace at IB); the old process's late send then
-goes out on its own IB session, which the gateway still accepts only while that socket lives.
-That window belongs to the IB side (one connection per client ID), not to this journal.
+What the store cannot close: an intent the old leader committed just before the takeover and
+wrote to its IB socket after it (paused between the two). The new leader marks that entry UNKNOWN
+and reconciles it by orderRef before a retry may resend it (``domain/reconcile.py``: NOT_SENT
+only with no trace at IB); a late send that reaches IB after that verdict and a retry's resend
+would be two orders. The late send can only go out on the old process's own IB session of that
+client ID (IB refuses a second connection of one client ID, 326), so closing this window belongs
+to the failover side: a deposed broker drops its IB sessions before writing to them.
 
 **Pruning** (the SQLite rules): terminal orders beyond ``max_finished`` (oldest ``updated_at``
 first, never a live one) in the call that finished one, in a savepoint under a try-advisory lock
