@@ -118,6 +118,7 @@ class OrderManager(OrderFeedHandlers):
     async def start(self) -> None:
         """Load the journal; mark what a previous process left in flight UNKNOWN; reconcile."""
         snap = await asyncio.wrap_future(self._journal.load())
+        self.ledger.events.continue_after(snap.last_sequence)  # stored numbers are never reused
         self._ids.load(snap.high_water)
         self.ledger.load(snap.entries, snap.reported_exec_ids)
         now = self._clock.wall()

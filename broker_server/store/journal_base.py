@@ -19,8 +19,8 @@ The contract is the :class:`~broker_server.store.base.Store`'s:
   :class:`~broker_server.store.base.NotLeaderError` once a newer leader took the store over:
   nothing of the call was written).
 - **Call order per key.** Calls on one order (its orderRef, its (owner, idempotency key)), one
-  order-ID scope (gateway, client ID), one exec ID, or the event log take effect in call order;
-  a read sees every write called before it (:meth:`OrderJournal.load` every write).
+  order-ID scope (gateway, client ID), one exec ID or one event sequence take effect in call
+  order; a read sees every write called before it.
 - **Monotonic order-ID high-water marks.** A mark is only ever raised, never lowered, whatever
   order concurrent raises commit in.
 - **Bounded.** Terminal orders beyond ``max_finished`` (oldest first) and events beyond
@@ -83,8 +83,10 @@ class OrderJournal(Protocol):
 
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's order-ID high-water, in
-        one call. A new entry whose (owner, key, role) is stored under another orderRef fails
-        the call (the caller decided on stale information): nothing of it is written."""
+        one call. An entry is stored only as a new orderRef or as the next attempt of the stored
+        one (a RESEND: ``attempts`` one more); any other (a second intent for one order, one key
+        under another orderRef) fails the call, nothing of it written: of two callers (two
+        brokers) journaling one order, exactly one succeeds."""
         ...
 
     def save_entries(self, entries: Sequence[JournalEntry]) -> Future[None]:

@@ -30,6 +30,7 @@ from concurrent.futures import Future
 
 from broker_server.domain.journal import JournalEntry
 from broker_server.domain.order_ids import OrderIdScope
+from broker_server.store.base import StoreError
 from broker_server.store.journal_base import (
     TERMINAL_STATES,
     JournalSnapshot,
@@ -46,6 +47,12 @@ _UPSERT = (
     "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (order_ref) DO UPDATE SET "
     "client_id = excluded.client_id, order_id = excluded.order_id, state = excluded.state, "
     "updated_at = excluded.updated_at, entry = excluded.entry"
+)
+# An intent replaces a stored row only as its next attempt (a RESEND): of two calls journaling
+# one order (one orderRef), exactly one is stored; the other changes 0 rows and fails.
+_INTENT = (
+    _UPSERT + " WHERE json_extract(orders.entry, '$.attempts') = "
+    "json_extract(excluded.entry, '$.attempts') - 1"
 )
 _HIGH_WATER = (
     "INSERT INTO order_ids VALUES (?, ?, ?) ON CONFLICT (gateway, client_id) DO UPDATE SET "
@@ -86,8 +93,9 @@ class SqliteOrderJournal:
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's high-water, in one call.
 
-        A new entry whose (owner, key, role) exists under another orderRef fails the call
-        (the unique index): the caller decided on stale information.
+        A new entry whose (owner, key, role) exists under another orderRef, or whose orderRef is
+        stored and the entry is not its next attempt, fails the call: the caller decided on
+        stale information.
         """
         marks: dict[tuple[str, int], int] = {}
         for e in entries:
@@ -96,7 +104,9 @@ class SqliteOrderJournal:
         rows = [entry_row(e) for e in entries]
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.executemany(_UPSERT, rows)
+            for row in rows:
+                if conn.execute(_INTENT, row).rowcount != 1:
+                    raise StoreError(f"order {row[0]} is already journaled: intent refused")
             conn.executemany(_HIGH_WATER, [(g, c, h) for (g, c), h in marks.items()])
 
         return self._store.submit(run)

@@ -13,9 +13,11 @@ leadership fence (the leadership row read ``FOR SHARE`` and its epoch compared w
 broker's) and is refused with :class:`~broker_server.store.base.NotLeaderError`, nothing written,
 once a newer leader took over. Call order per key: a call names its keys (each orderRef, each
 (owner, idempotency key), each (gateway, client ID) whose high-water it raises, each exec ID,
-and the event log) and starts after the calls made earlier on any of them, so within one broker
-no two transactions ever touch the same row at once (no lock waits, no deadlocks between the
-journal's own calls); :meth:`load` starts after every call made before it.
+each event sequence) and starts after the calls made earlier on any of them, so within one
+broker no two of its writes touch the same row at once (pruning aside, below): calls on
+different orders and client IDs run concurrently on the pool, with no lock waits and no
+deadlocks between them; :meth:`load` and :meth:`load_events` start after every call made
+before them.
 
 **Where a race could double-send, and what prevents it.** An order is sent to IB only after
 its intent (``save_intents``) committed, and it is sent under its reserved order ID and the
@@ -26,9 +28,13 @@ either a second intent for its key or a reuse of its order ID:
    new leader journals too. The fence decides: the takeover is an ``UPDATE`` of the leadership
    row, which waits for every write holding the row ``FOR SHARE``; a write that fenced before it
    commits under the old epoch and is visible to the new leader's :meth:`load` (run after the
-   takeover); every write after it is refused. Should both ever reach the ``INSERT``, the unique
-   index ``orders_key (owner, idem_key, role)`` makes the second wait for the first's commit and
-   fail: one key is one order at the storage level, at any isolation level.
+   takeover); every write after it is refused. Behind the fence, the storage itself: one key
+   is one orderRef (derived from it), and an intent is stored only as a new row or as the next
+   attempt of the stored one (``INSERT ... ON CONFLICT (order_ref) DO UPDATE ... WHERE`` stored
+   attempts = new attempts - 1). The conflict path locks the row and re-checks its newest
+   committed version at ``READ COMMITTED``, so of two transactions journaling one order the
+   second waits for the first's commit, updates nothing and is refused; the unique index
+   ``orders_key (owner, idem_key, role)`` refuses one key under two orderRefs.
 2. *An order ID handed out twice* for one (gateway, client ID): the high-water is raised in the
    same transaction as the intent, by ``INSERT ... ON CONFLICT DO UPDATE SET high_water =
    GREATEST(stored, new)``. The conflict path takes the row's lock and, at ``READ COMMITTED``,
@@ -38,17 +44,20 @@ either a second intent for its key or a reuse of its order ID:
 3. *One broker, two concurrent retries of one key*: the runtime's per-(owner, key) lock; the
    call keys above keep them in call order here too.
 
-What the store cannot close: an intent committed by the old leader just before the takeover
-whose socket write happens after it (the process was paused between the two). The new leader
-marks that entry UNKNOWN and reconciles it from IB by orderRef before any retry may resend it
-(``domain/reconcile.py``: NOT_SENT only with no trace at IB); the old process's late send then
-goes out on its own IB session, which the gateway still accepts only while that socket lives.
-That window belongs to the IB side (one connection per client ID), not to this journal.
+What the store cannot close: an intent the old leader committed just before the takeover and
+wrote to its IB socket after it (paused between the two). The new leader marks that entry UNKNOWN
+and reconciles it by orderRef before a retry may resend it (``domain/reconcile.py``: NOT_SENT
+only with no trace at IB); a late send that reaches IB after that verdict and a retry's resend
+would be two orders. The late send can only go out on the old process's own IB session of that
+client ID (IB refuses a second connection of one client ID, 326), so closing this window belongs
+to the failover side: a deposed broker drops its IB sessions before writing to them.
 
 **Pruning** (the SQLite rules): terminal orders beyond ``max_finished`` (oldest ``updated_at``
-first, never a live one) in the call that finished one, and events beyond ``max_events``, each
-in a savepoint under a try-advisory lock (one pruner at a time; a failed or skipped prune never
-fails the call).
+first, never a live one) in the call that finished one, in a savepoint under a try-advisory lock
+(another call may hold a terminal row: a failed or skipped prune never fails the call); events
+beyond ``max_events`` below the call's newest sequence, in one ``DELETE`` that takes a
+try-advisory lock once (one pruner at a time; no other call ever locks an old event row, so it
+cannot deadlock).
 """
 
 from __future__ import annotations
@@ -63,6 +72,7 @@ import asyncpg
 from broker_server.domain.journal import JournalEntry
 from broker_server.domain.order_ids import OrderIdScope
 from broker_server.logs import log_event
+from broker_server.store.base import StoreError
 from broker_server.store.journal_base import (
     TERMINAL_STATES,
     Fill,
@@ -84,6 +94,13 @@ _UPSERT = (
     "client_id = excluded.client_id, order_id = excluded.order_id, state = excluded.state, "
     "updated_at = excluded.updated_at, entry = excluded.entry"
 )
+# An intent replaces a stored row only as its next attempt (a RESEND). The conflict path locks
+# the row and, at READ COMMITTED, checks the newest committed version: of two transactions
+# journaling one orderRef, the second waits for the first, then updates nothing and is refused.
+_INTENT = (
+    _UPSERT + " WHERE (orders.entry::jsonb ->> 'attempts')::int = "
+    "(excluded.entry::jsonb ->> 'attempts')::int - 1 RETURNING order_ref"
+)
 _HIGH_WATER = (
     "INSERT INTO order_ids VALUES ($1, $2, $3) ON CONFLICT (gateway, client_id) DO UPDATE SET "
     "high_water = GREATEST(order_ids.high_water, excluded.high_water)"
@@ -103,7 +120,12 @@ _PRUNE_FINISHED = (
     "DELETE FROM orders WHERE order_ref IN (SELECT order_ref FROM orders "
     f"WHERE state IN ({_TERMINAL_SQL}) ORDER BY updated_at DESC, order_ref DESC OFFSET $1)"
 )
-_EVENTS_KEY: Hashable = ("order_events",)
+# One statement, no savepoint: the InitPlan takes the try-lock once, so one transaction prunes
+# events at a time (the others skip), and no other call ever locks an old event row, so this
+# DELETE cannot deadlock. The cutoff is this call's newest sequence minus the bound.
+_PRUNE_EVENTS = (
+    "DELETE FROM order_events WHERE sequence <= $1 AND (SELECT pg_try_advisory_xact_lock($2))"
+)
 
 
 def _order_keys(entries: Sequence[JournalEntry]) -> list[Hashable]:
@@ -176,8 +198,9 @@ class PostgresOrderJournal:
 
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's high-water, in one fenced
-        transaction. A new entry whose (owner, key, role) exists under another orderRef fails
-        the call (the unique index ``orders_key``): nothing of it is written."""
+        transaction. A new entry whose (owner, key, role) exists under another orderRef (the
+        unique index ``orders_key``), or whose orderRef is stored and the entry is not its next
+        attempt, fails the call: nothing of it is written."""
         marks: dict[tuple[str, int], int] = {}
         for e in entries:
             key = (e.gateway, e.client_id)
@@ -186,7 +209,9 @@ class PostgresOrderJournal:
         high = [(g, c, h) for (g, c), h in sorted(marks.items())]  # one lock order
 
         async def work(conn: asyncpg.Connection) -> None:
-            await conn.executemany(_UPSERT, rows)
+            for row in rows:
+                if await conn.fetchval(_INTENT, *row) is None:
+                    raise StoreError(f"order {row[0]} is already journaled: intent refused")
             await conn.executemany(_HIGH_WATER, high)
 
         keys = _order_keys(entries) + [("order_ids", g, c) for g, c, _h in high]
@@ -206,19 +231,20 @@ class PostgresOrderJournal:
         rows = [entry_row(e) for e in entries]
         prune = any(e.state.terminal for e in entries)
         event_rows = _event_rows(events)
+        newest = max((e.sequence for e in events), default=0)
 
         async def work(conn: asyncpg.Connection) -> None:
             if rows:
                 await conn.executemany(_UPSERT, rows)
                 if prune:
-                    await self._prune(conn, finished=True)
+                    await self._prune_finished(conn)
             if fills:
                 await _insert_fills(conn, fills)
             if event_rows:
                 await conn.executemany(_EVENT, event_rows)
-                await self._prune(conn, finished=False)
+                await conn.execute(_PRUNE_EVENTS, newest - self.max_events, PRUNE_LOCK + 1)
 
-        keys = _order_keys(entries) + _fill_keys(fills) + ([_EVENTS_KEY] if event_rows else [])
+        keys = _order_keys(entries) + _fill_keys(fills) + [("event", e.sequence) for e in events]
         return self._store.submit(keys, work)
 
     def raise_high_water(self, scope: OrderIdScope, order_id: int) -> Future[None]:
@@ -245,7 +271,7 @@ class PostgresOrderJournal:
             )
             return tuple(_event_from_row(r) for r in rows)
 
-        return self._store.submit([_EVENTS_KEY], work, write=False)
+        return self._store.submit(None, work, write=False)
 
     def record_fills(self, fills: Sequence[Fill]) -> Future[tuple[str, ...]]:
         """Mark (exec_id, order_ref, time) as published; returns the exec IDs that were new, in
@@ -262,20 +288,13 @@ class PostgresOrderJournal:
 
         return self._store.submit(_fill_keys(fills), work)
 
-    async def _prune(self, conn: asyncpg.Connection, *, finished: bool) -> None:
-        """Bound finished orders or events, in a savepoint: another pruner, or a failure, skips."""
+    async def _prune_finished(self, conn: asyncpg.Connection) -> None:
+        """Bound the finished orders, in a savepoint (a terminal row may be locked by another
+        call: a failure or another pruner skips, never fails the call)."""
         try:
             async with conn.transaction():
-                lock = PRUNE_LOCK if finished else PRUNE_LOCK + 1
-                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PRUNE_LOCK):
                     return
-                if finished:
-                    await conn.execute(_PRUNE_FINISHED, self.max_finished)
-                else:
-                    await conn.execute(
-                        "DELETE FROM order_events WHERE sequence <= "
-                        "(SELECT max(sequence) FROM order_events) - $1",
-                        self.max_events,
-                    )
+                await conn.execute(_PRUNE_FINISHED, self.max_finished)
         except asyncpg.PostgresError as err:
             log_event(log, logging.WARNING, "order_journal_prune_failed", error=str(err))

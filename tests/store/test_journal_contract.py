@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 
 from broker_server.domain.errors import DomainError, ErrorKind
-from broker_server.domain.journal import advance
+from broker_server.domain.journal import advance, plan_resend
 from broker_server.domain.order_ids import OrderIdAllocator, OrderIdScope
 from broker_server.domain.order_state import OrderState
 from broker_server.domain.reasons import FailureReason
@@ -151,6 +151,40 @@ async def test_a_second_intent_for_one_key_fails_whole(open_journal: Open) -> No
     assert await wait(j.record_fills([("e1", entry.order_ref, NOW)])) == ("e1",)
 
 
+async def test_an_order_is_journaled_once_and_resent_only_as_its_next_attempt(
+    open_journal: Open,
+) -> None:
+    j = (await open_journal()).journal
+    ids = OrderIdAllocator()
+    (entry,) = journal(limit_order(), key="k", ids=ids)
+    await wait(j.save_intents([entry]))
+    with pytest.raises(StoreError):  # a second first attempt (another caller, another broker)
+        await wait(j.save_intents([replace(entry, order_id=9, client_id=109)]))
+    not_sent = replace(entry, state=OrderState.NOT_SENT, updated_at=NOW + 1)
+    await wait(j.save_entries([not_sent]))
+    ((resent, _change),) = plan_resend(
+        [not_sent], client_id=101, reservations=ids.reserve(SCOPE, 1), now=NOW + 2
+    )
+    assert resent.attempts == 2
+    await wait(j.save_intents([resent]))
+    with pytest.raises(StoreError):  # the same resend twice
+        await wait(j.save_intents([replace(resent, order_id=resent.order_id + 1)]))
+    snap = await wait(j.load())
+    assert snap.entries == (resent,)
+    assert dict(snap.high_water) == {SCOPE: resent.order_id}
+    # Many callers journaling one new order at once: exactly one is stored.
+    (racing,) = journal(limit_order(), key="race", client_id=102)
+    tries = [replace(racing, order_id=n + 1) for n in range(8)]
+    results = await asyncio.gather(
+        *(wait(j.save_intents([t])) for t in tries), return_exceptions=True
+    )
+    won = [t for t, r in zip(tries, results, strict=True) if r is None]
+    assert len(won) == 1, results
+    assert all(isinstance(r, StoreError) for r in results if r is not None)
+    stored = {e.order_ref: e for e in (await wait(j.load())).entries}
+    assert stored[racing.order_ref] == won[0]
+
+
 async def test_calls_on_one_order_apply_in_call_order(open_journal: Open) -> None:
     j = (await open_journal()).journal
     (entry,) = journal(limit_order(), key="k")
@@ -249,6 +283,22 @@ async def test_a_store_owned_by_a_live_broker_is_refused_before_a_journal_write(
     assert [e.key for e in (await wait(owner.journal.load())).entries] == ["mine"]
 
 
+async def test_a_write_to_a_closed_store_fails_and_placeorder_answers_unavailable(
+    open_journal: Open,
+) -> None:
+    opened = await open_journal()
+    await opened.store.close()
+    (entry,) = journal(limit_order(), key="late")
+    with pytest.raises(StoreError):
+        await wait(opened.journal.save_intents([entry]))
+    # What PlaceOrder answers: UNAVAILABLE STORE_UNAVAILABLE with RetryInfo, never INTERNAL.
+    with pytest.raises(DomainError) as caught:
+        await OrderLedger(opened.journal).journal_intents([entry])
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert caught.value.reason is FailureReason.STORE_UNAVAILABLE
+    assert caught.value.retry_after is not None
+
+
 # --- PostgreSQL only: two pools, and the fence ---------------------------------------------
 
 
@@ -289,6 +339,28 @@ async def test_postgres_high_water_raises_racing_from_two_pools_keep_the_maximum
             pg_dsn, "SELECT high_water FROM order_ids WHERE client_id = $1", client_id
         )
         assert stored == [(max(values),)]
+
+
+async def test_postgres_two_pools_journaling_one_order_store_it_once(
+    pg_dsn: str, pg_stores: list[PostgresStore]
+) -> None:
+    # Two scopes (two brokers the fence does not order): only the row lock and the attempt check
+    # of the intent's upsert decide. Every round, both journal the same order's first attempt.
+    a = PostgresStore(pg_dsn, scope="a")
+    b = PostgresStore(pg_dsn, scope="b")
+    pg_stores += [a, b]
+    await a.open()
+    await b.open()
+    ja, jb = PostgresOrderJournal(a), PostgresOrderJournal(b)
+    for n in range(30):
+        (entry,) = journal(limit_order(), key=f"k{n}", client_id=101)
+        mine, theirs = replace(entry, order_id=2 * n + 1), replace(entry, order_id=2 * n + 2)
+        results = await asyncio.gather(
+            wait(ja.save_intents([mine])), wait(jb.save_intents([theirs])), return_exceptions=True
+        )
+        assert [r is None for r in results].count(True) == 1, (n, results)
+    rows = await _fetch(pg_dsn, "SELECT count(*), count(DISTINCT idem_key) FROM orders")
+    assert rows == [(30, 30)]
 
 
 async def _until_expired(dsn: str) -> None:
