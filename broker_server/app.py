@@ -38,7 +38,7 @@ from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.services.market_data_service import market_data_servicer
 from broker_server.services.trading_service import TradingServicer
-from broker_server.services.transport import build_security
+from broker_server.services.transport import EdgeSecurity, build_security
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.base import Store, StoreError
 from broker_server.store.journal_base import OrderJournal
@@ -140,7 +140,7 @@ def make_journal(store: Store, config: BrokerConfig) -> OrderJournal:
     raise StoreError(f"no order journal for {store!r}")
 
 
-async def _open_store(store: Store, config: BrokerConfig) -> str:
+async def _open_store(store: Store, config: BrokerConfig, security: EdgeSecurity) -> str:
     """Open the store; a PostgreSQL standby serves the NOT_LEADER gate on its address while it
     waits for the leadership. Returns the address the broker proper listens on (the gate's
     port when the configured one was 0, so clients keep the address they were given)."""
@@ -148,7 +148,12 @@ async def _open_store(store: Store, config: BrokerConfig) -> str:
     if not (config.store.backend == "postgres" and config.store.standby):
         await store.open()
         return listen
-    gate = StandbyGate(SERVICE_NAMES, lambda: str(getattr(store, "leader_address", "")))
+    gate = StandbyGate(
+        SERVICE_NAMES,
+        lambda: str(getattr(store, "leader_address", "")),
+        retry_after=config.store.leadership_ttl / 3,  # how often the standby looks
+        credentials=security.credentials(),
+    )
     address = await gate.start(listen)
     try:
         await store.open()
@@ -183,7 +188,7 @@ async def start_broker(
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
         store = make_store(config)
-        listen = await _open_store(store, config)
+        listen = await _open_store(store, config, security)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
         server = GrpcServer(config.server, SERVICE_NAMES, security)

@@ -85,12 +85,21 @@ class StandbyGate:
     ``retry_after``: the RetryInfo of its NOT_LEADER answers, in seconds. A client that gets
     NOT_LEADER naming a leader that does not answer (it died; the standby takes over once its
     TTL runs out) retries here after this delay, so a third of the leadership TTL (how often the
-    standby checks) suits it; 1 s by default."""
+    standby checks) suits it; 1 s by default.
+
+    ``credentials``: the broker's own TLS credentials (None: plaintext), so a TLS client can read
+    the gate's NOT_LEADER answer and follow ``leader_address`` instead of failing its handshake."""
 
     def __init__(
-        self, services: Sequence[str], leader: Callable[[], str], *, retry_after: float = 1.0
+        self,
+        services: Sequence[str],
+        leader: Callable[[], str],
+        *,
+        retry_after: float = 1.0,
+        credentials: grpc.ServerCredentials | None = None,
     ) -> None:
         self.services = tuple(services)
+        self._credentials = credentials
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server()
         self.server.add_generic_rpc_handlers((_NotLeader(self.services, leader, retry_after),))
@@ -100,7 +109,10 @@ class StandbyGate:
     async def start(self, listen: str) -> str:
         """Listen on ``listen`` (port 0 picks one); returns host:port. OSError when taken."""
         try:
-            self.port = self.server.add_insecure_port(listen)
+            if self._credentials is not None:
+                self.port = self.server.add_secure_port(listen, self._credentials)
+            else:
+                self.port = self.server.add_insecure_port(listen)
         except RuntimeError as err:
             raise OSError(f"cannot listen on {listen}: address in use or not available") from err
         if self.port == 0:
