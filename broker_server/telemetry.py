@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -59,7 +60,7 @@ SECONDS_BUCKETS = (
 """Histogram bucket bounds in seconds for durations (the SDK default suits milliseconds; a
 loopback heartbeat or a unary RPC would all land in its first bucket)."""
 
-HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "rpc.server.duration")
+HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "rpc.server.duration", "ibbroker.pacing.wait")
 """Histograms that get :data:`SECONDS_BUCKETS`."""
 
 
@@ -101,6 +102,22 @@ def set_tracer_provider(provider: trace.TracerProvider | None) -> None:
     starts and stops brokers (the tests) installs one provider per broker."""
     global _tracer
     _tracer = trace.NoOpTracer() if provider is None else provider.get_tracer("ibbroker")
+
+
+def ib_span(
+    name: str, attributes: dict[str, Any], kind: trace.SpanKind = trace.SpanKind.CLIENT
+) -> AbstractContextManager[trace.Span | None]:
+    """A span named ``name`` around one IB request (CLIENT) or a step made of several
+    (INTERNAL), current for the code inside, so it is a child of the RPC span that caused the
+    request (the current span travels with the asyncio task) or a root span when none did.
+    Without a tracer installed: nothing, not even a context switch (the ``with`` gives None)."""
+    current = _tracer
+    if isinstance(current, trace.NoOpTracer):
+        return _NO_SPAN
+    return current.start_as_current_span(name, kind=kind, attributes=attributes)
+
+
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
