@@ -207,7 +207,8 @@ async def test_sampling_follows_the_caller_and_the_ratio(
 def tree(spans: list[Span], root: Span, depth: int = 0) -> list[str]:
     """The span tree under ``root``, one indented line per span (name and attributes)."""
     attributes = ", ".join(
-        f"{a.key}={getattr(a.value, a.value.WhichOneof('value'))}" for a in root.attributes
+        f"{a.key}={getattr(a.value, a.value.WhichOneof('value') or 'string_value')}"
+        for a in root.attributes
     )
     lines = [f"{'  ' * depth}{root.name} [{Span.SpanKind.Name(root.kind)[10:]}] {attributes}"]
     for child in sorted(spans, key=lambda s: s.start_time_unix_nano):
