@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -60,7 +61,7 @@ SECONDS_BUCKETS = (
 """Histogram bucket bounds in seconds for durations (the SDK default suits milliseconds; a
 loopback heartbeat or a unary RPC would all land in its first bucket)."""
 
-HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "rpc.server.duration", "ibbroker.pacing.wait")
+HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "ibbroker.pacing.wait")
 """Histograms that get :data:`SECONDS_BUCKETS`."""
 
 
@@ -120,7 +121,17 @@ def ib_span(
 _NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
-def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
+Points = dict[str, list[tuple[dict[str, Any], Any]]]
+_point_sources: list[Callable[[], Points]] = []
+
+
+def add_point_source(source: Callable[[], Points]) -> None:
+    """Also report ``source()`` in :func:`metric_points`: series kept outside the SDK (the RPC
+    metrics, :mod:`broker_server.observability.rpc_stats`, too hot for it)."""
+    _point_sources.append(source)
+
+
+def metric_points() -> Points:
     """Every metric's data points as ``{name: [(attributes, value)]}`` (sums and gauges)."""
     reader = setup_metrics()
     data = reader.get_metrics_data()
@@ -136,6 +147,9 @@ def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
                             "sum": getattr(point, "sum", 0),
                         }
                     points.setdefault(metric.name, []).append((dict(point.attributes or {}), value))
+    for source in _point_sources:
+        for name, values in source().items():
+            points.setdefault(name, []).extend(values)
     return points
 
 

@@ -80,6 +80,7 @@ async def test_every_series_in_the_rules_is_exported(tmp_path: Path) -> None:
         otlp_endpoint=f"127.0.0.1:{free_port()}",
         span_queue_size=2,
         span_batch_size=1,
+        trace_sample_ratio=1.0,  # every call makes a span, so the queue overflows
     )
     async with running_broker(cfg, with_sim=True) as broker:
         await wait_connected(broker)

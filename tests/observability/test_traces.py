@@ -153,6 +153,7 @@ async def test_unreachable_collector_never_blocks_an_rpc_and_drops_are_counted(
     async with connected_broker(
         tmp_path,
         otlp_endpoint=dead,
+        trace_sample_ratio=1.0,  # every call makes a span, so the queue overflows
         otlp_timeout=10.0,
         span_queue_size=4,
         span_batch_size=2,
