@@ -1,6 +1,7 @@
 """What telemetry costs an RPC: the same broker with telemetry on and off, measured in one run.
 
 - off: ``telemetry.instrument_rpcs = false``, no ``/metrics`` listener, no trace export;
+- off2: the same again: its "overhead" is what the machine's noise alone gives;
 - on: the RPC interceptor (``rpc.server.duration``, active streams) and ``/metrics`` scraped
   once a second (as Prometheus would): what the Docker image runs;
 - traced: on, plus a span for every call exported over OTLP/gRPC to a collector stub in this
@@ -10,22 +11,27 @@
   commit), so a change's before and after are measured in the same run.
 
 Every broker is served exactly as ``ibbroker serve --sim`` runs it (``served.py``), side by
-side. A round measures each once, in an order that rotates from round to round, so a busy
-machine weighs on all alike; a first warm-up round is not counted. Per broker and round: unary
-GetConnectionState calls/s from ``--clients`` concurrent callers for ``--seconds`` s, the CPU
-time the broker's process used for them (user + system, every thread, from /proc) divided by the
-calls, and the p50 latency of ``--sequential`` one-at-a-time calls. The overhead of a
-configuration is taken per round against that round's "off" (paired: a round's drift hits
-both), and the median over the rounds is printed with the spread. The goal (under 10 %) is read
-on the CPU per call: on a shared machine, throughput and latency move by tens of percent from
-round to round with what else runs, while the CPU a call costs the broker moves less. Last, the
-interceptor's own CPU per call is measured in this process without a network (metrics only, and
-with a tracer at sample ratios 0, the default and 1), the part of a call telemetry owns, free of
-the machine's noise, and set against the broker's CPU per call with telemetry off.
+side; a first warm-up round is not counted. A round has two parts:
+
+- throughput: each broker alone, in an order that rotates from round to round, takes unary
+  GetConnectionState calls from ``--clients`` concurrent callers for ``--seconds`` s;
+- interleaved: every broker at once for twice that, at a fixed load below saturation
+  (``--rate`` calls/s each: the callers take turns, each turn calls every broker in a rotating
+  order), so all are measured in the same instants of the machine doing the same work: the CPU
+  time each broker's threads ran (from /proc, in ns) per call, and the
+  p50 and p99 of a call. (At saturation CPU per call says nothing: each process gets its share.)
+
+The overhead of a configuration is taken per round against that round's "off" (paired), and the
+median over the rounds is printed with the spread. The goal (under 10 %) is read on the
+interleaved figures: on a shared machine a broker's throughput moves by tens of percent from one
+second to the next with what else runs, while brokers measured in the same instants see the same
+machine. Last, the interceptor's own CPU per call is measured in this process without a network
+(metrics only, and with a tracer at sample ratios 0, the default and 1): the part of a call
+telemetry owns, free of the machine's noise, set against the broker's CPU per call.
 ``var/bench/telemetry.json`` keeps every figure (``benchmarks/report.py`` plots them).
 
     python benchmarks/bench_telemetry.py [--seconds 1.5] [--clients 8] [--rounds 8]
-        [--compare DIR]
+        [--rate 150] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import socket
 import statistics
 import sys
@@ -127,27 +132,62 @@ async def throughput(address: str, clients: int, seconds: float) -> tuple[float,
         return sum(counts) / (time.perf_counter() - started), sum(counts)
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
+async def interleaved(
+    brokers: dict[str, ServedBroker], clients: int, seconds: float, rate: float
+) -> dict[str, tuple[float, float, float]]:
+    """Every broker at once at a fixed load below saturation: ``clients`` callers share
+    ``rate`` turns a second, and a turn calls GetConnectionState on each broker in a rotating
+    order, so all are measured in the same instants of the machine with the same work. Per
+    broker: CPU seconds per call (its process's CPU over the window: the work, since it is not
+    saturated; a saturated process just gets its share of the machine), p50 and p99 of a call."""
+    names = list(brokers)
+    async with contextlib.AsyncExitStack() as stack:
+        stubs = {}
+        for name, broker in brokers.items():
+            channel = await stack.enter_async_context(aio_channel(broker.address))
+            stubs[name] = csvc_grpc.ConnectionServiceStub(channel)
+        request = csvc.GetConnectionStateRequest()
+        for stub in stubs.values():
+            await stub.GetConnectionState(request, timeout=10)
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        pids = {name: b.proc.pid for name, b in brokers.items() if b.proc is not None}
+        cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        started = time.perf_counter()
+        deadline = started + seconds
+        period = clients / rate
+
+        async def caller(i: int) -> None:
+            turn, due = i, started + period * i / clients
+            while due < deadline:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                due += period
+                turn += 1
+                shift = turn % len(names)
+                for name in names[shift:] + names[:shift]:
+                    begun = time.perf_counter()
+                    await stubs[name].GetConnectionState(request, timeout=10)
+                    samples[name].append(time.perf_counter() - begun)
+
+        await asyncio.gather(*(caller(i) for i in range(clients)))
+        used = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+    out = {}
+    for name in names:
+        cuts = statistics.quantiles(samples[name], n=100, method="inclusive")
+        out[name] = (used[name] / max(len(samples[name]), 1), cuts[49], cuts[98])
+    return out
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, every thread) the process used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: fields 14 and 15
-
-
-async def latency(address: str, calls: int) -> float:
-    """Median seconds of one GetConnectionState, one call at a time."""
-    async with aio_channel(address) as channel:
-        stub = csvc_grpc.ConnectionServiceStub(channel)
-        request = csvc.GetConnectionStateRequest()
-        await stub.GetConnectionState(request, timeout=10)
-        samples = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            await stub.GetConnectionState(request, timeout=10)
-            samples.append(time.perf_counter() - t0)
-        return statistics.median(samples)
+    """CPU time the process's threads have run so far, in ns resolution (the sum of each
+    thread's /proc schedstat; /proc/PID/stat counts in 10 ms ticks, too coarse for a few
+    hundred calls). A thread that ended is no longer counted (a /metrics scrape's)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+    return total / 1e9
 
 
 class _Context:
@@ -233,6 +273,7 @@ async def _measure(
     export = f'otlp_endpoint = "127.0.0.1:{collector_port}"\nspan_export_interval = 0.2\n'
     configs: dict[str, tuple[str, Path]] = {
         "off": ("[telemetry]\ninstrument_rpcs = false\n", ROOT),
+        "off2": ("[telemetry]\ninstrument_rpcs = false\n", ROOT),  # the noise floor
         "on": (f'[telemetry]\nmetrics_listen = "127.0.0.1:{ports["on"]}"\n', ROOT),
         "traced": (
             f'[telemetry]\nmetrics_listen = "127.0.0.1:{ports["traced"]}"\n{export}'
@@ -251,6 +292,7 @@ async def _measure(
     rates: dict[str, list[float]] = {name: [] for name in names}
     p50s: dict[str, list[float]] = {name: [] for name in names}
     cpus: dict[str, list[float]] = {name: [] for name in names}
+    p99s: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
         brokers = {
@@ -264,25 +306,29 @@ async def _measure(
             for name, (text, root) in configs.items()
         }
         scrapers = [
-            Scraper(f"http://127.0.0.1:{ports[name]}/metrics") for name in names if name != "off"
+            Scraper(f"http://127.0.0.1:{ports[name]}/metrics")
+            for name in names
+            if not name.startswith("off")
         ]
         try:
-            with Progress("telemetry rounds", (args.rounds + 1) * len(names)) as bar:
+            with Progress("telemetry rounds", (args.rounds + 1) * (len(names) + 1)) as bar:
                 for round_ in range(args.rounds + 1):  # round 0 warms up, not counted
                     # A different order each round, so no configuration always goes first.
                     shift = round_ % len(names)
                     for name in names[shift:] + names[:shift]:
-                        address, proc = brokers[name].address, brokers[name].proc
-                        assert proc is not None
-                        cpu = cpu_seconds(proc.pid)
-                        rate, calls = await throughput(address, args.clients, args.seconds)
-                        cpu = cpu_seconds(proc.pid) - cpu
-                        p50 = await latency(address, args.sequential)
+                        rate, _calls = await throughput(
+                            brokers[name].address, args.clients, args.seconds
+                        )
                         if round_:
                             rates[name].append(rate)
-                            cpus[name].append(cpu / max(calls, 1))
-                            p50s[name].append(p50)
                         bar.advance()
+                    together = await interleaved(brokers, args.clients, 2 * args.seconds, args.rate)
+                    if round_:
+                        for name, (cpu, p50, p99) in together.items():
+                            cpus[name].append(cpu)
+                            p50s[name].append(p50)
+                            p99s[name].append(p99)
+                    bar.advance()
                     if round_:
                         print(
                             f"round {round_}/{args.rounds}: calls/s "
@@ -298,6 +344,7 @@ async def _measure(
         "calls_per_s": rates,
         "p50_s": p50s,
         "cpu_per_call_s": cpus,
+        "p99_s": p99s,
         "spans_received": collector.spans,
         "scrapes": sum(s.scrapes for s in scrapers),
         "goal": GOAL,
@@ -306,6 +353,8 @@ async def _measure(
     for name in names[1:]:
         prefix = "" if name == "on" else f"{name}_"
         thr, lat = _paired(rates, name, False), _paired(p50s, name, True)
+        tail = _paired(p99s, name, True)
+        figures[f"{prefix}overhead_p99"] = statistics.median(tail)
         per_call = _paired(cpus, name, True)
         figures[f"{prefix}overhead_cpu"] = statistics.median(per_call)
         figures[f"{prefix}overhead_cpu_rounds"] = per_call
@@ -325,8 +374,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds per throughput run")
     parser.add_argument("--clients", type=int, default=8, help="concurrent callers")
-    parser.add_argument("--sequential", type=int, default=300, help="calls for the p50")
     parser.add_argument("--rounds", type=int, default=8, help="counted rounds per broker")
+    parser.add_argument(
+        "--rate", type=float, default=150.0, help="calls/s per broker when all run at once"
+    )
     parser.add_argument("--compare", default="", help="a source tree to serve as 'before'")
     args = parser.parse_args()
     if args.compare:
@@ -336,31 +387,35 @@ def main() -> None:
     rates, p50s = figures["calls_per_s"], figures["p50_s"]
     rows = [
         ("off", "telemetry off"),
+        ("off2", "telemetry off, a second broker (noise floor)"),
         ("on", "metrics on (interceptor, /metrics scraped)"),
         ("traced", "metrics and every call traced (OTLP)"),
         ("sampled", f"metrics, traces sampled at {DEFAULT_RATIO:g} (OTLP)"),
     ]
     if args.compare:
         rows.append(("before", f"metrics on, served from {args.compare}"))
-    cpus = figures["cpu_per_call_s"]
+    cpus, p99s = figures["cpu_per_call_s"], figures["p99_s"]
     for name, what in rows:
         print(
-            f"{what:<46} broker CPU/call {statistics.median(cpus[name]) * 1e6:6.0f} us"
-            f"   calls/s {statistics.median(rates[name]):6.0f} ({args.clients} clients)"
-            f"   one call p50 {statistics.median(p50s[name]) * 1e3:.3f} ms"
+            f"{what:<44} CPU/call {statistics.median(cpus[name]) * 1e6:5.0f} us"
+            f"  p50 {statistics.median(p50s[name]) * 1e3:6.3f} ms"
+            f"  p99 {statistics.median(p99s[name]) * 1e3:6.3f} ms"
+            f"  alone: calls/s {statistics.median(rates[name]):5.0f}"
         )
     print(f"spans the collector received: {figures['spans_received']}; "
-          f"/metrics scrapes: {figures['scrapes']}")  # fmt: skip
+          f"/metrics scrapes: {figures['scrapes']}; {args.clients} clients")  # fmt: skip
     print(
         f"RPC overhead with telemetry on vs off, same run (median of {args.rounds} paired "
         f"rounds): {figures['overhead_cpu'] * 100:.1f} % of the broker's CPU per call "
-        f"({_spread(figures['overhead_cpu_rounds'])}) (goal < {GOAL * 100:.0f} %); "
-        f"{figures['overhead_throughput'] * 100:.1f} % of throughput "
-        f"({_spread(figures['overhead_throughput_rounds'])}), "
+        f"({_spread(figures['overhead_cpu_rounds'])}), "
         f"{figures['overhead_p50'] * 100:.1f} % of p50 latency "
-        f"({_spread(figures['overhead_p50_rounds'])})"
+        f"({_spread(figures['overhead_p50_rounds'])}), {figures['overhead_p99'] * 100:.1f} % "
+        f"of p99 (goal < {GOAL * 100:.0f} %); alone: "
+        f"{figures['overhead_throughput'] * 100:.1f} % of throughput "
+        f"({_spread(figures['overhead_throughput_rounds'])})"
     )
     for name, what in (
+        ("off2", "a second broker with telemetry off (the machine's noise)"),
         ("traced", "with every call traced and exported as well"),
         ("sampled", f"with traces sampled at the default {DEFAULT_RATIO:g}"),
         ("before", f"metrics on, {args.compare} (before)"),
@@ -369,8 +424,9 @@ def main() -> None:
             continue
         print(
             f"{what}: {figures[f'{name}_overhead_cpu'] * 100:.1f} % of CPU per call, "
-            f"{figures[f'{name}_overhead_throughput'] * 100:.1f} % of throughput, "
-            f"{figures[f'{name}_overhead_p50'] * 100:.1f} % of p50 latency"
+            f"{figures[f'{name}_overhead_p50'] * 100:.1f} % of p50, "
+            f"{figures[f'{name}_overhead_p99'] * 100:.1f} % of p99; alone: "
+            f"{figures[f'{name}_overhead_throughput'] * 100:.1f} % of throughput"
         )
     off_cpu = statistics.median(cpus["off"])
     print(
