@@ -344,7 +344,7 @@ class TelemetryConfig:
     trace_sample_ratio: float = 0.1
     """Share (0..1) of RPCs without a caller ``traceparent`` that are traced; a call whose caller
     sent one follows the caller's decision (sampled: always traced). 0.1: tracing every call
-    costs about a third of a unary call's CPU (docs/observability.md)."""
+    costs about a quarter of a unary call's CPU (docs/observability.md)."""
     instrument_rpcs: bool = True
     """Time, count and trace every RPC (``rpc.server.*``); false only to measure its cost."""
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from contextvars import Token
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextvars import Token
 from typing import Any
 
 import grpc
@@ -236,18 +236,18 @@ async def _iterate(
         raise
     finally:
         closing = getattr(items, "aclose", None)
-        if closing is not None:
-            token = active.attach() if active is not None else None
-            try:
+        token = active.attach() if active is not None and closing is not None else None
+        try:
+            if closing is not None:
                 await closing()
-            finally:
-                if token is not None:
-                    otel_context.detach(token)
-        streams.add(-1)
-        if active is not None:
-            active.end(error)
-        else:
-            call.finish(context, error, time.perf_counter() - started)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+            streams.add(-1)
+            if active is not None:
+                active.end(error)
+            else:
+                call.finish(context, error, time.perf_counter() - started)
 
 
 def _unary_unary(
