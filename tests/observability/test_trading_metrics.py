@@ -141,6 +141,10 @@ async def test_market_data_series_move_with_subscribers_and_a_slow_one(broker: B
     assert value(start, "ibbroker_market_data_lines_in_use", gateway="paper") == 0
     assert value(start, "ibbroker_market_data_line_budget", gateway="paper") == 7
     conflated_before = total(start, "ibbroker_market_data_conflated_total", gateway="paper")
+    # The runtime's own up-down counters are process-wide: compared with the first scrape.
+    subscribers = "ibbroker_market_data_subscribers"
+    subs_before = total(start, subscribers, gateway="paper")
+    lines_before = total(start, "ibbroker_market_data_lines", gateway="paper")
     ended = "ibbroker_market_data_subscribers_ended_total"
     slow_before = total(start, ended, reason="SUBSCRIBER_TOO_SLOW")
 
@@ -155,10 +159,10 @@ async def test_market_data_series_move_with_subscribers_and_a_slow_one(broker: B
             await first_snapshot(stalled)
             both = await scrape_until(
                 broker,
-                lambda s: value(s, "ibbroker_market_data_subscribers", gateway="paper") == 2,
+                lambda s: total(s, subscribers, gateway="paper") - subs_before == 2,
             )
             assert value(both, "ibbroker_market_data_lines_in_use", gateway="paper") == 1
-            assert value(both, "ibbroker_market_data_lines", gateway="paper") == 1
+            assert total(both, "ibbroker_market_data_lines", gateway="paper") - lines_before == 1
 
             async def read_reader() -> None:
                 while await reader.read() is not grpc.aio.EOF:
@@ -181,7 +185,7 @@ async def test_market_data_series_move_with_subscribers_and_a_slow_one(broker: B
                     broker,
                     lambda s: (
                         total(s, ended, reason="SUBSCRIBER_TOO_SLOW") - slow_before == 1
-                        and value(s, "ibbroker_market_data_subscribers", gateway="paper") == 1
+                        and total(s, subscribers, gateway="paper") - subs_before == 1
                     ),
                     seconds=30,
                 )
@@ -201,5 +205,5 @@ async def test_market_data_series_move_with_subscribers_and_a_slow_one(broker: B
         broker,
         lambda s: value(s, "ibbroker_market_data_lines_in_use", gateway="paper") == 0,
     )
-    assert value(gone, "ibbroker_market_data_subscribers", gateway="paper") == 0
+    assert total(gone, subscribers, gateway="paper") == subs_before
     assert total(gone, "ibbroker_market_data_conflated_total", gateway="paper") >= conflated
