@@ -51,14 +51,12 @@ def _attributes(session: IBSession, **more: Any) -> dict[str, Any]:
 
 
 def _order_attributes(session: IBSession, entry: JournalEntry) -> dict[str, Any]:
-    return _attributes(
-        session,
-        **{
-            "ib.order_id": entry.order_id,
-            "ib.order_ref": entry.order_ref,
-            "ib.role": entry.role.name,
-        },
+    """An order request's span attributes: the session's, the order ID, orderRef and role."""
+    attributes = _attributes(session)
+    attributes.update(
+        {"ib.order_id": entry.order_id, "ib.order_ref": entry.order_ref, "ib.role": entry.role.name}
     )
+    return attributes
 
 
 def _num(text: str) -> float:
