@@ -210,6 +210,7 @@ async def start_broker(
         unwind.push_async_callback(data_sessions.close)
         market_data = MarketDataManager(data_sessions, config.market_data, clock)
         unwind.push_async_callback(market_data.close)
+        observability.attach_trading(connections, orders, market_data, data_sessions)
         if security.limits is not None:  # max_leases_per_identity counts the active leases
             security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)

@@ -98,6 +98,10 @@ class PooledDataSessions:
             self._pacers[name] = pacer
         return pacer
 
+    def pacers(self) -> list[SessionPacer]:
+        """Every data session's pacer (read-only; the /metrics gauges read their queues)."""
+        return list(self._pacers.values())
+
     async def close(self) -> None:
         """Stop the pacers (the manager closes the sessions)."""
         for pacer in self._pacers.values():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,6 +81,19 @@ class OrderLedger:
         self.commissions: set[str] = set()
         """Exec IDs whose commission was published."""
         self.clock_wall: Any = None
+        self._listeners: list[Callable[[OrderEventRecord], None]] = []
+
+    def on_publish(self, listener: Callable[[OrderEventRecord], None]) -> Callable[[], None]:
+        """Call ``listener`` with every event published from now on (on the event loop, as it
+        is queued to the watchers; it must neither raise nor block: the /metrics counters use
+        it). Returns the function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -102,6 +115,14 @@ class OrderLedger:
             if (e.gateway, e.client_id, e.order_id) == (gateway, client_id, order_id):
                 return e
         return None
+
+    def count_by_state(self) -> dict[OrderState, int]:
+        """How many entries are in each state (read-only, unsorted: the /metrics gauge reads it
+        on the event loop)."""
+        counts = dict.fromkeys(OrderState, 0)
+        for entry in self._by_ref.values():
+            counts[entry.state] += 1
+        return counts
 
     def unsettled(self) -> list[JournalEntry]:
         """Entries that are not terminal (reconciliation's input)."""
@@ -211,6 +232,8 @@ class OrderLedger:
     def publish(self, record: OrderEventRecord, execution: ExecutionView | None = None) -> None:
         """Sequence and deliver one event; append it to the store's event log."""
         event = self.events.publish(lambda seq: OrderEvent(seq, record, execution))
+        for listener in self._listeners:
+            listener(record)
         body: dict[str, Any] = {"gateway": record.gateway, "reason": record.reason}
         if record.entry is not None:
             body.update(
