@@ -235,6 +235,7 @@ class LeaseManager:
         self._sweeper = self._ticker = None
         self._time.watch_pauses(False)
         self._time.mark_alive(self._now())
+        self._time.close()
         pending = list(self._pending.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
