@@ -3,25 +3,32 @@ from 16 concurrent clients, per raw SQLite commit per second measured in the sam
 same disk (goal: >= 0.5), next to what bounds it: the bare grpc.aio ceiling of the same pair
 pattern and the store alone.
 
-    python benchmarks/bench_leases.py [--seconds 3] [--clients 16] [--procs 4] [--dir PATH]
+    python benchmarks/bench_leases.py [--seconds 3] [--clients 16] [--procs 4] [--repeats 3]
+        [--embedded-sim] [--root TREE] [--dir PATH]
 
 The broker is what ``ibbroker serve --store FILE`` runs: the real CLI in a child process
-(``serve --sim --store FILE --config bench.toml``), with the app's own store configuration
-(WAL, ``synchronous=FULL``, group commit). The config file changes only what the ID range
-needs to keep up with a load test: released IDs rest 0 s (``leases.quarantine_cooldown``) and
-the sweeper, which proves them free with a probe connect to the simulator, runs every 10 ms.
-Every acquire and every release is acknowledged only after its commit is fsynced.
+(``serve --store FILE --config bench.toml``), with the app's own store configuration (WAL,
+``synchronous=FULL``, group commit), its default gateway a simulator in a process of its own
+(``ibbroker sim``; ``IB_HOST`` / ``IB_PORT``), as a production gateway is (``--embedded-sim``:
+``serve --sim`` instead, the simulator's half of every probe then charged to the broker). The
+config file changes only what the ID range needs to keep up with a load test: released IDs rest
+0 s (``leases.quarantine_cooldown``) and the sweeper, which proves them free with a probe
+connect to the gateway, runs every 10 ms. Every acquire and every release is acknowledged only
+after its commit is fsynced.
 
 The clients (``benchmarks/lease_load.py``): 16 concurrent callers, each on its own channel and
 waiting for its own answer, spread over ``--procs`` spawned client processes so the load
 generator's Python is not one interpreter. The same clients and process layout drive a bare
 ``grpc.aio`` server with two trivial unary methods (no interceptors, no store, no logging): the
 ceiling of this pair pattern on this machine, whatever the broker does. The CPU each side used
-is printed, since on a small machine the clients and the server share the same cores.
+is printed, since on a small machine the clients and the server share the same cores. The
+broker's gRPC edge alone is measured with the same clients doing two ListLeases calls per
+"pair" (same round trips, same interceptors, no lease work), so its CPU per pair splits into
+edge and lease work.
 
 The raw rate is one-row ``BEGIN IMMEDIATE`` ... ``COMMIT`` transactions, one after the other,
 on a bare connection with the same pragmas in the same folder: what one fsync costs on this
-disk. It is measured in slices before and after the servers run (the disk may be shared); the
+disk. It is measured in slices before, between and after the server runs (the disk is shared); the
 ratios use the median slice. The same store driven alone (16 coroutines, no gRPC) shows what
 group commit gives by itself. The store's own commits during the 16-client run come from the
 broker's ``ibbroker.store.*`` counters.
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sqlite3
 import statistics
@@ -43,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.figures import save
 from benchmarks.lease_load import BareServer, ClientPool, LoadResult
-from benchmarks.served import ROOT, ServedBroker, write_config
+from benchmarks.served import ROOT, ServedBroker, SimProcess, write_config
 
 MAX_OPS = 50_000
 """Upper bound of commits / pairs per measurement, whatever the time limit."""
@@ -141,6 +149,12 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="bare/edge/served rounds (the host is shared)"
     )
+    parser.add_argument(
+        "--embedded-sim",
+        action="store_true",
+        help="serve with --sim (the simulator in the broker's process) instead of a gateway "
+        "process of its own",
+    )
     parser.add_argument("--dir", default=None, help="folder for the SQLite files (default: temp)")
     parser.add_argument(
         "--root", default=str(ROOT), help="source tree whose broker to serve (compare versions)"
@@ -157,13 +171,20 @@ def main() -> None:
         raw_slices = raw_rates(folder / "raw.sqlite3", secs)
         alone = asyncio.run(store_pairs_per_second(folder / "alone.sqlite3", n, secs))
         config = write_config(folder / "bench.toml", CONFIG)
-        with (
-            ClientPool(args.procs) as pool,
-            BareServer() as bare,
-            ServedBroker(folder / "leases.sqlite3", config, root=Path(args.root)) as broker,
-        ):
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(ClientPool(args.procs))
+            bare = stack.enter_context(BareServer())
+            sim = None if args.embedded_sim else stack.enter_context(SimProcess(Path(args.root)))
+            broker = stack.enter_context(
+                ServedBroker(
+                    folder / "leases.sqlite3",
+                    config,
+                    root=Path(args.root),
+                    gateway=None if sim is None else (sim.host, sim.port),
+                )
+            )
             assert broker.proc is not None
-            pid = broker.proc.pid
+            pid, gateway_pid = broker.proc.pid, None if sim is None else sim.pid
             sequential = pool.run(broker.address, 1, secs)
             commits = calls = 0.0
             for _ in range(args.repeats):
@@ -171,7 +192,9 @@ def main() -> None:
                 edge_runs.append(pool.run(broker.address, n, secs, lists=True, server_pid=pid))
                 commits0 = broker.metric("ibbroker.store.commits", outcome="ok")
                 calls0 = broker.metric("ibbroker.store.calls", outcome="ok")
-                served_runs.append(pool.run(broker.address, n, secs, server_pid=pid))
+                served_runs.append(
+                    pool.run(broker.address, n, secs, server_pid=pid, gateway_pid=gateway_pid)
+                )
                 commits += broker.metric("ibbroker.store.commits", outcome="ok") - commits0
                 calls += broker.metric("ibbroker.store.calls", outcome="ok") - calls0
                 raw_slices.append(raw_sqlite_commits_per_second(folder / "raw.sqlite3", secs / 3))
@@ -200,7 +223,9 @@ def main() -> None:
             "edge_broker": edge_run.ms_per_pair(edge_run.server_cpu),
             "served_clients": served_run.ms_per_pair(served_run.client_cpu),
             "served_broker": served_run.ms_per_pair(served_run.server_cpu),
+            "served_gateway": served_run.ms_per_pair(served_run.gateway_cpu),
         },
+        embedded_sim=args.embedded_sim,
         goal_pairs_per_raw_commit=GOAL,
     )
     layout = f"{n} clients in {args.procs} processes"
@@ -234,6 +259,12 @@ def main() -> None:
         + cpu(served_run, "broker")
         + f"   exhausted retries {retries}"
     )
+    if not args.embedded_sim:
+        print(
+            f"the gateway (ibbroker sim in its own process) meanwhile: "
+            f"{served_run.gateway_cpu / served_run.seconds:.2f} cores, "
+            f"{served_run.ms_per_pair(served_run.gateway_cpu):.2f} ms per pair (probe handshakes)"
+        )
     if commits:
         print(
             f"store during the {n}-client runs: {commits:.0f} commits for {calls:.0f} calls "

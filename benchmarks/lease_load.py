@@ -123,6 +123,8 @@ class LoadResult:
     """CPU seconds every client process used during the measurement."""
     server_cpu: float
     """CPU seconds the server process used between start and deadline (0.0 when not asked)."""
+    gateway_cpu: float = 0.0
+    """The same for the gateway process behind the server (0.0 when not asked)."""
 
     @property
     def pairs_per_second(self) -> float:
@@ -181,12 +183,14 @@ class ClientPool:
         *,
         lists: bool = False,
         server_pid: int | None = None,
+        gateway_pid: int | None = None,
     ) -> LoadResult:
         """``callers`` concurrent callers (spread round-robin over the processes) doing pairs
         on ``address`` for ``seconds``; each process connects its channels first. With
         ``lists`` a "pair" is two ListLeases calls (filtered by the caller's own owner, so the
         answer is empty): the same round trips through the same server edge, no lease work.
-        ``server_pid``: also read that process's CPU time at the start and at the deadline."""
+        ``server_pid`` (and ``gateway_pid``): also read that process's CPU time at the start and
+        at the deadline."""
         spread: list[list[int]] = [[] for _ in self._conns]
         for n in range(callers):
             spread[n % len(spread)].append(n)
@@ -195,12 +199,14 @@ class ClientPool:
         deadline = start + seconds
         for conn, ids in busy:
             conn.send((address, ids, start, deadline, lists))
-        server_cpu = 0.0
+        server_cpu = gateway_cpu = 0.0
         if server_pid is not None:
             time.sleep(max(0.0, start - time.monotonic()))
             server_cpu = -cpu_seconds(server_pid)
+            gateway_cpu = -cpu_seconds(gateway_pid) if gateway_pid is not None else 0.0
             time.sleep(max(0.0, deadline - time.monotonic()))
             server_cpu += cpu_seconds(server_pid)
+            gateway_cpu += cpu_seconds(gateway_pid) if gateway_pid is not None else 0.0
         pairs = retries = 0
         cpu = 0.0
         for conn, _ids in busy:
@@ -213,7 +219,7 @@ class ClientPool:
             pairs += done
             retries += again
             cpu += used
-        return LoadResult(pairs, seconds, retries, cpu, server_cpu)
+        return LoadResult(pairs, seconds, retries, cpu, server_cpu, gateway_cpu)
 
 
 # --- the bare server --------------------------------------------------------------------------

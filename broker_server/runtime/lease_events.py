@@ -135,11 +135,15 @@ class LeasePublisher:
             and quarantine.reason in (QuarantineReason.IN_USE, QuarantineReason.PROBE_FAILED)
             else logging.INFO
         )
-        log_event(log, level, f"lease_{kind.value}", **fields)
-        events_tally.add_pair(1, kind.value, gateway)
         event = self.events.publish(
             lambda seq: LeaseEvent(seq, now, kind, gateway, client_id, lease, quarantine)
         )
+        # The watch stream's sequence makes every line distinct, so the repeat limiter never
+        # takes a state change for a flood (a FREED line names only the gateway and client ID,
+        # and a busy ID is freed many times in one limiter window); it also finds the event.
+        fields["sequence"] = event.sequence
+        log_event(log, level, f"lease_{kind.value}", **fields)
+        events_tally.add_pair(1, kind.value, gateway)
         if self._on_event is not None:
             try:
                 self._on_event(event)
