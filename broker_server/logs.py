@@ -183,6 +183,8 @@ class BackgroundWriter(logging.Handler):
 
     MAX_QUEUED = 65_536
     MAX_BATCH = 1024
+    LINGER = 0.002
+    """Seconds the writer waits after the first line of a batch (lines are that much later)."""
 
     def __init__(self, stream: Any, limiter: logging.Filter | None = None) -> None:
         super().__init__()
@@ -218,6 +220,9 @@ class BackgroundWriter(logging.Handler):
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            # Let the lines of the next moment queue up: one wake-up and one write for many
+            # lines, instead of a thread switch per line while the loop is busiest.
+            time.sleep(self.LINGER)
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
