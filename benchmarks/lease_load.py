@@ -30,10 +30,13 @@ MAX_PAIRS = 100_000
 """Upper bound of pairs per caller per measurement, whatever the time limit."""
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc; 0.0 elsewhere)."""
+def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
+    """User + system CPU seconds of process ``pid`` so far, or of its main thread alone (the
+    one that runs its event loop); Linux /proc, 0.0 elsewhere."""
+    path = f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat"
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        with open(path) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -125,6 +128,8 @@ class LoadResult:
     """CPU seconds the server process used between start and deadline (0.0 when not asked)."""
     gateway_cpu: float = 0.0
     """The same for the gateway process behind the server (0.0 when not asked)."""
+    loop_cpu: float = 0.0
+    """The server's main thread alone (its event loop) between start and deadline."""
 
     @property
     def pairs_per_second(self) -> float:
@@ -199,13 +204,15 @@ class ClientPool:
         deadline = start + seconds
         for conn, ids in busy:
             conn.send((address, ids, start, deadline, lists))
-        server_cpu = gateway_cpu = 0.0
+        server_cpu = gateway_cpu = loop_cpu = 0.0
         if server_pid is not None:
             time.sleep(max(0.0, start - time.monotonic()))
             server_cpu = -cpu_seconds(server_pid)
+            loop_cpu = -cpu_seconds(server_pid, main_thread=True)
             gateway_cpu = -cpu_seconds(gateway_pid) if gateway_pid is not None else 0.0
             time.sleep(max(0.0, deadline - time.monotonic()))
             server_cpu += cpu_seconds(server_pid)
+            loop_cpu += cpu_seconds(server_pid, main_thread=True)
             gateway_cpu += cpu_seconds(gateway_pid) if gateway_pid is not None else 0.0
         pairs = retries = 0
         cpu = 0.0
@@ -219,7 +226,7 @@ class ClientPool:
             pairs += done
             retries += again
             cpu += used
-        return LoadResult(pairs, seconds, retries, cpu, server_cpu, gateway_cpu)
+        return LoadResult(pairs, seconds, retries, cpu, server_cpu, gateway_cpu, loop_cpu)
 
 
 # --- the bare server --------------------------------------------------------------------------
