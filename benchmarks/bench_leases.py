@@ -103,6 +103,13 @@ async def store_pairs_per_second(path: Path, clients: int, seconds: float) -> fl
     )
     from broker_server.store.sqlite import SqliteStore
 
+    try:  # how the runtime awaits the store (a tree before it had one: wrap_future)
+        from broker_server.runtime.lease_writes import FutureBridge
+
+        wait = FutureBridge(asyncio.get_running_loop()).wrap
+    except ImportError:
+        wait = asyncio.wrap_future
+
     store = SqliteStore(path)
     await store.open()
     done = 0
@@ -117,14 +124,14 @@ async def store_pairs_per_second(path: Path, clients: int, seconds: float) -> fl
                 f"{client_id}-{epoch}", "paper", client_id, epoch, "bench", LeaseMode.DIRECT,
                 LeaseState.ACTIVE, 30.0, now, now + 30.0,
             )  # fmt: skip
-            await asyncio.wrap_future(store.save_acquire(lease))
+            await wait(store.save_acquire(lease))
             ended = LeaseRecord(
                 lease.lease_id, "paper", client_id, epoch, "bench", LeaseMode.DIRECT,
                 LeaseState.RELEASED, 30.0, now, now, end_time=now,
             )  # fmt: skip
             rest = Quarantine("paper", client_id, now, LeaseMode.DIRECT, QuarantineReason.RELEASED)
-            await asyncio.wrap_future(store.save_end(ended, rest))
-            await asyncio.wrap_future(store.save_free("paper", client_id))
+            await wait(store.save_end(ended, rest))
+            await wait(store.save_free("paper", client_id))
             done += 1
 
     start = time.perf_counter()

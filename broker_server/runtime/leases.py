@@ -295,7 +295,7 @@ class LeaseManager:
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:
-            await asyncio.wrap_future(self._store.save_acquire(lease))
+            await self._writes.bridge(self._store.save_acquire(lease))
         except StoreError as err:
             self._abort_acquire(lease, persist=False)
             raise store_failed(err, "the lease could not be stored") from err
