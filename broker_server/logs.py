@@ -262,11 +262,13 @@ class BackgroundWriter(logging.Handler):
         done.wait(timeout)
 
     def close(self) -> None:
-        """Write what is queued and stop the thread (``logging.shutdown`` calls this)."""
-        if not self._closed and self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(10.0)
-        self._closed = True
+        """Write what is queued and stop the thread (``logging.shutdown`` calls this); lines
+        logged from then on are written by the caller."""
+        if not self._closed:
+            self._closed = True
+            if self._thread.is_alive():
+                self._queue.put(_STOP)
+                self._thread.join(10.0)
         super().close()
 
 
