@@ -33,7 +33,9 @@ from broker_server.domain.order_state import OrderState, can_transition
 from broker_server.domain.trading_views import ExecutionView
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
-from broker_server.store.order_journal import SqliteOrderJournal, StoredOrderEvent
+from broker_server.runtime.lease_writes import store_failed
+from broker_server.store.base import StoreError
+from broker_server.store.journal_base import OrderJournal, StoredOrderEvent
 
 log = logging.getLogger("ibbroker.orders")
 
@@ -60,7 +62,7 @@ class OrderLedger:
     """Journal entries in memory, persisted through ``journal`` (see the module docstring)."""
 
     def __init__(
-        self, journal: SqliteOrderJournal, *, queue_size: int = 256, first_sequence: int = 0
+        self, journal: OrderJournal, *, queue_size: int = 256, first_sequence: int = 0
     ) -> None:
         self._journal = journal
         self._by_ref: dict[str, JournalEntry] = {}
@@ -133,9 +135,13 @@ class OrderLedger:
             )
 
     async def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
-        """Write new (or resent) PENDING entries durably; returns once committed."""
+        """Write new (or resent) PENDING entries durably; returns once committed. A refused or
+        failed write raises the caller's UNAVAILABLE error (nothing was sent)."""
         self._flush_now()  # what was changed before goes to the store first (call order)
-        await asyncio.wrap_future(self._journal.save_intents(entries))
+        try:
+            await asyncio.wrap_future(self._journal.save_intents(entries))
+        except StoreError as err:  # UNAVAILABLE: NOT_LEADER (a newer leader) or STORE_UNAVAILABLE
+            raise store_failed(err, "the order journal failed") from err
         # Only once durable: a failed write leaves no entry behind that was never journaled.
         for e in entries:
             self._put(e)
