@@ -42,6 +42,7 @@ from broker_server.domain.journal import (
     plan_entries,
     plan_resend,
 )
+from broker_server.domain.leader_deadline import LeaderDeadline
 from broker_server.domain.leases import LeaseMode, LeaseRecord
 from broker_server.domain.order_events import OrderEventKind, OrderEventRecord, transition_event
 from broker_server.domain.order_identity import parameter_hash
@@ -103,6 +104,9 @@ class OrderManager(OrderFeedHandlers):
         self._acked: set[str] = set()
         self._unregister: Callable[[], None] | None = None
         self._running = False
+        self.leadership = LeaderDeadline.unbounded(clock)
+        """The store leadership's local deadline (the app sets it for PostgreSQL): checked
+        right before every write of an order, modify or cancel to IB."""
         self.after_journal: Callable[[Sequence[JournalEntry]], None] | None = None
         """Fault-injection point for tests: called right after an intent is durable, before
         anything is sent (a test makes it SIGKILL the process)."""
@@ -298,7 +302,12 @@ class OrderManager(OrderFeedHandlers):
         self._send(handle, entries)
 
     def _send(self, handle: SessionHandle, entries: Sequence[JournalEntry]) -> None:
-        """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only)."""
+        """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only).
+
+        The leadership check comes last before the writes, and nothing below awaits: a leader
+        paused after journaling (even past a takeover) finds its deadline passed when it
+        resumes and sends nothing; the entries stay PENDING in the journal for the new leader
+        to reconcile (:mod:`broker_server.domain.leader_deadline` says what window remains)."""
         try:
             session = handle.session
         except StaleSessionError:
@@ -306,6 +315,7 @@ class OrderManager(OrderFeedHandlers):
             for e in entries:  # provably never written to any socket
                 self.ledger.change(e, S.NOT_SENT, "session replaced before send", now)
             raise
+        self.leadership.check("PlaceOrder")  # no await from here to the last socket write
         bracket = len(entries) > 1
         for index, entry in enumerate(entries):
             oca = entry.order_ref[:-2] + "-oca" if bracket and index > 0 else ""
@@ -362,6 +372,7 @@ class OrderManager(OrderFeedHandlers):
         self._acked.discard(ref)
         self._amending.add(ref)
         try:
+            self.leadership.check("ModifyOrder")  # no await between the check and the write
             ib_orders.modify(handle.session, entry, new_spec)
             await self._wait(
                 [ref],
@@ -411,6 +422,7 @@ class OrderManager(OrderFeedHandlers):
         self._errors.pop(entry.order_ref, None)
         self._amending.add(entry.order_ref)
         try:
+            self.leadership.check("CancelOrder")  # no await between the check and the write
             ib_orders.cancel(handle.session, entry)
             self.ledger.change(entry, S.PENDING_CANCEL, "cancel sent", self._clock.wall())
             await self._wait(
