@@ -220,6 +220,7 @@ class OrderManager(OrderFeedHandlers):
         :meth:`TradingReads.check_order`) runs for a new order before anything is journaled. Waits up to ``trading.ack_timeout`` (and the
         call's ``deadline`` in seconds) for IB's answer; returns the entries as they stand.
         """
+        self.leadership.check("PlaceOrder")  # early and clear; the decisive check is in _send
         lease = self._lease(lease_id, owner, epoch)
         phash = parameter_hash(request)
         lock = self._locks.setdefault((owner, key), asyncio.Lock())
@@ -303,11 +304,9 @@ class OrderManager(OrderFeedHandlers):
 
     def _send(self, handle: SessionHandle, entries: Sequence[JournalEntry]) -> None:
         """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only).
-
-        The leadership check comes last before the writes, and nothing below awaits: a leader
-        paused after journaling (even past a takeover) finds its deadline passed when it
-        resumes and sends nothing; the entries stay PENDING in the journal for the new leader
-        to reconcile (:mod:`broker_server.domain.leader_deadline` says what window remains)."""
+        The leadership check is last before the writes and nothing below awaits: a leader paused
+        after journaling sends nothing once its deadline passed; the new leader reconciles the
+        entries (:mod:`broker_server.domain.leader_deadline`: the window that remains)."""
         try:
             session = handle.session
         except StaleSessionError:
@@ -359,6 +358,7 @@ class OrderManager(OrderFeedHandlers):
         deadline: float,
     ) -> JournalEntry:
         """Change a working order to ``spec`` (checked by the caller)."""
+        self.leadership.check("ModifyOrder")
         lease = self._lease(lease_id, owner, epoch)
         entry = self.find(owner, key, role)
         check_amendable(entry, lease.client_id, "modify")
@@ -406,6 +406,7 @@ class OrderManager(OrderFeedHandlers):
         self, *, lease_id: str, epoch: int, owner: str, key: str, role: BracketRole, deadline: float
     ) -> JournalEntry:
         """Cancel an order; a cancelled order is returned as it is (idempotent)."""
+        self.leadership.check("CancelOrder")
         lease = self._lease(lease_id, owner, epoch)
         entry = self.find(owner, key, role)
         if entry.state is S.CANCELLED:

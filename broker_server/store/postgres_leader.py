@@ -12,6 +12,10 @@ Why a row and not an advisory lock: an advisory lock lives as long as one connec
 broker whose connection dropped for a moment (a PostgreSQL restart) loses it silently while its
 in-flight writes on other pool connections still commit; a lock gives no number to fence a write
 with either. The row survives restarts, carries the epoch, and its expiry is the server's time.
+
+The epoch fences store writes only; writes to IB are fenced by the leader's *local* deadline
+(:mod:`broker_server.domain.leader_deadline`), which the store moves out after every take and
+renewal that succeeded, from the moment it was sent: it passes before the server's expiry.
 """
 
 from __future__ import annotations
