@@ -193,6 +193,9 @@ async def start_broker(
         listen = await _open_store(store, config)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
+        deadline = getattr(store, "deadline", None)
+        if isinstance(deadline, LeaderDeadline):  # from the first PROXIED reopen on
+            connections.leadership = deadline
         server = GrpcServer(config.server, SERVICE_NAMES, security)
         connections.on_gateway_health(
             lambda gateway, serving: _publish_health(server, config, connections, store)

@@ -68,8 +68,9 @@ class PostgresStore:
     ``dsn`` is a libpq URI (it may hold a password: it is never logged). ``scope`` names the
     leadership this store takes; ``address`` is where clients reach this broker (shown to a
     broker refused by it). ``leadership_ttl``: seconds another broker waits after this one
-    stopped renewing (it renews every third of it; ``renew=False`` leaves renewing to the
-    caller, as tests do with :meth:`renew_leadership`). ``standby``: :meth:`open` waits while
+    stopped renewing (it renews four times per ``ttl * (1 - leadership_margin)``, each timed
+    from the previous send; ``renew=False`` leaves renewing to the caller, as tests do with
+    :meth:`renew_leadership`). ``standby``: :meth:`open` waits while
     another live broker leads, and takes over once its leadership expired (instead of raising
     :class:`StoreOwnedError`). ``leadership_margin``: the fraction of the TTL the broker gives
     up locally (:attr:`deadline`, :mod:`broker_server.domain.leader_deadline`); ``clock`` reads
@@ -328,8 +329,15 @@ class PostgresStore:
         return self.submit([("leadership",)], work, write=True)
 
     async def _renew_forever(self) -> None:
+        # Four renewals per local window (0.2 TTL with the default margin), each timed from the
+        # previous one's send, not its answer: a slow answer or a short stall of the loop does
+        # not cost the leadership its local deadline.
+        interval = self.deadline.window / 4
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + interval
         while not self._lost:
-            await asyncio.sleep(self.leadership_ttl / 3)
+            await asyncio.sleep(max(next_at - loop.time(), 0.0))
+            next_at = loop.time() + interval
             try:
                 await self.renew_leadership()
             except StoreError as err:  # PostgreSQL away: the fence still guards every write
