@@ -22,10 +22,12 @@ from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.config import BrokerConfig, GatewayConfig
 from broker_server.domain.clock import Clock, SystemClock
+from broker_server.domain.leader_deadline import LeaderDeadline
 from broker_server.logs import log_event
 from broker_server.observability.traced_ports import TracedPorts
 from broker_server.observability.wiring import Observability, start_observability
 from broker_server.runtime.connections import ConnectionManager
+from broker_server.runtime.leader_fence import LeaderFence
 from broker_server.runtime.leases import LeaseManager
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_sessions import PooledDataSessions
@@ -94,6 +96,8 @@ class Broker:
     """The /metrics listener, trace export and gauges (docs/observability.md)."""
     stopped: bool = False
     """Set by :func:`stop_broker`; a second call returns at once."""
+    leader_fence: LeaderFence | None = None
+    """PostgreSQL: steps the broker down (IB sockets first) when its leadership ends."""
 
     @property
     def gateway(self) -> GatewayConfig:
@@ -101,8 +105,9 @@ class Broker:
         return self.config.default_gateway
 
 
-def make_store(config: BrokerConfig) -> Store:
-    """The store ``store.backend`` names; asyncpg is imported only for PostgreSQL (an extra)."""
+def make_store(config: BrokerConfig, clock: Clock | None = None) -> Store:
+    """The store ``store.backend`` names; asyncpg is imported only for PostgreSQL (an extra).
+    ``clock`` times the PostgreSQL leadership's local deadline."""
     history = History(config.store.history_seconds, config.store.history_max_rows)
     if config.store.backend == "postgres":
         try:
@@ -118,6 +123,8 @@ def make_store(config: BrokerConfig) -> Store:
             address=config.server.listen,
             leadership_ttl=config.store.leadership_ttl,
             standby=config.store.standby,
+            leadership_margin=config.store.leadership_margin,
+            clock=clock,
         )
     return SqliteStore(config.store.path, history=history)
 
@@ -187,10 +194,13 @@ async def start_broker(
             unwind.push_async_callback(sim.stop)
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
-        store = make_store(config)
+        store = make_store(config, clock)
         listen = await _open_store(store, config, security)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
+        deadline = getattr(store, "deadline", None)
+        if isinstance(deadline, LeaderDeadline):  # from the first PROXIED reopen on
+            connections.leadership = deadline
         server = GrpcServer(config.server, SERVICE_NAMES, security)
         connections.on_gateway_health(
             lambda gateway, serving: _publish_health(server, config, connections, store)
@@ -203,6 +213,10 @@ async def start_broker(
         unwind.push_async_callback(leases.stop)
         observability.attach(connections, leases)
         orders = OrderManager(config, connections, leases, make_journal(store, config), clock)
+        background: list[asyncio.Task[None]] = []
+        fence = _fence(store, connections, orders, clock)
+        if fence is not None:
+            unwind.callback(fence.stop)
         await orders.start()
         unwind.push_async_callback(orders.stop)
         leases.prefer_client_ids_of(orders)
@@ -224,7 +238,6 @@ async def start_broker(
             TradingServicer(orders, identity, market_data_servicer(market_data)),
         )
         address = await server.start(listen)
-        background: list[asyncio.Task[None]] = []
         await _publish_health(server, config, connections, store)
         announce = getattr(store, "announce", None)
         if announce is not None:  # PostgreSQL: the address other brokers and clients are sent to
@@ -246,9 +259,36 @@ async def start_broker(
         unwind.pop_all()
         return Broker(
             config, server, address, connections, leases, orders, market_data, data_sessions,
-            store, sim, background, observability,
+            store, sim, background, observability, leader_fence=fence,
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
+
+
+def _fence(
+    store: Store,
+    connections: ConnectionManager,
+    orders: OrderManager,
+    clock: Clock,
+) -> LeaderFence | None:
+    """PostgreSQL: every IB write on a client's behalf checks the leadership's local deadline,
+    and the broker steps down (IB sockets first, then the store, health and the sessions) once
+    it passed or a newer leader took over. SQLite: None (the file is this process's own)."""
+    deadline = getattr(store, "deadline", None)
+    if not isinstance(deadline, LeaderDeadline):
+        return None
+    connections.leadership = deadline
+    orders.leadership = deadline
+
+    def then(cause: str, leader_address: str) -> None:
+        step_down = getattr(store, "step_down", None)
+        if step_down is not None:
+            step_down()  # writes refused here; health turns NOT_SERVING (on_leadership_lost)
+        reason = f"leadership lost ({cause}): {deadline.describe()}"
+        fence.tasks.append(asyncio.create_task(connections.close(reason)))
+
+    fence = LeaderFence(deadline, connections, clock, then)
+    fence.start()
+    return fence
 
 
 async def _publish_health(
@@ -270,6 +310,8 @@ async def stop_broker(broker: Broker) -> None:
         return
     broker.stopped = True
     log_event(log, logging.INFO, "shutdown_started", address=broker.address)
+    if broker.leader_fence is not None:  # a clean stop is not a step-down
+        broker.leader_fence.stop()
     await broker.grpc.enter_shutdown()
     broker.connections.end_streams("broker shutting down")
     broker.leases.end_streams("broker shutting down")
@@ -282,6 +324,8 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.stop(broker.config.server.grace_period)
     for task in broker._background:
         task.cancel()
+    if broker.leader_fence is not None:  # a step-down's session close: let it finish
+        await asyncio.gather(*broker.leader_fence.tasks, return_exceptions=True)
     await broker.orders.stop()
     await broker.market_data.close()
     await broker.data_sessions.close()

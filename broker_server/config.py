@@ -131,6 +131,8 @@ class StoreConfig:
     """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
     leadership_ttl: float = 10.0
     """PostgreSQL: seconds another broker waits before taking over a store whose leader stopped renewing."""
+    leadership_margin: float = 0.2
+    """PostgreSQL: fraction of leadership_ttl the leader gives up locally: it sends nothing to IB once ttl * (1 - margin) passed since it sent its last successful renewal (covers clock drift and a pause between check and send; docs/store.md)."""
     standby: bool = False
     """PostgreSQL: when another broker leads, wait as a standby (not listening) and take over once its leadership expires, instead of exiting."""
     history_seconds: float = 600.0

@@ -139,6 +139,11 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
         problems.append("store.dsn: required when store.backend is 'postgres'")
     if cfg.store.leadership_ttl <= 0:
         problems.append("store.leadership_ttl: must be > 0")
+    if not 0 < cfg.store.leadership_margin <= 0.5:
+        # Above one half, a renewal every third of the TTL would leave too little time.
+        problems.append(
+            f"store.leadership_margin: must lie in (0, 0.5], got {cfg.store.leadership_margin}"
+        )
     if cfg.store.history_seconds < 0:
         problems.append("store.history_seconds: must be >= 0")
     if cfg.store.history_max_rows < 0:

@@ -366,6 +366,25 @@ class IBSession:
                 else "socket closed during the start-up sync",
             )
 
+    def abort(self) -> bool:
+        """Drop the socket now, synchronously, and discard every byte not yet written: the
+        library's throttle queue and the transport's buffer (``abort``, not ``close``, which would
+        still flush them). For a leader that stepped down: nothing it queued may reach IB later.
+        True when a socket was dropped; the disconnect callback follows as for any drop."""
+        dropped = False
+        for ib in (self._ib, self._connecting):
+            client = getattr(ib, "client", None)
+            if client is None:
+                continue
+            queued = getattr(client, "_msgQ", None)  # the library's private throttle queue
+            if queued is not None:
+                queued.clear()
+            transport = getattr(client.conn, "transport", None)
+            if transport is not None:
+                transport.abort()
+                dropped = True
+        return dropped
+
     async def disconnect(self) -> None:
         """Close the socket (no callback fires for a close asked for here)."""
         ib, self._ib = self._ib, None

@@ -64,6 +64,7 @@ from broker_server.domain.events import (
     SessionSnapshot,
 )
 from broker_server.domain.health import Folded
+from broker_server.domain.leader_deadline import LeaderDeadline
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.errors import ConnectFailure
 from broker_server.ib.probe import probe_client_id
@@ -155,6 +156,9 @@ class ConnectionManager:
         self._snapshots = SnapshotStore(self._pool, self._clock, self._events.serving_changed)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self.leadership = LeaderDeadline.unbounded(self._clock)
+        """The store leadership's local deadline (the app sets it for PostgreSQL): a PROXIED
+        session is opened only while it has not passed."""
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -223,6 +227,12 @@ class ConnectionManager:
         await self._snapshots.stop()
         await self._pool.close_all(reason)
         self._events.cancel_background()
+
+    def drop_sockets(self) -> int:
+        """Drop every IB socket of every session now, synchronously, discarding what was not
+        written yet (a leader that stepped down; :meth:`close` follows to stop reconnects).
+        Returns how many sockets were dropped."""
+        return sum(sup.session.abort() for sup in self._pool.all_sessions())
 
     def end_streams(self, reason: str = "broker shutting down") -> None:
         """End every watch stream after one FINAL event (idempotent)."""
@@ -380,6 +390,7 @@ class ConnectionManager:
         ...) as a DomainError, and fails fast while the gateway's monitor is not CONNECTED.
         """
         self._bind_loop()
+        self.leadership.check(f"opening a session for client ID {client_id} on {gateway}")
         await self._pool.open_session(gateway, client_id, lease_id)
 
     async def close_session(self, gateway: str, client_id: int) -> None:

@@ -42,6 +42,7 @@ from broker_server.domain.journal import (
     plan_entries,
     plan_resend,
 )
+from broker_server.domain.leader_deadline import LeaderDeadline
 from broker_server.domain.leases import LeaseMode, LeaseRecord
 from broker_server.domain.order_events import OrderEventKind, OrderEventRecord, transition_event
 from broker_server.domain.order_identity import parameter_hash
@@ -103,6 +104,9 @@ class OrderManager(OrderFeedHandlers):
         self._acked: set[str] = set()
         self._unregister: Callable[[], None] | None = None
         self._running = False
+        self.leadership = LeaderDeadline.unbounded(clock)
+        """The store leadership's local deadline (the app sets it for PostgreSQL): checked
+        right before every write of an order, modify or cancel to IB."""
         self.after_journal: Callable[[Sequence[JournalEntry]], None] | None = None
         """Fault-injection point for tests: called right after an intent is durable, before
         anything is sent (a test makes it SIGKILL the process)."""
@@ -216,6 +220,7 @@ class OrderManager(OrderFeedHandlers):
         :meth:`TradingReads.check_order`) runs for a new order before anything is journaled. Waits up to ``trading.ack_timeout`` (and the
         call's ``deadline`` in seconds) for IB's answer; returns the entries as they stand.
         """
+        self.leadership.check("PlaceOrder")  # early and clear; the decisive check is in _send
         lease = self._lease(lease_id, owner, epoch)
         phash = parameter_hash(request)
         lock = self._locks.setdefault((owner, key), asyncio.Lock())
@@ -298,7 +303,10 @@ class OrderManager(OrderFeedHandlers):
         self._send(handle, entries)
 
     def _send(self, handle: SessionHandle, entries: Sequence[JournalEntry]) -> None:
-        """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only)."""
+        """Write the journaled entries to IB (a bracket: ``transmit`` on the last one only).
+        The leadership check is last before the writes and nothing below awaits: a leader paused
+        after journaling sends nothing once its deadline passed; the new leader reconciles the
+        entries (:mod:`broker_server.domain.leader_deadline`: the window that remains)."""
         try:
             session = handle.session
         except StaleSessionError:
@@ -306,6 +314,7 @@ class OrderManager(OrderFeedHandlers):
             for e in entries:  # provably never written to any socket
                 self.ledger.change(e, S.NOT_SENT, "session replaced before send", now)
             raise
+        self.leadership.check("PlaceOrder")  # no await from here to the last socket write
         bracket = len(entries) > 1
         for index, entry in enumerate(entries):
             oca = entry.order_ref[:-2] + "-oca" if bracket and index > 0 else ""
@@ -349,6 +358,7 @@ class OrderManager(OrderFeedHandlers):
         deadline: float,
     ) -> JournalEntry:
         """Change a working order to ``spec`` (checked by the caller)."""
+        self.leadership.check("ModifyOrder")
         lease = self._lease(lease_id, owner, epoch)
         entry = self.find(owner, key, role)
         check_amendable(entry, lease.client_id, "modify")
@@ -362,6 +372,7 @@ class OrderManager(OrderFeedHandlers):
         self._acked.discard(ref)
         self._amending.add(ref)
         try:
+            self.leadership.check("ModifyOrder")  # no await between the check and the write
             ib_orders.modify(handle.session, entry, new_spec)
             await self._wait(
                 [ref],
@@ -395,6 +406,7 @@ class OrderManager(OrderFeedHandlers):
         self, *, lease_id: str, epoch: int, owner: str, key: str, role: BracketRole, deadline: float
     ) -> JournalEntry:
         """Cancel an order; a cancelled order is returned as it is (idempotent)."""
+        self.leadership.check("CancelOrder")
         lease = self._lease(lease_id, owner, epoch)
         entry = self.find(owner, key, role)
         if entry.state is S.CANCELLED:
@@ -411,6 +423,7 @@ class OrderManager(OrderFeedHandlers):
         self._errors.pop(entry.order_ref, None)
         self._amending.add(entry.order_ref)
         try:
+            self.leadership.check("CancelOrder")  # no await between the check and the write
             ib_orders.cancel(handle.session, entry)
             self.ledger.change(entry, S.PENDING_CANCEL, "cancel sent", self._clock.wall())
             await self._wait(

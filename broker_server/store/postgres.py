@@ -41,6 +41,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from broker_server.aio import within
+from broker_server.domain.clock import Clock, SystemClock
+from broker_server.domain.leader_deadline import LOCAL_EXPIRY, NEWER_LEADER, LeaderDeadline
 from broker_server.domain.leases import LeaseRecord, Quarantine
 from broker_server.logs import log_event
 from broker_server.store import postgres_leader as leader
@@ -65,10 +68,13 @@ class PostgresStore:
     ``dsn`` is a libpq URI (it may hold a password: it is never logged). ``scope`` names the
     leadership this store takes; ``address`` is where clients reach this broker (shown to a
     broker refused by it). ``leadership_ttl``: seconds another broker waits after this one
-    stopped renewing (it renews every third of it; ``renew=False`` leaves renewing to the
-    caller, as tests do with :meth:`renew_leadership`). ``standby``: :meth:`open` waits while
+    stopped renewing (it renews four times per ``ttl * (1 - leadership_margin)``, each timed
+    from the previous send; ``renew=False`` leaves renewing to the caller, as tests do with
+    :meth:`renew_leadership`). ``standby``: :meth:`open` waits while
     another live broker leads, and takes over once its leadership expired (instead of raising
-    :class:`StoreOwnedError`).
+    :class:`StoreOwnedError`). ``leadership_margin``: the fraction of the TTL the broker gives
+    up locally (:attr:`deadline`, :mod:`broker_server.domain.leader_deadline`); ``clock`` reads
+    its monotonic time.
     """
 
     def __init__(
@@ -82,6 +88,8 @@ class PostgresStore:
         pool_size: int = 8,
         renew: bool = True,
         standby: bool = False,
+        leadership_margin: float = 0.2,
+        clock: Clock | None = None,
     ) -> None:
         self.dsn = dsn
         self.where = redact(dsn)
@@ -101,7 +109,12 @@ class PostgresStore:
         self._lead: leader.Leadership | None = None
         self._lost = False
         self._renewer: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
         self._on_lost: list[Callable[[], None]] = []
+        self._clock = clock or SystemClock()
+        self.deadline = LeaderDeadline(self._clock, leadership_ttl, leadership_margin)
+        """The local deadline of the leadership: moved out by every take and renewal that
+        succeeded, from the moment it was sent; nothing goes to IB once it has passed."""
         self._opening: asyncio.Lock | None = None
         self._closed = False
         self._lock = threading.Lock()  # guards the maps below (calls may come from any thread)
@@ -172,10 +185,13 @@ class PostgresStore:
         live broker holds it, a broker that is not a standby is refused at once."""
         waiting = False
         while True:
+            sent = self._clock.monotonic()  # before the statement: the server's expiry is later
             try:
-                return await leader.take(
+                lead = await leader.take(
                     conn, self.scope, self.holder, self.address, self.leadership_ttl, self.where
                 )
+                self.deadline.renewed(sent)
+                return lead
             except StoreOwnedError as err:
                 if not self._standby:
                     raise
@@ -197,11 +213,12 @@ class PostgresStore:
             pending = list(self._inflight)
         if pending:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in pending), return_exceptions=True)
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
-            self._renewer = None
+        for task in (self._renewer, self._follower):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._renewer = self._follower = None
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -221,6 +238,7 @@ class PostgresStore:
             raise StoreError(f"store {self.where} is not open")
         if self._lost:
             return False
+        sent = self._clock.monotonic()  # before the connection: the server's expiry is later
         try:
             async with self._pool.acquire() as conn:
                 expires = await leader.renew(conn, self._lead, self.leadership_ttl)
@@ -229,16 +247,65 @@ class PostgresStore:
         if expires is None:
             self._lose(self._lead.epoch)
             return False
+        self.deadline.renewed(sent)
         return True
 
-    def _lose(self, epoch: int) -> None:
-        """Mark the leadership lost (once): log it and tell the listeners."""
+    def step_down(self) -> None:
+        """Stop leading without a newer leader (the local deadline passed): every later write
+        is refused here, before PostgreSQL is asked; the row expires on the server."""
+        self._lose(self._lead.epoch if self._lead else 0, cause=LOCAL_EXPIRY)
+
+    def _lose(self, epoch: int, leader_address: str = "", cause: str = NEWER_LEADER) -> None:
+        """Mark the leadership lost (once): step the deadline down (the broker drops its IB
+        sessions first), log it and tell the listeners."""
         if self._lost:
             return
         self._lost = True
-        log_event(log, logging.ERROR, "store_leadership_lost", scope=self.scope, epoch=epoch)
+        self.deadline.step_down(cause, leader_address)
+        if cause == LOCAL_EXPIRY and self._loop is not None and self._pool is not None:
+            # No newer leader known yet: find out where it is before telling the listeners.
+            self._follower = self._loop.create_task(self._follow_leader(epoch, cause))
+        else:
+            self._tell(epoch, cause)
+
+    def _tell(self, epoch: int, cause: str) -> None:
+        log_event(
+            log, logging.ERROR, "store_leadership_lost", scope=self.scope, epoch=epoch,
+            cause=cause, leader_address=self.deadline.leader_address,
+        )  # fmt: skip
         for callback in self._on_lost:
             callback()
+
+    async def _follow_leader(self, epoch: int, cause: str) -> None:
+        """After a local expiry: read the leadership row (never write it) until another broker
+        holds it, so refused calls can name ``leader_address``; tell the listeners after the
+        first read (bounded by a third of the TTL: PostgreSQL may be what is unreachable)."""
+        told = False
+        try:
+            while not self._closed and self._pool is not None:
+                try:
+                    row = await within(self._read_leadership(), self.leadership_ttl / 3)
+                except Exception:  # PostgreSQL away or slow: keep looking
+                    row = None
+                if row is not None and row["epoch"] != epoch:
+                    self.leader_address = row["address"]
+                    self.deadline.step_down(cause, row["address"])  # records the address
+                    return
+                if not told:
+                    told = True
+                    self._tell(epoch, cause)
+                await asyncio.sleep(self.leadership_ttl / 3)
+        finally:
+            if not told:
+                self._tell(epoch, cause)
+
+    async def _read_leadership(self) -> asyncpg.Record | None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            row: asyncpg.Record | None = await conn.fetchrow(
+                "SELECT address, epoch FROM leadership WHERE scope = $1", self.scope
+            )
+        return row
 
     @property
     def leading(self) -> bool:
@@ -262,8 +329,15 @@ class PostgresStore:
         return self.submit([("leadership",)], work, write=True)
 
     async def _renew_forever(self) -> None:
+        # Four renewals per local window (0.2 TTL with the default margin), each timed from the
+        # previous one's send, not its answer: a slow answer or a short stall of the loop does
+        # not cost the leadership its local deadline.
+        interval = self.deadline.window / 4
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + interval
         while not self._lost:
-            await asyncio.sleep(self.leadership_ttl / 3)
+            await asyncio.sleep(max(next_at - loop.time(), 0.0))
+            next_at = loop.time() + interval
             try:
                 await self.renew_leadership()
             except StoreError as err:  # PostgreSQL away: the fence still guards every write
@@ -323,12 +397,18 @@ class PostgresStore:
         try:
             if pool is None or lead is None:
                 raise StoreError(f"store {self.where} is closed")
+            if write and self._lost:  # stepped down: never ask PostgreSQL
+                raise NotLeaderError(
+                    f"{self.where}: this broker stepped down ({self.deadline.describe()}); "
+                    "write refused",
+                    leader_address=self.deadline.leader_address,
+                )
             async with pool.acquire() as conn, conn.transaction():
                 if write:
                     await leader.fence(conn, lead)
                 result = await work(conn)
         except NotLeaderError as err:
-            self._lose(lead.epoch if lead else 0)
+            self._lose(lead.epoch if lead else 0, err.leader_address)
             self._failed(future, err)
         except StoreError as err:
             self._failed(future, err)

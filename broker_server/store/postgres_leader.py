@@ -1,10 +1,11 @@
 """Leadership of a PostgreSQL store: one row per scope with a TTL and a fencing epoch.
 
 A broker takes the row when it is free (never taken, expired by the *server's* clock, or its
-own), which raises the epoch by one; it renews it every third of the TTL. Every write of the
-store first reads the row ``FOR SHARE`` in the write's own transaction and goes on only while the
-epoch is still its own: a newer leader's takeover (an ``UPDATE`` of that row) waits for the
-write's transaction, and a write that comes after the takeover sees the new epoch and is refused.
+own), which raises the epoch by one; it renews it four times per local window
+(:mod:`broker_server.domain.leader_deadline`). Every write of the store first reads the row
+``FOR SHARE`` in the write's own transaction and goes on only while the epoch is still its own:
+a newer leader's takeover (an ``UPDATE`` of that row) waits for the write's transaction, and a
+write that comes after the takeover sees the new epoch and is refused.
 So a broker that was paused (SIGSTOP, a long GC, a partition) past its TTL and wakes up never
 writes after another took over, whatever the clocks of the two brokers say.
 
@@ -12,6 +13,10 @@ Why a row and not an advisory lock: an advisory lock lives as long as one connec
 broker whose connection dropped for a moment (a PostgreSQL restart) loses it silently while its
 in-flight writes on other pool connections still commit; a lock gives no number to fence a write
 with either. The row survives restarts, carries the epoch, and its expiry is the server's time.
+
+The epoch fences store writes only; writes to IB are fenced by the leader's *local* deadline
+(:mod:`broker_server.domain.leader_deadline`), which the store moves out after every take and
+renewal that succeeded, from the moment it was sent: it passes before the server's expiry.
 """
 
 from __future__ import annotations

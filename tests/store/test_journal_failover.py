@@ -10,12 +10,14 @@ one's numbers its order events after the stored ones."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 import asyncpg
@@ -40,11 +42,14 @@ from tests.conftest import free_port
 from tests.server.helpers import LogTail
 from tests.trading.served import config_for, limit_order, rpc_error, simulator
 
-TTL = 1.0
+TTL = 2.0
+"""Long enough that a broker on a loaded machine (a second's stall at start-up is common on
+this shared 2-core machine) does not lose its leadership, or find its local deadline (1.6 s
+after a renewal's send) passed, before the test's fault."""
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _config(tmp_path: Path, name: str, sim: SimServer, *, standby: bool) -> Path:
+def _config(tmp_path: Path, name: str, sim: SimServer, *, standby: bool, gateway: str = "") -> Path:
     """A broker on the shared PostgreSQL (DSN from the environment) and the shared simulator,
     with the fast timings of the served trading tests."""
     path = tmp_path / f"{name}.toml"
@@ -80,6 +85,7 @@ backoff_cap = 0.5
 timeout = 3.0
 breaker_open = 0.5
 breaker_open_max = 1.0
+{gateway}
 """
     )
     return path
@@ -286,6 +292,117 @@ async def test_an_intent_of_a_leader_killed_before_sending_is_sent_once_by_the_n
             if leader.returncode is None:
                 leader.kill()
                 await leader.wait()
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
+
+
+async def _outcome(call: Awaitable[object]) -> object:
+    """The call's answer, or its error."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as err:
+        return err
+
+
+async def test_a_leader_paused_between_journal_and_send_sends_nothing_after_the_takeover(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    # The known hole the leader's local deadline closes: leader A journals an intent and is
+    # SIGSTOPped before it writes it to IB. Standby B takes over, reconciles the intent (no
+    # trace at IB: NOT_SENT) and sends it on the client's retry. Then A is SIGCONTed, right
+    # into its send: its deadline has passed, so it steps down (IB sockets dropped first) and
+    # sends nothing. Without the check, the simulator would hold the order twice.
+    ref = derive_order_ref("alice", "paused-1")
+    procs: list[subprocess.Popen[str]] = []
+    async with simulator() as sim:
+        leader = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.store.pg_crash_broker", pg_dsn, str(sim.port), str(TTL),
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "IBBROKER_TEST_FAULT": "stop"},
+        )  # fmt: skip
+        a_lines: list[dict[str, object]] = []
+
+        async def read_a_log() -> None:
+            assert leader.stderr is not None
+            async for line in leader.stderr:
+                with contextlib.suppress(ValueError):
+                    a_lines.append(json.loads(line))
+
+        a_reader = asyncio.create_task(read_a_log())
+        try:
+            assert leader.stdout is not None
+            address = json.loads(await within(leader.stdout.readline(), 30))["address"]
+            b_port = free_port()
+            # B's own monitor and data client IDs: A's sockets stay open while it is stopped.
+            ids = "monitor_client_id = 94\nmonitor_client_ids = [94, 93]\ndata_client_id = 95"
+            config = _config(tmp_path, "b", sim, standby=True, gateway=ids)
+            standby, b_log = _broker(config, b_port, pg_dsn)
+            procs.append(standby)
+            await _log(b_log, "store_standby", 30)
+            async with grpc.aio.insecure_channel(address) as channel:
+                proxied = lpb.AcquireLeaseRequest(owner="alice", mode=lease_pb2.LEASE_MODE_PROXIED)
+                lease = (await lgrpc.LeaseServiceStub(channel).AcquireLease(proxied)).lease
+                request = spb.PlaceOrderRequest(
+                    lease_id=lease.lease_id, epoch=lease.epoch, owner="alice",
+                    idempotency_key="paused-1", single=limit_order("1.00"),
+                )  # fmt: skip
+                on_a = asyncio.create_task(
+                    _outcome(sgrpc.TradingServiceStub(channel).PlaceOrder(request, timeout=60))
+                )
+                stopped = json.loads(await within(leader.stdout.readline(), 30))
+                assert stopped == {"stopped": ref}  # A is stopped between journal and send
+
+                # B takes over once A's row expired on the server, and reconciles the intent.
+                await _log(b_log, "grpc_listening", 30, address=f"127.0.0.1:{b_port}")
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{b_port}") as b_channel:
+                    # A new lease: A's stopped process still holds its client ID at IB.
+                    fresh = (await lgrpc.LeaseServiceStub(b_channel).AcquireLease(proxied)).lease
+                    assert fresh.client_id != lease.client_id
+                    retry = spb.PlaceOrderRequest()
+                    retry.CopyFrom(request)
+                    retry.lease_id, retry.epoch = fresh.lease_id, fresh.epoch
+                    trading = sgrpc.TradingServiceStub(b_channel)
+                    sent = await trading.PlaceOrder(retry, timeout=20)
+                    for _ in range(20):  # bounded: the verdict may land after the first answer
+                        if sent.order.state == pb.ORDER_STATE_ACKNOWLEDGED:
+                            break
+                        sent = await trading.PlaceOrder(retry, timeout=20)
+                assert sent.order.order_ref == ref
+                assert sent.order.state == pb.ORDER_STATE_ACKNOWLEDGED, sent.order
+                assert len(sim.book.find_orders(order_ref=ref)) == 1
+
+                a_session = sim.sessions[lease.client_id]  # A's socket of the lease's ID
+                # A wakes up right before its send.
+                leader.send_signal(signal.SIGCONT)
+                answer = await within(on_a, 30)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 15
+            while not any(r.get("event") == "leadership_step_down" for r in a_lines):
+                assert loop.time() < end, a_lines[-5:]
+                await asyncio.sleep(0.05)
+            # A's sockets are gone at the simulator: whatever it wrote arrived before that.
+            while a_session in sim.clients.connections:
+                assert loop.time() < end, sim.connected_client_ids()
+                await asyncio.sleep(0.05)
+            # Exactly one order at IB, sent by B; A refused its send and sent nothing.
+            assert len(sim.book.find_orders(order_ref=ref)) == 1
+            assert len(sim.book.orders) == 1
+            assert isinstance(answer, grpc.aio.AioRpcError), answer
+            assert answer.code() is grpc.StatusCode.UNAVAILABLE, answer
+            assert "nothing was sent to IB" in (answer.details() or ""), answer.details()
+            step_down = next(r for r in a_lines if r.get("event") == "leadership_step_down")
+            # A found its own deadline passed at the send, before any renewal could tell it.
+            assert step_down["cause"] == "local_expiry", step_down
+            assert int(str(step_down["sockets_dropped"])) >= 2  # its monitor and the lease's
+            standby.send_signal(signal.SIGTERM)
+            assert await within(asyncio.to_thread(standby.wait, 15), 20) == 0
+        finally:
+            if leader.returncode is None:
+                leader.kill()
+                await leader.wait()
+            a_reader.cancel()
             for proc in procs:
                 if proc.poll() is None:
                     proc.kill()
