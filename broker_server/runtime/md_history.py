@@ -86,15 +86,13 @@ class HistoryService:
 
     def __init__(self, manager: MarketDataManager, rules: HistPacingRules | None = None) -> None:
         self._md = manager
-        self._rules = rules or HistPacingRules(margin=manager.config.pacing_margin)
-        self._pacers: dict[str, HistoricalPacer] = {}
+        if rules is not None:
+            manager.hist_rules = rules
 
     def pacer(self, gateway: str) -> HistoricalPacer:
-        """The historical pacer of a gateway's data session."""
-        pacer = self._pacers.get(gateway)
-        if pacer is None:
-            pacer = self._pacers[gateway] = HistoricalPacer(self._rules)
-        return pacer
+        """The historical pacer of a gateway's data session (the manager's: new real-time bar
+        lines count in the same small-bar window)."""
+        return self._md.hist_pacer(gateway)
 
     async def bars(self, q: HistoryQuery, time_left: float) -> list[BarValue]:
         """The bars of ``q`` within ``time_left`` seconds."""
