@@ -53,11 +53,12 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
     import grpc
 
     from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-    from broker_server.config import GatewayConfig, MarketDataConfig
+    from broker_server.config import GatewayConfig, MarketDataConfig, TradingConfig
     from broker_server.domain.clock import SystemClock
     from broker_server.runtime.connections import ConnectionManager
     from broker_server.runtime.market_data import MarketDataManager
     from broker_server.runtime.md_sessions import PooledDataSessions
+    from broker_server.runtime.session_pacing import SessionPacers
     from broker_server.services.market_data_service import market_data_servicer
 
     logging.disable(logging.CRITICAL)
@@ -67,8 +68,8 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
         await manager.connect(timeout=10)
         clock = SystemClock()
         config = MarketDataConfig()
-        sessions = PooledDataSessions(manager, config.client_id, clock)
-        md = MarketDataManager(sessions, config, clock)
+        pacers = SessionPacers(TradingConfig(), clock)
+        md = MarketDataManager(PooledDataSessions(manager, pacers.pace), config, clock)
         server = grpc.aio.server()
         spb_grpc.add_TradingServiceServicer_to_server(market_data_servicer(md), server)
         port = server.add_insecure_port("127.0.0.1:0")
@@ -78,7 +79,7 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
         await loop.run_in_executor(None, conn.recv)  # stop
         await md.close()
         await server.stop(0.5)
-        await sessions.close()
+        await pacers.close()
         await manager.close()
 
     asyncio.run(main())

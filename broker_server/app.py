@@ -202,8 +202,8 @@ async def start_broker(
         await orders.start()
         unwind.push_async_callback(orders.stop)
         leases.prefer_client_ids_of(orders)
-        data_sessions = PooledDataSessions(connections, config.market_data.client_id, clock)
-        unwind.push_async_callback(data_sessions.close)
+        # Market data shares the order runtime's data session and its pacer (one per gateway).
+        data_sessions = PooledDataSessions(connections, orders.pacers.pace)
         market_data = MarketDataManager(data_sessions, config.market_data, clock)
         unwind.push_async_callback(market_data.close)
         if security.limits is not None:  # max_leases_per_identity counts the active leases
@@ -278,9 +278,8 @@ async def stop_broker(broker: Broker) -> None:
     await broker.grpc.stop(broker.config.server.grace_period)
     for task in broker._background:
         task.cancel()
+    await broker.market_data.close()  # before the order runtime: it paces through its pacers
     await broker.orders.stop()
-    await broker.market_data.close()
-    await broker.data_sessions.close()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()

@@ -50,7 +50,6 @@ from broker_server.domain.md_events import MdEvent, MdKind, QuoteField
 from broker_server.domain.md_lines import DataType, Line, LineKey, LineRegistry, bar_key
 from broker_server.domain.md_outbox import Outbox
 from broker_server.domain.orders import ContractRef
-from broker_server.domain.pacing import Lane
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.market_data import RT_VOLUME, contract_matches, library_contract
 from broker_server.ib.session import IBSession, MarketDataSubscription
@@ -148,7 +147,7 @@ class MarketDataManager:
             self._contracts.move_to_end(cache_key)
             return hit
         # The token first, then the handle: a handle taken before a wait may be stale after it.
-        await self.sessions.pacer(gateway).acquire(Lane.READ, self.config.request_timeout)
+        await self.sessions.pace(gateway, self.config.request_timeout)
         handle = await self.sessions.handle(gateway)
         session = handle.session
         try:
@@ -320,10 +319,10 @@ class MarketDataManager:
         try:
             if isinstance(feed, BarFeed):
                 await self._pace_bar_line(feed.key)
-            await self.sessions.pacer(gw).acquire(Lane.READ, self.config.request_timeout)
+            await self.sessions.pace(gw, self.config.request_timeout)
             handle = await self.sessions.handle(gw)
             session = handle.session
-            self._watch(gw, session)
+            self.watch(gw, session)
             contract = library_contract(session.lib, feed.match.contract)
             feed.session = session
             if isinstance(feed, BarFeed):
@@ -394,7 +393,7 @@ class MarketDataManager:
     async def _cancel(self, feed: Feed) -> None:
         if feed.sub is not None and not self._closed:
             with contextlib.suppress(DomainError):
-                await self.sessions.pacer(feed.key.gateway).acquire(Lane.READ, 5.0)
+                await self.sessions.pace(feed.key.gateway, 5.0)
         feed.close()
 
     def _spawn(self, coro: object) -> None:
@@ -404,7 +403,8 @@ class MarketDataManager:
 
     # -- healing --------------------------------------------------------------------------------
 
-    def _watch(self, gateway: str, session: IBSession) -> None:
+    def watch(self, gateway: str, session: IBSession) -> None:
+        """Follow the IB errors and status codes of ``session`` (idempotent)."""
         if id(session) in self._watched:
             return
         self._watched[id(session)] = (gateway, session)
