@@ -212,13 +212,11 @@ class LineFeed:
         if not changed:
             return
         now = self._clock.monotonic()
+        # Per tick and subscriber only the offer and the wake-up: this loop runs for every
+        # subscriber on every tick. Whether one waited too long is the sweeper's (check_slow).
         for s in self.subscribers.values():
             if s.outbox.update(changed, now):
                 s.wake.set()
-                try:
-                    s.outbox.check(now)
-                except DomainError as err:
-                    s.end(err)
 
     def check_slow(self, now: float) -> None:
         """End subscribers whose data waited too long unread (the sweeper calls this)."""

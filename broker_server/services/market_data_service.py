@@ -141,31 +141,43 @@ class SharedEncoder:
     """Encodes an UPDATE once for every subscriber of a line that wants the same fields.
 
     Subscribers of one line with the same fields get the same UPDATE for the same line
-    version (only the sequence differs): the event is built and serialized once, and each
-    stream's response is parsed from those bytes with its own sequence set, which costs a
-    fraction of building the message field by field. Conflated updates, snapshots and markers
-    are built directly. The cache holds the latest version per (line, fields) only.
+    version, but for the sequence, the count of conflated updates and (for a conflated one)
+    the set of changed fields: the event is built and serialized once per (version, changed),
+    and each stream's response is parsed from those bytes with its own sequence and count set,
+    which costs a fraction of building the message field by field. At 500 subscribers of one
+    line most delivered updates are conflated ones, so they share too. Snapshots, bars and
+    markers are built directly. The cache holds the latest version per (line, fields) only.
     """
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[object, frozenset[object]], tuple[tuple[object, ...], bytes]] = {}
+        self._latest: dict[
+            tuple[object, frozenset[object]], tuple[tuple[object, ...], dict[object, bytes]]
+        ] = {}
 
     def response(self, line: object, e: MdEvent) -> spb.WatchMarketDataResponse:
         """The response carrying ``e`` for a subscriber of ``line``."""
-        if e.kind is not MdKind.UPDATE or e.conflated:
+        if e.kind is not MdKind.UPDATE:
             return spb.WatchMarketDataResponse(event=event_proto(e))
         key = (line, e.fields)
-        ident = (e.version, e.changed, e.data_type, e.wall)
+        ident = (e.version, e.data_type, e.wall)
         hit = self._latest.get(key)
         if hit is None or hit[0] != ident:
-            shared = event_proto(e)
-            shared.sequence = 0
-            hit = (ident, spb.WatchMarketDataResponse(event=shared).SerializeToString())
             if len(self._latest) >= MAX_SHARED and key not in self._latest:
                 self._latest.clear()  # lines come and go: bound the cache simply
-            self._latest[key] = hit
-        out = spb.WatchMarketDataResponse.FromString(hit[1])
-        out.event.sequence = e.sequence
+            hit = self._latest[key] = (ident, {})
+        encoded = hit[1].get(e.changed)
+        if encoded is None:
+            shared = event_proto(e)
+            shared.sequence = 0
+            shared.conflated_updates = 0
+            encoded = spb.WatchMarketDataResponse(event=shared).SerializeToString()
+            if len(hit[1]) < MAX_SHARED:
+                hit[1][e.changed] = encoded
+        out = spb.WatchMarketDataResponse.FromString(encoded)
+        event = out.event
+        event.sequence = e.sequence
+        if e.conflated:
+            event.conflated_updates = e.conflated
         return out
 
 
