@@ -4,7 +4,8 @@ broker's CPU share, the effect of one stopped reader on the others' p99 (goal <=
 50 instruments x 20 subscribers: IB lines used at the simulator (must be 50) and broker RSS.
 
     python benchmarks/bench_market_data.py [--subscribers 500] [--procs 4] [--seconds 4]
-        [--stopped-subscribers 50] [--repeats 2]
+        [--stopped-subscribers 50] [--repeats 2] [--subscriber-kinds python,node]
+        [--phases fanout,stopped,wide]
 
 Processes (multiprocessing, spawn, all on loopback): the simulator runs in this process (it
 stamps each trade tick with its send time, RT Volume, epoch milliseconds, and counts lines per
@@ -19,6 +20,14 @@ read everything (Python gRPC clients read some 10-20k messages/s per core), the 
 theirs. The clients use ``broker_client.market_data``'s channel options (a small per-stream
 window), so a slow reader gets conflated fresh quotes rather than a backlog. Every phase is
 bounded by ``--seconds`` and a timeout.
+
+The fan-out phase runs once per ``--subscriber-kinds``: Python processes (grpc.aio) and Node
+processes (grpc-js, ``benchmarks/md_subscriber.mjs``, skipped when ``node`` or the Node
+client's dependencies are missing), each with its own 1-subscriber reference. Every phase also
+prints the CPU the broker and the subscriber processes spent per event received, over the same
+window: the side that spends more per event is the limit (a latency figure alone cannot tell,
+on a machine shared with other work). Profiles: ``py-spy record --pid PID --native`` on the
+broker or a subscriber process during a long ``--seconds`` run (docs/market_data.md).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -235,6 +245,12 @@ class _NodeClients:
         self.pid = proc.pid
 
     @classmethod
+    def available(cls) -> bool:
+        """``node`` is on PATH and the Node client's dependencies are installed."""
+        grpc_js = cls.SCRIPT.parents[1] / "clients" / "node" / "node_modules" / "@grpc" / "grpc-js"
+        return shutil.which("node") is not None and grpc_js.is_dir()
+
+    @classmethod
     async def start(cls, port: int, share: list[int], each: int, seconds: float,
                     stopped: int) -> _NodeClients:  # fmt: skip
         args = [str(port), ",".join(map(str, share)), str(each), str(seconds), str(WARMUP)]
@@ -367,6 +383,11 @@ async def run(args: argparse.Namespace) -> int:
         assert broker.pid is not None
         print(f"one instrument at 100 ticks/s; {args.procs} client processes; {args.seconds:g} s")
         kinds = [k for k in args.subscriber_kinds.split(",") if k]
+        if "node" in kinds and not _NodeClients.available():
+            print(
+                "node subscribers skipped: needs `node` and clients/node/node_modules (make test)"
+            )
+            kinds.remove("node")
         # Each kind of subscriber process, the 1-subscriber reference and the fan-out
         # alternating, in the same run (the machine's load changes from one minute to the next).
         for kind in kinds:
