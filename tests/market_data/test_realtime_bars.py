@@ -17,6 +17,7 @@ from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_server.domain.hist_pacing import HistPacingRules
+from broker_server.runtime.md_bars import BarFeed
 from broker_server.sim.server import SimConfig
 from tests.market_data.conftest import (
     AAPL,
@@ -95,14 +96,29 @@ async def test_one_bar_line_fanned_out_then_lingered_and_cancelled(
     )
     first = await next_kind(mid, BAR)
     assert not first.bar.volume and first.bar.trade_count == 0  # IB gives none for MIDPOINT
-    late = broker.stub.WatchMarketData(watch_request(realtime_bars=True, realtime_bars_only=True))
-    async with asyncio.timeout(0.08):  # quicker than the next bar (0.1 s): the held one
-        await next_kind(late, BAR)
+    # The held bar, not the next one: checked when no new bar reached the line in between
+    # (retried otherwise, a bar comes every 0.1 s).
+    feed = next(f for k, f in broker.md.feeds.items() if k.what_to_show == "TRADES")
+    assert isinstance(feed, BarFeed)
+    lates = []
+    for _ in range(10):
+        held, count = feed.last_bar, feed.updates
+        late = broker.stub.WatchMarketData(
+            watch_request(realtime_bars=True, realtime_bars_only=True)
+        )
+        lates.append(late)
+        got = (await next_kind(late, BAR)).bar
+        if feed.updates == count and held is not None:
+            assert (got.time.seconds, got.close) == (int(held.time), held.close)
+            break
+    else:
+        raise AssertionError("a new bar came before every late joiner's first one")
     assert _bars_lines(broker) == 2
     for r in [*quotes_and_bars, bars_only]:
         r.task.cancel()
     mid.cancel()
-    late.cancel()
+    for late in lates:
+        late.cancel()
     # Linger (0.2 s), then every line is cancelled at the simulator.
     await _until(lambda: broker.sim_lines() == 0)
     await _until(lambda: len(broker.md.feeds) == 0 and broker.md.tasks() <= 1)
