@@ -25,6 +25,11 @@ GetHistoricalBars:
 - **Historical bars**: :mod:`~broker_server.runtime.md_history`.
 
 Sessions come through the :class:`~broker_server.runtime.md_sessions.DataSessions` port.
+
+Length: a little over 500 lines, because opening, sharing, healing and dropping a line are one
+lifecycle over the same registry and feeds (quote and bar lines alike); the feeds themselves
+(:mod:`~broker_server.runtime.md_feed`, :mod:`~broker_server.runtime.md_bars`) and historical
+requests (:mod:`~broker_server.runtime.md_history`) live apart.
 """
 
 from __future__ import annotations
