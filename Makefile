@@ -67,7 +67,8 @@ test: lint typecheck proto-check node-test
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@# A progress bar on stderr for the long ones (benchmarks/progress.py); figures on stdout.
+	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; IBBROKER_BENCH_PROGRESS=1 $(BIN)/python $$b || exit 1; done
 	$(BIN)/python benchmarks/report.py
 
 clean:

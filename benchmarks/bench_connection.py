@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dataclasses
 
 from benchmarks.figures import save
+from benchmarks.progress import timed, track
 from broker_server.config import GatewayConfig
 from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.events import ConnectionEvent, EventKind
@@ -137,10 +138,11 @@ async def outage(seconds: float, runs: int) -> None:
         back: dict[str, list[float]] = {"fast": [], "slow": []}
         # A backoff-only manager may sleep a breaker interval of up to 60 s after the return.
         bound = seconds + 2 * slow.breaker_open_max + 30
-        for _ in range(runs):
+        for run in range(runs):
             marks = {k: len(w.events) for k, w in waiters.items()}
-            await sim.faults.restart(seconds)
-            await sim.faults.wait_accepting()
+            async with timed(f"outage {run + 1}/{runs} ({seconds:g} s)", seconds):
+                await sim.faults.restart(seconds)
+                await sim.faults.wait_accepting()
             start = time.monotonic()
             for k, w in waiters.items():
                 back[k].append(
@@ -172,7 +174,7 @@ async def main(runs: int) -> None:
         await manager.connect(timeout=10)
 
         drop: list[float] = []
-        for _ in range(runs * 4):
+        for _ in track(range(runs * 4), "drops", runs * 4):
             mark = len(waiter.events)
             start = time.monotonic()
             await sim.faults.drop()
@@ -180,7 +182,7 @@ async def main(runs: int) -> None:
             await waiter.first(mark, EventKind.RESTORED)
 
         stall: list[float] = []
-        for _ in range(runs):
+        for _ in track(range(runs), "stalls (about 3 s each)", runs):
             mark = len(waiter.events)
             start = time.monotonic()
             sim.faults.stall()
@@ -189,7 +191,7 @@ async def main(runs: int) -> None:
             await waiter.first(mark, EventKind.RESTORED)
 
         back: list[float] = []
-        for _ in range(runs):
+        for _ in track(range(runs), "gateway restarts", runs):
             mark = len(waiter.events)
             await sim.faults.restart(1.0)
             await waiter.first(mark, EventKind.TRANSITION, S.RECONNECTING)

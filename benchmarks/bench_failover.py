@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 import grpc
 
+from benchmarks.progress import track
 from broker_client.ibbroker.v1 import lease_pb2
 from broker_client.ibbroker.v1 import lease_service_pb2 as pb
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as pb_grpc
@@ -87,7 +88,7 @@ def run(dsn: str, trials: int, ttl: float) -> list[float]:
             procs.append(leader)
             address = str(tail.wait_for("grpc_listening", WAIT)["address"])
             held: list[tuple[float, lease_pb2.Lease]] = []
-            for trial in range(1, trials + 1):
+            for trial in track(range(1, trials + 1), "failovers", trials):
                 with grpc.insecure_channel(address) as channel:
                     stub = pb_grpc.LeaseServiceStub(channel)
                     for client in range(CLIENTS):

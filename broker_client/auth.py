@@ -73,28 +73,37 @@ def _with_token(metadata: Any, token: str) -> list[tuple[str, str]]:
     return [*kept, ("authorization", f"Bearer {token}")]
 
 
-class _AioToken(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+def _aio_details(details: Any, token: str) -> Any:
+    return grpc.aio.ClientCallDetails(
+        details.method,
+        details.timeout,
+        grpc.aio.Metadata(*_with_token(details.metadata, token)),
+        details.credentials,
+        details.wait_for_ready,
+    )
+
+
+# Two classes, not one with both bases: grpc.aio files each interceptor under the FIRST kind it
+# is an instance of (an if/elif chain), so one class for both kinds never saw a stream and the
+# watches went out without the token.
+class _AioTokenUnary(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, token: str) -> None:
         self._token = token
-
-    def _details(self, details: Any) -> Any:
-        return grpc.aio.ClientCallDetails(
-            details.method,
-            details.timeout,
-            _with_token(details.metadata, self._token),
-            details.credentials,
-            details.wait_for_ready,
-        )
 
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_aio_details(client_call_details, self._token), request)
+
+
+class _AioTokenStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, token: str) -> None:
+        self._token = token
 
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(_aio_details(client_call_details, self._token), request)
 
 
 class _SyncToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
@@ -120,7 +129,7 @@ class _SyncToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
 
 def aio_token_interceptors(token: str | None) -> list[Any]:
     """Client interceptors adding ``authorization: Bearer token`` (none without a token)."""
-    return [_AioToken(token)] if token else []
+    return [_AioTokenUnary(token), _AioTokenStream(token)] if token else []
 
 
 def sync_with_token(channel: grpc.Channel, token: str | None) -> grpc.Channel:

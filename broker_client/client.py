@@ -37,7 +37,8 @@ import grpc
 
 from broker_client import leases, trading, watch
 from broker_client.auth import TLSConfig
-from broker_client.channel import aio_channel, sync_channel
+from broker_client.channel import FAILOVER_RECONNECT_OPTIONS, ChannelSpec
+from broker_client.failover import Routed, Router, Targets, addresses_of
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
@@ -103,17 +104,11 @@ def list_leases(gateway: str = "", owner: str = "") -> Op[list[lease_pb2.Lease]]
     return Op("ListLeases", request, True, lambda r: list(r.leases))
 
 
-class _Stubs:
-    """Both generated stubs behind one object, for the plan drivers."""
-
-    def __init__(self, *stubs: Any) -> None:
-        self._stubs = stubs
-
-    def __getattr__(self, name: str) -> Any:
-        for stub in self._stubs:
-            if hasattr(stub, name):
-                return getattr(stub, name)
-        raise AttributeError(name)
+STUB_CLASSES = (
+    lease_grpc.LeaseServiceStub,
+    svc_grpc.ConnectionServiceStub,
+    trading_grpc.TradingServiceStub,
+)
 
 
 class _Base:
@@ -121,28 +116,55 @@ class _Base:
 
     def __init__(
         self,
-        target: str,
-        channel: Any,
+        target: str | Sequence[str],
+        targets: Targets[Any],
         *,
         timeout: float,
         retry: RetryPolicy | None,
         metadata: Sequence[tuple[str, str]] | None,
     ) -> None:
-        self.target = target
+        self.addresses = addresses_of(target)
+        """The broker addresses given, in order."""
+        self.router = targets.router
+        """Which address calls go to now, and when it moves (:mod:`broker_client.failover`)."""
         self.timeout = timeout
         """Deadline in seconds of each unary call (each attempt)."""
         self.retry = retry or RetryPolicy()
         """How calls that are safe to repeat are retried on UNAVAILABLE."""
         self.metadata = tuple(metadata or ())
         """Metadata sent with every call, e.g. ``(("authorization", "Bearer ..."),)``."""
-        self.channel = channel
-        self.leases = lease_grpc.LeaseServiceStub(channel)
-        """The generated LeaseService stub, for calls the helpers do not cover."""
-        self.connections = svc_grpc.ConnectionServiceStub(channel)
-        """The generated ConnectionService stub."""
-        self.trading = trading_grpc.TradingServiceStub(channel)
-        """The generated TradingService stub (typed calls: :mod:`broker_client.trading`)."""
-        self._stubs = _Stubs(self.leases, self.connections, self.trading)
+        self._targets = targets
+        self._stubs = Routed(targets, *STUB_CLASSES)
+
+    @property
+    def target(self) -> str:
+        """The address calls go to now (the first given, until a failover moves it)."""
+        return self.router.current
+
+    @property
+    def channel(self) -> Any:
+        """The channel to :attr:`target`."""
+        return self._targets.channel()
+
+    @property
+    def leases(self) -> lease_grpc.LeaseServiceStub:
+        """The generated LeaseService stub on :attr:`target`, for calls the helpers do not
+        cover (a call on it is not moved to another address when it fails)."""
+        stub: lease_grpc.LeaseServiceStub = self._targets.stub(lease_grpc.LeaseServiceStub)
+        return stub
+
+    @property
+    def connections(self) -> svc_grpc.ConnectionServiceStub:
+        """The generated ConnectionService stub on :attr:`target`."""
+        stub: svc_grpc.ConnectionServiceStub = self._targets.stub(svc_grpc.ConnectionServiceStub)
+        return stub
+
+    @property
+    def trading(self) -> trading_grpc.TradingServiceStub:
+        """The generated TradingService stub on :attr:`target` (typed calls:
+        :mod:`broker_client.trading`)."""
+        stub: trading_grpc.TradingServiceStub = self._targets.stub(trading_grpc.TradingServiceStub)
+        return stub
 
     def _plan(self, op: Op[Any]) -> Plan:
         return unary_plan(
@@ -163,23 +185,35 @@ class _Base:
         return kwargs
 
 
+def _spec(addresses: tuple[str, ...], tls: TLSConfig | None, token: str | None) -> ChannelSpec:
+    return ChannelSpec(tls, token, FAILOVER_RECONNECT_OPTIONS if len(addresses) > 1 else ())
+
+
 class BrokerClient(_Base, TradingMethods):
     """An async client of the broker; every failed call raises a :class:`BrokerError`."""
 
     def __init__(
         self,
-        target: str,
+        target: str | Sequence[str],
         *,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         metadata: Sequence[tuple[str, str]] | None = None,
         tls: TLSConfig | None = None,
         token: str | None = None,
+        follow_unlisted: bool = False,
     ) -> None:
-        """``tls`` and ``token``: the broker's credentials (:mod:`broker_client.auth`)."""
+        """``target``: ``"host:port"``, or several brokers sharing one store (a sequence, or
+        ``"a:1,b:2"``): calls follow the leader (:mod:`broker_client.failover`), also to a
+        ``leader_address`` not among them with ``follow_unlisted``. ``tls`` and ``token``: the
+        broker's credentials (:mod:`broker_client.auth`), for every channel the client opens."""
+        addresses = addresses_of(target)
+        self.channel_spec = _spec(addresses, tls, token)
+        """How this client opens channels (credentials and arguments)."""
+        router = Router(addresses, follow_unlisted=follow_unlisted)
         super().__init__(
-            target,
-            aio_channel(target, tls=tls, token=token),
+            addresses,
+            Targets(router, self.channel_spec.aio),
             timeout=timeout,
             retry=retry,
             metadata=metadata,
@@ -197,8 +231,8 @@ class BrokerClient(_Base, TradingMethods):
         await self.close()
 
     async def close(self) -> None:
-        """Close the channel."""
-        await self.channel.close()
+        """Close the channels."""
+        await self._targets.aclose()
 
     async def call(self, op: Op[T]) -> T:
         """Run one :class:`Op` with the client's deadline and retry policy."""
@@ -235,29 +269,30 @@ class BrokerClient(_Base, TradingMethods):
         self, gateway: str = "", **kwargs: Any
     ) -> AsyncGenerator[pb.ConnectionEvent, None]:
         """State events, resuming across broker restarts (see :mod:`broker_client.watch`)."""
-        return watch.watch_connection_state(self.channel, gateway, **self._watch_kwargs(kwargs))
+        return watch.watch_connection_state(self._targets, gateway, **self._watch_kwargs(kwargs))
 
     def watch_health(
         self, gateway: str = "", **kwargs: Any
     ) -> AsyncGenerator[pb.HealthEvent, None]:
         """Health events, resuming across broker restarts."""
-        return watch.watch_health(self.channel, gateway, **self._watch_kwargs(kwargs))
+        return watch.watch_health(self._targets, gateway, **self._watch_kwargs(kwargs))
 
     def watch_leases(
         self, gateway: str = "", owner: str = "", **kwargs: Any
     ) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
         """Lease events, resuming across broker restarts (see :func:`leases.watch_leases`)."""
-        return leases.watch_leases(self.leases, gateway, owner, **self._watch_kwargs(kwargs))
+        return leases.watch_leases(self._targets, gateway, owner, **self._watch_kwargs(kwargs))
 
     def watch_market_data(
         self, request: trading_service_pb2.WatchMarketDataRequest, **kwargs: Any
     ) -> AsyncGenerator[market_data_pb2.MarketDataEvent, None]:
         """Market-data events, resuming across broker restarts."""
-        return trading.watch_market_data(self.trading, request, **self._watch_kwargs(kwargs))
+        return trading.watch_market_data(self._targets, request, **self._watch_kwargs(kwargs))
 
     def lease(self, **kwargs: Any) -> contextlib.AbstractAsyncContextManager[leases.HeldLease]:
-        """``async with client.lease(owner=..., ttl=...) as held:`` (see :mod:`broker_client.leases`)."""
-        return leases.lease(self.leases, **kwargs)
+        """``async with client.lease(owner=..., ttl=...) as held:`` (see :mod:`broker_client.leases`);
+        its calls follow the leader like the client's."""
+        return leases.lease(self._stubs, **kwargs)
 
 
 class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
@@ -267,7 +302,7 @@ class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
 
     def __init__(
         self,
-        target: str,
+        target: str | Sequence[str],
         *,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
@@ -275,10 +310,20 @@ class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
         channel: grpc.Channel | None = None,
         tls: TLSConfig | None = None,
         token: str | None = None,
+        follow_unlisted: bool = False,
     ) -> None:
+        """As :class:`BrokerClient`; ``channel``: a blocking channel of your own to the one
+        address ``target`` (its watches still open their own, with ``tls`` and ``token``)."""
+        addresses = addresses_of(target)
+        if channel is not None and len(addresses) > 1:
+            raise ValueError("channel= goes with one address, not a list")
+        self.channel_spec = _spec(addresses, tls, token)
+        """How this client opens channels, also on its watch threads."""
+        router = Router(addresses, follow_unlisted=follow_unlisted)
+        given = channel
         super().__init__(
-            target,
-            channel if channel is not None else sync_channel(target, tls=tls, token=token),
+            addresses,
+            Targets(router, (lambda _a: given) if given is not None else self.channel_spec.sync),
             timeout=timeout,
             retry=retry,
             metadata=metadata,
@@ -296,8 +341,8 @@ class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
         self.close()
 
     def close(self) -> None:
-        """Close the channel."""
-        self.channel.close()
+        """Close the channels."""
+        self._targets.close()
 
     def call(self, op: Op[T]) -> T:
         """Run one :class:`Op` with the client's deadline and retry policy."""
@@ -330,5 +375,6 @@ class BrokerClientSync(WatchCallsSync, _Base, SyncTradingMethods):
         return self.call(list_leases(gateway, owner))
 
     def lease(self, **kwargs: Any) -> contextlib.AbstractContextManager[leases.SyncLease]:
-        """``with client.lease(owner=..., ttl=...) as held:`` (see :func:`leases.lease_sync`)."""
-        return leases.lease_sync(self.leases, **kwargs)
+        """``with client.lease(owner=..., ttl=...) as held:`` (see :func:`leases.lease_sync`);
+        its calls follow the leader like the client's."""
+        return leases.lease_sync(self._stubs, **kwargs)

@@ -58,13 +58,14 @@ from typing import Any
 
 import grpc
 
-from broker_client.channel import aio_channel
+from broker_client.auth import TLSConfig
 from broker_client.client import BrokerClientSync
 from broker_client.errors import BrokerError
+from broker_client.failover import StreamMethod, Targets
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
-from broker_client.leases import SyncLease, lease_sync
+from broker_client.leases import SyncLease
 from broker_client.watch import FINAL, WatchOptions, resumable
 
 log = logging.getLogger("broker_client.compat")
@@ -115,12 +116,19 @@ class ConnectionConfig:
     """Attempts to reach the broker in :meth:`IBKRConnectionManager.connect` (at least one)."""
     retry_delay: float = 1.0
     """Seconds between those attempts."""
-    broker: str = field(default_factory=lambda: os.environ.get("IBBROKER_ADDRESS", DEFAULT_BROKER))
-    """host:port of the broker (default ``$IBBROKER_ADDRESS`` or 127.0.0.1:50051)."""
+    broker: str | tuple[str, ...] = field(
+        default_factory=lambda: os.environ.get("IBBROKER_ADDRESS", DEFAULT_BROKER)
+    )
+    """host:port of the broker (default ``$IBBROKER_ADDRESS`` or 127.0.0.1:50051); several
+    brokers sharing one store as ``"a:1,b:2"`` or a tuple: the manager follows the leader."""
     gateway: str = ""
     """The broker's gateway by name; empty: the one at host:port (or the only one of its kind)."""
     admin_token: str = field(default_factory=lambda: os.environ.get("IBBROKER_ADMIN_TOKEN", ""))
     """Token sent with :meth:`IBKRConnectionManager.reconnect` (default ``$IBBROKER_ADMIN_TOKEN``)."""
+    token: str = field(default_factory=lambda: os.environ.get("IBBROKER_TOKEN", ""))
+    """Bearer token of every call and watch (default ``$IBBROKER_TOKEN``; empty: none)."""
+    tls: TLSConfig | None = None
+    """TLS settings of the broker channels (None: plaintext)."""
 
     @property
     def address(self) -> str:
@@ -201,7 +209,9 @@ class IBKRConnectionManager:
         if self._thread is not None:
             return self.wait_for_state(ConnectionState.CONNECTED, self.config.timeout)
         cfg = self.config
-        client = BrokerClientSync(cfg.broker, timeout=cfg.timeout)
+        client = BrokerClientSync(
+            cfg.broker, timeout=cfg.timeout, tls=cfg.tls, token=cfg.token or None
+        )
         gateways: list[pb.GatewayStatus] | None = None
         for attempt in range(max(1, cfg.max_retries)):
             if attempt:
@@ -326,8 +336,8 @@ class IBKRConnectionManager:
             raise ConnectionError("connect() first")
         kwargs.setdefault("gateway", self.gateway)
         kwargs.setdefault("client_id", self.config.client_id)
-        held: contextlib.AbstractContextManager[SyncLease] = lease_sync(
-            self.client.channel, owner=owner, ttl=ttl, **kwargs
+        held: contextlib.AbstractContextManager[SyncLease] = self.client.lease(
+            owner=owner, ttl=ttl, **kwargs
         )
         return held
 
@@ -433,11 +443,14 @@ class IBKRConnectionManager:
         thread.join(timeout=10)
 
     async def _watch(self, stop: asyncio.Event) -> None:
-        async with aio_channel(self.config.broker) as channel:
-            stub = svc_grpc.ConnectionServiceStub(channel)
+        client = self.client
+        assert client is not None
+        # The client's credentials and channel arguments, and its router: the watches reopen
+        # wherever the client's calls found the leader, and the other way round.
+        async with Targets(client.router, client.channel_spec.aio) as targets:
             tasks = [
-                asyncio.create_task(self._follow_state(stub)),
-                asyncio.create_task(self._follow_health(stub)),
+                asyncio.create_task(self._follow_state(targets)),
+                asyncio.create_task(self._follow_health(targets)),
             ]
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -464,15 +477,17 @@ class IBKRConnectionManager:
 
         return open_stream
 
-    async def _follow_state(self, stub: svc_grpc.ConnectionServiceStub) -> None:
+    async def _follow_state(self, targets: Targets[Any]) -> None:
+        method = StreamMethod(targets, svc_grpc.ConnectionServiceStub, "WatchConnectionState")
+
         def open_call(after: int) -> Any:
             request = svc.WatchConnectionStateRequest(
                 gateway=self.gateway, resume_after_sequence=after
             )
-            return stub.WatchConnectionState(request)
+            return method(request)
 
         options = WatchOptions(initial_backoff=0.1, max_backoff=self.config.retry_delay or 1.0)
-        async for event in resumable(self._opener(open_call), FINAL, options):
+        async for event in resumable(self._opener(open_call), FINAL, options, source=method):
             with self._lock:
                 self._link_up = True
             if event.session != self.session or event.kind in (
@@ -489,13 +504,15 @@ class IBKRConnectionManager:
                 continue
             self._set_state(ConnectionState.from_proto(event.state), event.reason, event)
 
-    async def _follow_health(self, stub: svc_grpc.ConnectionServiceStub) -> None:
+    async def _follow_health(self, targets: Targets[Any]) -> None:
+        method = StreamMethod(targets, svc_grpc.ConnectionServiceStub, "WatchHealth")
+
         def open_call(after: int) -> Any:
             request = svc.WatchHealthRequest(gateway=self.gateway, resume_after_sequence=after)
-            return stub.WatchHealth(request)
+            return method(request)
 
         options = WatchOptions(initial_backoff=0.1, max_backoff=self.config.retry_delay or 1.0)
-        async for event in resumable(open_call, FINAL, options):
+        async for event in resumable(open_call, FINAL, options, source=method):
             if event.session != self.session:
                 continue
             with self._lock:

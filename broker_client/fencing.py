@@ -39,8 +39,12 @@ from broker_client.plans import Call, Plan, Sleep
 
 log = logging.getLogger("ibbroker.client.leases")
 
-TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-"""Codes after which the same call may succeed: the renew (or acquire) is retried."""
+TRANSIENT = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+)
+"""Codes after which the same call may succeed: the renew (or acquire) is retried. CANCELLED is
+never the holder's own doing here (its calls end by task cancellation, not a status): a server
+that stops (a standby's stand-in giving way to the broker proper) cancels the calls in flight."""
 
 ACTIVE = lease_pb2.LEASE_STATE_ACTIVE
 ENDED_REASONS = frozenset({"LEASE_EXPIRED", "LEASE_RELEASED", "LEASE_NOT_FOUND"})
@@ -227,7 +231,8 @@ def acquire_plan(
     for attempt in range(policy.acquire_attempts):
         last = attempt == policy.acquire_attempts - 1
         sent = clock()
-        answer = yield Call("AcquireLease", request, timeout)
+        # The request_id makes a repeated acquire the same acquire: safe to re-send.
+        answer = yield Call("AcquireLease", request, timeout, repeatable=True)
         problem: str | None
         if isinstance(answer, BrokerError):
             if answer.code in TRANSIENT and not last:
@@ -280,7 +285,10 @@ def renew_plan(keeper: Keeper, owner: str, policy: LeasePolicy, **clocks: Any) -
             request = lease_service_pb2.RenewLeaseRequest(
                 lease_id=keeper.lease.lease_id, epoch=keeper.lease.epoch, owner=owner
             )
-            answer = yield Call("RenewLease", request, min(keeper.ttl * policy.call_fraction, left))
+            # Re-sent to the leader on a failover within this same deadline, never past ``left``:
+            # the local deadline (last renewal SENT + TTL) is the keeper's and does not move.
+            timeout = min(keeper.ttl * policy.call_fraction, left)
+            answer = yield Call("RenewLease", request, timeout, repeatable=True)
             if isinstance(answer, BrokerError):
                 if answer.code not in TRANSIENT:
                     keeper.lose(answer, "refused by the broker")
@@ -307,7 +315,7 @@ def release_plan(keeper: Keeper, owner: str, policy: LeasePolicy) -> Plan:
     request = lease_service_pb2.ReleaseLeaseRequest(
         lease_id=lease.lease_id, epoch=lease.epoch, owner=owner
     )
-    answer = yield Call("ReleaseLease", request, policy.release_timeout)
+    answer = yield Call("ReleaseLease", request, policy.release_timeout, repeatable=True)
     if isinstance(answer, BrokerError):
         keeper.release_error, keeper.release_failed_at = answer, keeper._clock()
         log.warning("lease release failed: %s", answer)

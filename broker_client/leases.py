@@ -39,7 +39,8 @@ from typing import Any, TypeVar, cast
 
 from google.protobuf import duration_pb2
 
-from broker_client.channel import aio_channel, sync_channel
+from broker_client.channel import FAILOVER_RECONNECT_OPTIONS, ChannelSpec
+from broker_client.failover import Routed, Router, Targets, addresses_of
 from broker_client.fencing import (
     Keeper,
     LeaseLostError,
@@ -50,7 +51,7 @@ from broker_client.fencing import (
 )
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2, lease_service_pb2_grpc
 from broker_client.plans import run_async, run_sync
-from broker_client.watch import WatchOptions, watch_rpc
+from broker_client.watch import WatchOptions, stream_method, watch_rpc
 
 DIRECT = lease_pb2.LEASE_MODE_DIRECT
 """The strategy connects to TWS itself with the leased client ID."""
@@ -85,9 +86,26 @@ def _acquire_request(
 
 
 def _stub(target: Any) -> Any:
-    if hasattr(target, "AcquireLease"):
+    if isinstance(target, Routed) or hasattr(target, "AcquireLease"):
         return target
+    if isinstance(target, Targets):
+        return Routed(target, lease_service_pb2_grpc.LeaseServiceStub)
     return lease_service_pb2_grpc.LeaseServiceStub(target)
+
+
+def _addresses(target: Any) -> tuple[str, ...] | None:
+    """The addresses when ``target`` names brokers (``"host:port"``, ``"a,b"``, a list)."""
+    if isinstance(target, str):
+        return addresses_of(target)
+    if isinstance(target, (list, tuple)) and target and all(isinstance(t, str) for t in target):
+        return addresses_of(target)
+    return None
+
+
+def _open_spec(addresses: tuple[str, ...], spec: ChannelSpec | None) -> ChannelSpec:
+    if spec is not None:
+        return spec
+    return ChannelSpec(options=FAILOVER_RECONNECT_OPTIONS if len(addresses) > 1 else ())
 
 
 # --- holders ----------------------------------------------------------------------------------
@@ -194,18 +212,23 @@ async def lease(
     client_id: int | None = None,
     request_id: str | None = None,
     policy: LeasePolicy = DEFAULT_POLICY,
+    channel_spec: ChannelSpec | None = None,
 ) -> AsyncIterator[HeldLease]:
     """Acquire a lease, keep it renewed, release it on exit.
 
-    ``target`` is ``"host:port"`` (a channel is opened and closed here), a ``grpc.aio.Channel``
-    or a ``LeaseServiceStub`` on one. ``ttl`` in seconds (None: the broker's default);
+    ``target`` is ``"host:port"`` or several brokers sharing one store (a list, or
+    ``"a:1,b:2"``: every call follows the leader; channels with ``channel_spec`` are opened and
+    closed here), a ``grpc.aio.Channel``, a ``LeaseServiceStub`` on one, or what
+    ``BrokerClient.lease`` passes. ``ttl`` in seconds (None: the broker's default);
     ``gateway`` empty means the default gateway; ``mode`` is :data:`DIRECT` or
     :data:`PROXIED`; ``client_id`` a preference; ``policy`` the renew timing. Raises
     :class:`BrokerError` when the acquire fails.
     """
     async with contextlib.AsyncExitStack() as stack:
-        if isinstance(target, str):
-            target = await stack.enter_async_context(aio_channel(target))
+        addresses = _addresses(target)
+        if addresses is not None:
+            spec = _open_spec(addresses, channel_spec)
+            target = await stack.enter_async_context(Targets(Router(addresses), spec.aio))
         stub = _stub(target)
         request = _acquire_request(owner, ttl, gateway, mode, client_id, request_id)
         acquired, sent = await run_async(acquire_plan(request, policy), stub)
@@ -235,15 +258,20 @@ def lease_sync(
     client_id: int | None = None,
     request_id: str | None = None,
     policy: LeasePolicy = DEFAULT_POLICY,
+    channel_spec: ChannelSpec | None = None,
 ) -> Iterator[SyncLease]:
     """The blocking form of :func:`lease` for plain scripts: the same plans, run by a thread.
 
-    ``target`` is ``"host:port"`` (a channel with the broker's options is opened and closed
-    here), a ``grpc.Channel`` or a ``LeaseServiceStub`` on one.
+    ``target`` is ``"host:port"`` or several addresses (as for :func:`lease`), a
+    ``grpc.Channel`` or a ``LeaseServiceStub`` on one.
     """
     with contextlib.ExitStack() as stack:
-        if isinstance(target, str):
-            target = stack.enter_context(sync_channel(target))
+        addresses = _addresses(target)
+        if addresses is not None:
+            spec = _open_spec(addresses, channel_spec)
+            targets = Targets(Router(addresses), spec.sync)
+            stack.callback(targets.close)
+            target = targets
         stub = _stub(target)
         request = _acquire_request(owner, ttl, gateway, mode, client_id, request_id)
         acquired, sent = run_sync(acquire_plan(request, policy), stub)
@@ -275,7 +303,8 @@ def watch_leases(
 ) -> AsyncGenerator[lease_pb2.LeaseEvent, None]:
     """Lease events of ``gateway`` and ``owner`` (empty: all), across broker restarts.
 
-    ``target`` is a ``grpc.aio.Channel`` or a ``LeaseServiceStub`` on one. First one SNAPSHOT
+    ``target`` is a ``grpc.aio.Channel``, a ``LeaseServiceStub`` on one, or a client's
+    :class:`~broker_client.failover.Targets` (reopened on the leader). First one SNAPSHOT
     event per active lease and a SNAPSHOT_END marker, then every event. When the stream breaks
     (UNAVAILABLE) or ends after the broker's FINAL event, it reconnects with exponential backoff
     and full jitter and resumes after the last sequence seen: the broker replays what was
@@ -287,9 +316,8 @@ def watch_leases(
     ``initial_backoff``, ``max_backoff``, ``max_attempts``, ``stop_on_final``, ``rng``) say how
     it resumes; see :class:`~broker_client.watch.WatchOptions`.
     """
-    stub = _stub(target)
     return watch_rpc(
-        stub.WatchLeases,
+        stream_method(target, lease_service_pb2_grpc.LeaseServiceStub, "WatchLeases"),
         lambda after: lease_service_pb2.WatchLeasesRequest(
             gateway=gateway, owner=owner, resume_after_sequence=after
         ),

@@ -24,6 +24,7 @@ from typing import Any
 import grpc
 
 from broker_client.errors import BrokerError
+from broker_client.failover import Routed, route
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,12 @@ class Call:
     """A method name of the generated stubs (unique across the broker's services)."""
     request: Any
     timeout: float
-    """The call's deadline in seconds."""
+    """The call's deadline in seconds (with several broker addresses: for the whole step,
+    re-sends to another address included)."""
     metadata: tuple[tuple[str, str], ...] = ()
+    repeatable: bool = False
+    """Safe to send again (a read, or a write with an idempotency key): with several broker
+    addresses it is re-sent at once to the one a failure points at (:mod:`broker_client.failover`)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class Sleep:
 Step = Call | Sleep
 Plan = Generator[Step, Any, Any]
 """A plan yields steps; a Call step is answered with the response or a :class:`BrokerError`."""
+
+
+RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+"""Codes after which a call that is safe to repeat is repeated. CANCELLED from the other side: a
+server that stops cancels the calls in flight (a plan's own calls end by task cancellation)."""
 
 
 @dataclass(frozen=True)
@@ -77,16 +87,16 @@ def unary_plan(
     safe_to_repeat: bool,
     metadata: Sequence[tuple[str, str]] = (),
 ) -> Plan:
-    """One unary call with a deadline; repeated on UNAVAILABLE (waiting the broker's
+    """One unary call with a deadline; repeated on UNAVAILABLE or CANCELLED (waiting the broker's
     ``retry_delay``, else a jittered backoff) only when ``safe_to_repeat``: a read, or a write
     carrying an idempotency key. Returns the response; raises the last error."""
     attempts = retry.attempts if safe_to_repeat else 1
     ceiling = retry.initial_backoff
     for attempt in range(1, attempts + 1):
-        answer = yield Call(method, request, timeout, tuple(metadata))
+        answer = yield Call(method, request, timeout, tuple(metadata), safe_to_repeat)
         if not isinstance(answer, BrokerError):
             return answer
-        if answer.code != grpc.StatusCode.UNAVAILABLE or attempt == attempts:
+        if answer.code not in RETRY_CODES or attempt == attempts:
             raise answer
         delay = answer.retry_delay
         if delay is None:
@@ -96,8 +106,55 @@ def unary_plan(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _send_async(stub: Any, step: Call, deadline: float) -> Any:
+    """``deadline``: the call's gRPC deadline in seconds from now."""
+    try:
+        return await getattr(stub, step.method)(
+            step.request, timeout=deadline, metadata=step.metadata
+        )
+    except grpc.RpcError as err:
+        return BrokerError.from_rpc_error(err)
+
+
+def _send_sync(stub: Any, step: Call, timeout: float) -> Any:
+    try:
+        return getattr(stub, step.method)(step.request, timeout=timeout, metadata=step.metadata)
+    except grpc.RpcError as err:
+        return BrokerError.from_rpc_error(err)
+
+
+async def call_async(stub: Any, step: Call) -> Any:
+    """One Call step on an async stub, or over a :class:`~broker_client.failover.Routed`
+    (following the leader among several addresses); the response or a :class:`BrokerError`."""
+    if not isinstance(stub, Routed):
+        return await _send_async(stub, step, step.timeout)
+    attempts = route(stub.router, step.timeout, step.repeatable)
+    try:
+        address, timeout = next(attempts)
+        while True:
+            answer = await _send_async(stub.at(address), step, timeout)
+            address, timeout = attempts.send(answer)
+    except StopIteration as done:
+        return done.value
+
+
+def call_sync(stub: Any, step: Call) -> Any:
+    """The blocking :func:`call_async`."""
+    if not isinstance(stub, Routed):
+        return _send_sync(stub, step, step.timeout)
+    attempts = route(stub.router, step.timeout, step.repeatable)
+    try:
+        address, timeout = next(attempts)
+        while True:
+            answer = _send_sync(stub.at(address), step, timeout)
+            address, timeout = attempts.send(answer)
+    except StopIteration as done:
+        return done.value
+
+
 async def run_async(plan: Plan, stub: Any) -> Any:
-    """Run a plan on an async stub; returns the plan's result."""
+    """Run a plan on an async stub (or a :class:`~broker_client.failover.Routed`); returns the
+    plan's result."""
     try:
         step = next(plan)
         while True:
@@ -105,12 +162,7 @@ async def run_async(plan: Plan, stub: Any) -> Any:
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
             else:
-                try:
-                    answer = await getattr(stub, step.method)(
-                        step.request, timeout=step.timeout, metadata=step.metadata
-                    )
-                except grpc.RpcError as err:
-                    answer = BrokerError.from_rpc_error(err)
+                answer = await call_async(stub, step)
             step = plan.send(answer)
     except StopIteration as done:
         return done.value
@@ -119,7 +171,8 @@ async def run_async(plan: Plan, stub: Any) -> Any:
 
 
 def run_sync(plan: Plan, stub: Any, stop: threading.Event | None = None) -> Any:
-    """Run a plan on a blocking stub; ``stop`` set during a Sleep step ends it (returns None)."""
+    """Run a plan on a blocking stub (or a :class:`~broker_client.failover.Routed`); ``stop``
+    set during a Sleep step ends it (returns None)."""
     try:
         step = next(plan)
         while True:
@@ -130,12 +183,7 @@ def run_sync(plan: Plan, stub: Any, stop: threading.Event | None = None) -> Any:
                 if stop is None:
                     time.sleep(step.seconds)
             else:
-                try:
-                    answer = getattr(stub, step.method)(
-                        step.request, timeout=step.timeout, metadata=step.metadata
-                    )
-                except grpc.RpcError as err:
-                    answer = BrokerError.from_rpc_error(err)
+                answer = call_sync(stub, step)
             step = plan.send(answer)
     except StopIteration as done:
         return done.value
@@ -143,4 +191,15 @@ def run_sync(plan: Plan, stub: Any, stop: threading.Event | None = None) -> Any:
         plan.close()
 
 
-__all__ = ["Call", "Plan", "RetryPolicy", "Sleep", "Step", "run_async", "run_sync", "unary_plan"]
+__all__ = [
+    "Call",
+    "Plan",
+    "RetryPolicy",
+    "Sleep",
+    "Step",
+    "call_async",
+    "call_sync",
+    "run_async",
+    "run_sync",
+    "unary_plan",
+]

@@ -29,7 +29,8 @@ from typing import Any, Generic, TypeVar
 import grpc
 
 from broker_client import leases, trading, watch
-from broker_client.channel import aio_channel
+from broker_client.channel import ChannelSpec
+from broker_client.failover import Router, Targets
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import lease_pb2, market_data_pb2, trading_pb2
 from broker_client.ibbroker.v1 import trading_service_pb2 as tsvc
@@ -51,13 +52,14 @@ class _Raised:
 
 
 class SyncWatch(Generic[T]):
-    """A blocking iterator over ``make(channel)``, an async watch on a channel the watch's own
-    thread opens with ``open_channel()``."""
+    """A blocking iterator over ``make(channel)``, an async watch on what the watch's own thread
+    opens with ``open_channel()`` (an async context manager: a ``grpc.aio`` channel, or a
+    client's :class:`~broker_client.failover.Targets`)."""
 
     def __init__(
         self,
-        open_channel: Callable[[], grpc.aio.Channel],
-        make: Callable[[grpc.aio.Channel], AsyncGenerator[T, None]],
+        open_channel: Callable[[], Any],
+        make: Callable[[Any], AsyncGenerator[T, None]],
     ) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
         self._open_channel, self._make = open_channel, make
@@ -167,19 +169,22 @@ class SyncWatch(Generic[T]):
 class WatchCallsSync:
     """The watch methods of :class:`~broker_client.BrokerClientSync`."""
 
-    target: str
+    router: Router
+    channel_spec: ChannelSpec
     metadata: tuple[tuple[str, str], ...]
     _watch_kwargs: Callable[[dict[str, Any]], dict[str, Any]]
 
-    def open_aio_channel(self) -> grpc.aio.Channel:
-        """The channel a watch opens on its own thread (the client's target and options)."""
-        return aio_channel(self.target)
+    def open_aio_channel(self) -> Targets[grpc.aio.Channel]:
+        """What a watch opens on its own thread: ``grpc.aio`` channels with the client's
+        credentials and arguments, to the address the client's router points at (the router is
+        shared, so the watch and the calls follow the same leader)."""
+        return Targets(self.router, self.channel_spec.aio)
 
     def _sync_watch(
-        self, make: Callable[[grpc.aio.Channel, dict[str, Any]], Any], kwargs: dict[str, Any]
+        self, make: Callable[[Any, dict[str, Any]], Any], kwargs: dict[str, Any]
     ) -> Any:
         kwargs = self._watch_kwargs(kwargs)
-        return SyncWatch(self.open_aio_channel, lambda channel: make(channel, kwargs))
+        return SyncWatch(self.open_aio_channel, lambda targets: make(targets, kwargs))
 
     def watch_connection_state(
         self, gateway: str = "", **kwargs: Any

@@ -30,7 +30,7 @@ from broker_client.ibbroker.v1 import market_data_pb2
 from broker_client.ibbroker.v1 import trading_pb2 as pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-from broker_client.watch import WatchOptions, _options, watch_rpc
+from broker_client.watch import WatchOptions, _options, stream_method, watch_rpc
 
 if TYPE_CHECKING:
     from broker_client.client import Op
@@ -204,6 +204,7 @@ class TradingMethods:
     """TradingService calls of :class:`~broker_client.client.BrokerClient` (async)."""
 
     trading: Any
+    _targets: Any
     call: Callable[..., Any]
     _watch_kwargs: Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -276,7 +277,7 @@ class TradingMethods:
         kwargs = self._watch_kwargs(kwargs)
         options = kwargs.pop("options", None)
         return watch_rpc(
-            self.trading.WatchOrderEvents,
+            stream_method(self._targets, spb_grpc.TradingServiceStub, "WatchOrderEvents"),
             lambda after: spb.WatchOrderEventsRequest(
                 gateway=gateway, owner=owner, all_owners=all_owners, resume_after_sequence=after
             ),
@@ -345,12 +346,6 @@ __all__ = [
 # Watches on a bare channel or stub, for code that does not use BrokerClient.
 
 
-def _stub(target: Any) -> Any:
-    if hasattr(target, "WatchOrderEvents"):
-        return target
-    return spb_grpc.TradingServiceStub(target)
-
-
 def watch_order_events(
     target: Any,
     gateway: str = "",
@@ -361,11 +356,11 @@ def watch_order_events(
     **overrides: Any,
 ) -> AsyncGenerator[pb.OrderEvent, None]:
     """Order events of ``gateway`` and ``owner`` (``all_owners`` for every owner's), across
-    broker restarts. ``target`` is a ``grpc.aio.Channel`` or a ``TradingServiceStub``;
+    broker restarts. ``target`` is a ``grpc.aio.Channel``, a ``TradingServiceStub`` or a
+    client's Targets (following the leader);
     ``options`` (or its field names as keywords) as for every watch."""
-    stub = _stub(target)
     return watch_rpc(
-        stub.WatchOrderEvents,
+        stream_method(target, spb_grpc.TradingServiceStub, "WatchOrderEvents"),
         lambda after: spb.WatchOrderEventsRequest(
             gateway=gateway, owner=owner, all_owners=all_owners, resume_after_sequence=after
         ),
@@ -383,7 +378,6 @@ def watch_market_data(
 ) -> AsyncGenerator[market_data_pb2.MarketDataEvent, None]:
     """Market-data events for ``request`` (gateway, contract, fields, ...), across broker
     restarts: each reopened stream is ``request`` with ``resume_after_sequence`` set."""
-    stub = _stub(target)
 
     def resume(after: int) -> spb.WatchMarketDataRequest:
         again = spb.WatchMarketDataRequest()
@@ -394,6 +388,5 @@ def watch_market_data(
     opts = (options or WatchOptions()).with_overrides(**overrides)
     if request.resume_after_sequence and not opts.resume_after_sequence:
         opts = opts.with_overrides(resume_after_sequence=request.resume_after_sequence)
-    return watch_rpc(
-        stub.WatchMarketData, resume, market_data_pb2.MARKET_DATA_EVENT_KIND_FINAL, opts
-    )
+    method = stream_method(target, spb_grpc.TradingServiceStub, "WatchMarketData")
+    return watch_rpc(method, resume, market_data_pb2.MARKET_DATA_EVENT_KIND_FINAL, opts)

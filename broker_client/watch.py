@@ -37,6 +37,7 @@ from typing import Any
 import grpc
 
 from broker_client.errors import BrokerError, BrokerUnavailableError
+from broker_client.failover import StreamMethod, Targets
 from broker_client.ibbroker.v1 import connection_pb2 as pb
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
@@ -83,19 +84,31 @@ async def resumable(
     open_stream: Callable[[int], Any],
     final_kind: int,
     options: WatchOptions | None = None,
+    *,
+    source: StreamMethod | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Iterate the events of ``open_stream(resume_after_sequence)``, reopening it after the last
     sequence seen when it breaks or ends. ``open_stream`` returns a server-streaming call whose
-    responses have an ``event``; ``final_kind`` is that stream's FINAL enum value."""
+    responses have an ``event``; ``final_kind`` is that stream's FINAL enum value.
+
+    With ``source`` (the stream's method over several broker addresses) a break tells the
+    router where to go (:mod:`broker_client.failover`): a reopen on an address not tried since
+    the last event happens at once and counts no failure; the backoff applies once every
+    address has been tried."""
     opts = options or WatchOptions()
     last = opts.resume_after_sequence
     failures = 0
+    tried: set[str] = set()
     while True:
         call = open_stream(last)
+        if source is not None:
+            tried.add(source.address)
+        moved = ""
         try:
             async for response in call:
                 event = response.event
                 failures = 0
+                tried.clear()
                 last = max(last, int(event.sequence))
                 yield event
                 if opts.stop_on_final and event.kind == final_kind:
@@ -104,8 +117,12 @@ async def resumable(
             code = err.code() if callable(getattr(err, "code", None)) else None
             if code not in RETRYABLE:
                 raise BrokerError.from_rpc_error(err) from err
+            if source is not None:
+                moved = source.failed(BrokerError.from_rpc_error(err))
         finally:
             call.cancel()
+        if moved and moved not in tried:
+            continue  # the leader is elsewhere: reopen there now
         # The stream ended (FINAL on shutdown) or broke: wait, then resume after ``last``.
         failures += 1
         if opts.max_attempts is not None and failures > opts.max_attempts:
@@ -123,32 +140,45 @@ def watch_rpc(
     final_kind: int,
     options: WatchOptions | None = None,
 ) -> AsyncGenerator[Any, None]:
-    """:func:`resumable` over a generated stub's streaming ``method``; ``make_request(after)``
-    builds the request that resumes after sequence ``after``."""
+    """:func:`resumable` over a generated stub's streaming ``method`` (or a
+    :class:`~broker_client.failover.StreamMethod`, which follows the leader);
+    ``make_request(after)`` builds the request that resumes after sequence ``after``."""
     opts = options or WatchOptions()
 
     def open_stream(after: int) -> Any:
         return method(make_request(after), metadata=opts.metadata)
 
-    return resumable(open_stream, final_kind, opts)
+    source = method if isinstance(method, StreamMethod) else None
+    return resumable(open_stream, final_kind, opts, source=source)
+
+
+def stream_method(target: Any, stub_class: Callable[[Any], Any], name: str) -> Any:
+    """The streaming method ``name`` for a watch on ``target``: a client's
+    :class:`~broker_client.failover.Targets` (reopened wherever the leader is), a stub that has
+    the method, or a channel."""
+    if isinstance(target, Targets):
+        return StreamMethod(target, stub_class, name)
+    if hasattr(target, name):
+        return getattr(target, name)
+    return getattr(stub_class(target), name)
 
 
 def watch_connection_state(
-    channel: grpc.aio.Channel,
+    channel: Any,
     gateway: str = "",
     *,
     options: WatchOptions | None = None,
     **overrides: Any,
 ) -> AsyncGenerator[pb.ConnectionEvent, None]:
     """Connection-state events of ``gateway`` (all when empty), across broker restarts.
+    ``channel``: a ``grpc.aio.Channel``, or a client's Targets (following the leader).
 
     ``options`` (or the same names as keywords: ``resume_after_sequence``, ``metadata``,
     ``initial_backoff``, ``max_backoff``, ``max_attempts``, ``stop_on_final``, ``rng``) say how
     it resumes; see :class:`WatchOptions`.
     """
-    stub = svc_grpc.ConnectionServiceStub(channel)
     return watch_rpc(
-        stub.WatchConnectionState,
+        stream_method(channel, svc_grpc.ConnectionServiceStub, "WatchConnectionState"),
         lambda after: svc.WatchConnectionStateRequest(gateway=gateway, resume_after_sequence=after),
         FINAL,
         _options(options, overrides),
@@ -156,7 +186,7 @@ def watch_connection_state(
 
 
 def watch_health(
-    channel: grpc.aio.Channel,
+    channel: Any,
     gateway: str = "",
     *,
     options: WatchOptions | None = None,
@@ -164,13 +194,19 @@ def watch_health(
 ) -> AsyncGenerator[pb.HealthEvent, None]:
     """Health events of ``gateway`` (all when empty), across broker restarts; ``options`` as for
     :func:`watch_connection_state`."""
-    stub = svc_grpc.ConnectionServiceStub(channel)
     return watch_rpc(
-        stub.WatchHealth,
+        stream_method(channel, svc_grpc.ConnectionServiceStub, "WatchHealth"),
         lambda after: svc.WatchHealthRequest(gateway=gateway, resume_after_sequence=after),
         FINAL,
         _options(options, overrides),
     )
 
 
-__all__ = ["WatchOptions", "resumable", "watch_connection_state", "watch_health", "watch_rpc"]
+__all__ = [
+    "WatchOptions",
+    "resumable",
+    "stream_method",
+    "watch_connection_state",
+    "watch_health",
+    "watch_rpc",
+]

@@ -38,9 +38,10 @@ from broker_server.services.identity import Identity
 from broker_server.services.lease_service import LeaseServicer
 from broker_server.services.market_data_service import market_data_servicer
 from broker_server.services.trading_service import TradingServicer
-from broker_server.services.transport import build_security
+from broker_server.services.transport import EdgeSecurity, build_security
 from broker_server.sim.server import SimConfig, SimServer
 from broker_server.store.base import Store, StoreError
+from broker_server.store.journal_base import OrderJournal
 from broker_server.store.order_journal import SqliteOrderJournal
 from broker_server.store.sqlite import History, SqliteStore
 from broker_server.telemetry import log_metrics_every, setup_metrics
@@ -89,8 +90,6 @@ class Broker:
     sim: SimServer | None
     """The embedded simulator, when started with ``--sim``."""
     _background: list[asyncio.Task[None]]
-    journal_store: SqliteStore | None = None
-    """With PostgreSQL: the local SQLite file holding the order journal (closed after the store)."""
     observability: Observability | None = None
     """The /metrics listener, trace export and gauges (docs/observability.md)."""
     stopped: bool = False
@@ -123,16 +122,25 @@ def make_store(config: BrokerConfig) -> Store:
     return SqliteStore(config.store.path, history=history)
 
 
-def _journal_store(store: Store, config: BrokerConfig) -> SqliteStore:
-    """Where the order journal lives: the SQLite store itself, or with PostgreSQL (which has no
-    journal yet) a local SQLite file at ``store.path``, not shared with a standby."""
+def make_journal(store: Store, config: BrokerConfig) -> OrderJournal:
+    """The order journal, in the store itself: on the SQLite writer, or on the PostgreSQL pool
+    (shared by every broker of the store and fenced by its leadership, so a standby that takes
+    over finds every order the old leader acknowledged)."""
+    bounds = {
+        "max_events": config.trading.event_log_max,
+        "max_finished": config.trading.finished_orders_max,
+    }
     if isinstance(store, SqliteStore):
-        return store
-    history = History(config.store.history_seconds, config.store.history_max_rows)
-    return SqliteStore(config.store.path, history=history)
+        return SqliteOrderJournal(store, **bounds)
+    from broker_server.store.postgres import PostgresStore  # asyncpg: only with PostgreSQL
+    from broker_server.store.postgres_journal import PostgresOrderJournal
+
+    if isinstance(store, PostgresStore):
+        return PostgresOrderJournal(store, **bounds)
+    raise StoreError(f"no order journal for {store!r}")
 
 
-async def _open_store(store: Store, config: BrokerConfig) -> str:
+async def _open_store(store: Store, config: BrokerConfig, security: EdgeSecurity) -> str:
     """Open the store; a PostgreSQL standby serves the NOT_LEADER gate on its address while it
     waits for the leadership. Returns the address the broker proper listens on (the gate's
     port when the configured one was 0, so clients keep the address they were given)."""
@@ -140,7 +148,12 @@ async def _open_store(store: Store, config: BrokerConfig) -> str:
     if not (config.store.backend == "postgres" and config.store.standby):
         await store.open()
         return listen
-    gate = StandbyGate(SERVICE_NAMES, lambda: str(getattr(store, "leader_address", "")))
+    gate = StandbyGate(
+        SERVICE_NAMES,
+        lambda: str(getattr(store, "leader_address", "")),
+        retry_after=config.store.leadership_ttl / 3,  # how often the standby looks
+        credentials=security.credentials(),
+    )
     address = await gate.start(listen)
     try:
         await store.open()
@@ -175,7 +188,7 @@ async def start_broker(
             config = point_default_gateway_at(config, config.sim.host, sim.port)
             log_event(log, logging.INFO, "sim_started", address=f"{config.sim.host}:{sim.port}")
         store = make_store(config)
-        listen = await _open_store(store, config)
+        listen = await _open_store(store, config, security)
         unwind.push_async_callback(store.close)
         connections = ConnectionManager(config, clock=clock)
         server = GrpcServer(config.server, SERVICE_NAMES, security)
@@ -188,17 +201,8 @@ async def start_broker(
         leases = LeaseManager(config, store, clock, prober=ports, sessions=ports, accounts=ports)
         await leases.start()
         unwind.push_async_callback(leases.stop)
-        journal_store = _journal_store(store, config)
-        if journal_store is not store:
-            await journal_store.open()
-            unwind.push_async_callback(journal_store.close)
         observability.attach(connections, leases)
-        journal = SqliteOrderJournal(
-            journal_store,
-            max_events=config.trading.event_log_max,
-            max_finished=config.trading.finished_orders_max,
-        )
-        orders = OrderManager(config, connections, leases, journal, clock)
+        orders = OrderManager(config, connections, leases, make_journal(store, config), clock)
         await orders.start()
         unwind.push_async_callback(orders.stop)
         leases.prefer_client_ids_of(orders)
@@ -206,6 +210,7 @@ async def start_broker(
         data_sessions = PooledDataSessions(connections, orders.pacers.pace)
         market_data = MarketDataManager(data_sessions, config.market_data, clock)
         unwind.push_async_callback(market_data.close)
+        observability.attach_trading(connections, orders, market_data, data_sessions)
         if security.limits is not None:  # max_leases_per_identity counts the active leases
             security.limits.attach_leases(leases.list)
         identity = Identity(config.server.admin_token)
@@ -239,10 +244,9 @@ async def start_broker(
                 asyncio.create_task(log_metrics_every(config.server.metrics_log_interval))
             )
         unwind.pop_all()
-        journal_file = journal_store if journal_store is not store else None
         return Broker(
             config, server, address, connections, leases, orders, market_data, data_sessions,
-            store, sim, background, journal_file, observability,
+            store, sim, background, observability,
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover - the exit stack re-raises
 
@@ -283,8 +287,6 @@ async def stop_broker(broker: Broker) -> None:
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()
-    if broker.journal_store is not None:
-        await broker.journal_store.close()
     if broker.sim is not None:
         await broker.sim.stop()
     if broker.observability is not None:

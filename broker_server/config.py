@@ -124,9 +124,9 @@ class StoreConfig:
     """The durable store."""
 
     backend: str = "sqlite"
-    """Where leases live: "sqlite" (one broker, store.path) or "postgres" (brokers sharing store.dsn)."""
+    """Where leases and the order journal live: "sqlite" (one broker, store.path) or "postgres" (brokers sharing store.dsn)."""
     path: str = "var/ibbroker.sqlite3"
-    """SQLite file holding leases and epochs (created with its folder when missing); with postgres, only the alive mark lives beside it."""
+    """SQLite file holding leases, epochs and the order journal (created with its folder when missing); with postgres, only the alive mark lives beside it."""
     dsn: Secret = field(default_factory=lambda: Secret(""))
     """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
     leadership_ttl: float = 10.0
@@ -339,9 +339,10 @@ class TelemetryConfig:
     """Seconds between two exports of the span queue."""
     service_name: str = "ibbroker"
     """``service.name`` resource attribute of every span and metric."""
-    trace_sample_ratio: float = 1.0
-    """Share (0..1) of RPCs without a sampled caller ``traceparent`` that are traced; a call whose
-    caller sampled its trace is always traced."""
+    trace_sample_ratio: float = 0.1
+    """Share (0..1) of RPCs without a caller ``traceparent`` that are traced; a call whose caller
+    sent one follows the caller's decision (sampled: always traced). 0.1: tracing every call
+    costs about a quarter of a unary call's CPU (docs/observability.md)."""
     instrument_rpcs: bool = True
     """Time, count and trace every RPC (``rpc.server.*``); false only to measure its cost."""
 

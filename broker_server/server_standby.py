@@ -26,11 +26,16 @@ from broker_server.services.errors import to_status
 
 log = logging.getLogger("ibbroker.app")
 
+STOP_GRACE = 0.5
+"""Seconds the stand-in waits for its calls in flight when it stops (each is one refusal)."""
+
 
 class _NotLeader(grpc.GenericRpcHandler):
     """Answers every method of ``services`` with NOT_LEADER."""
 
-    def __init__(self, services: Sequence[str], leader: Callable[[], str]) -> None:
+    def __init__(
+        self, services: Sequence[str], leader: Callable[[], str], retry_after: float
+    ) -> None:
         pool = descriptor_pool.Default()
         self._streams: dict[str, tuple[bool, bool]] = {}
         for name in services:
@@ -38,6 +43,7 @@ class _NotLeader(grpc.GenericRpcHandler):
                 key = f"/{name}/{method.name}"
                 self._streams[key] = (method.client_streaming, method.server_streaming)
         self._leader = leader
+        self._retry_after = retry_after
 
     def _status(self) -> grpc.Status:
         address = self._leader()
@@ -46,7 +52,7 @@ class _NotLeader(grpc.GenericRpcHandler):
                 ErrorKind.UNAVAILABLE,
                 FailureReason.NOT_LEADER,
                 f"this broker is a standby; the leader is {address or 'unknown'}",
-                retry_after=1.0,
+                retry_after=self._retry_after,
                 metadata={"leader_address": address},
             )
         )
@@ -74,20 +80,39 @@ class _NotLeader(grpc.GenericRpcHandler):
 
 
 class StandbyGate:
-    """The standby's stand-in server (see the module docstring)."""
+    """The standby's stand-in server (see the module docstring).
 
-    def __init__(self, services: Sequence[str], leader: Callable[[], str]) -> None:
+    ``retry_after``: the RetryInfo of its NOT_LEADER answers, in seconds. A client that gets
+    NOT_LEADER naming a leader that does not answer (it died; the standby takes over once its
+    TTL runs out) retries here after this delay, so a third of the leadership TTL (how often the
+    standby checks) suits it; 1 s by default.
+
+    ``credentials``: the broker's own TLS credentials (None: plaintext), so a TLS client can read
+    the gate's NOT_LEADER answer and follow ``leader_address`` instead of failing its handshake."""
+
+    def __init__(
+        self,
+        services: Sequence[str],
+        leader: Callable[[], str],
+        *,
+        retry_after: float = 1.0,
+        credentials: grpc.ServerCredentials | None = None,
+    ) -> None:
         self.services = tuple(services)
+        self._credentials = credentials
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server()
-        self.server.add_generic_rpc_handlers((_NotLeader(self.services, leader),))
+        self.server.add_generic_rpc_handlers((_NotLeader(self.services, leader, retry_after),))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.port = 0
 
     async def start(self, listen: str) -> str:
         """Listen on ``listen`` (port 0 picks one); returns host:port. OSError when taken."""
         try:
-            self.port = self.server.add_insecure_port(listen)
+            if self._credentials is not None:
+                self.port = self.server.add_secure_port(listen, self._credentials)
+            else:
+                self.port = self.server.add_insecure_port(listen)
         except RuntimeError as err:
             raise OSError(f"cannot listen on {listen}: address in use or not available") from err
         if self.port == 0:
@@ -101,5 +126,7 @@ class StandbyGate:
         return address
 
     async def stop(self) -> None:
-        """Stop at once: the broker proper takes the port over."""
-        await self.server.stop(0)
+        """Stop: the broker proper takes the port over. Calls in flight get their refusal (it
+        takes no time) instead of CANCELLED, which an older client took for a final refusal of a
+        lease renewal; the grace bounds the wait."""
+        await self.server.stop(STOP_GRACE)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -59,7 +61,7 @@ SECONDS_BUCKETS = (
 """Histogram bucket bounds in seconds for durations (the SDK default suits milliseconds; a
 loopback heartbeat or a unary RPC would all land in its first bucket)."""
 
-HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "rpc.server.duration")
+HISTOGRAMS_IN_SECONDS = ("ibbroker.heartbeat.rtt", "ibbroker.pacing.wait")
 """Histograms that get :data:`SECONDS_BUCKETS`."""
 
 
@@ -103,7 +105,33 @@ def set_tracer_provider(provider: trace.TracerProvider | None) -> None:
     _tracer = trace.NoOpTracer() if provider is None else provider.get_tracer("ibbroker")
 
 
-def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
+def ib_span(
+    name: str, attributes: dict[str, Any], kind: trace.SpanKind = trace.SpanKind.CLIENT
+) -> AbstractContextManager[trace.Span | None]:
+    """A span named ``name`` around one IB request (CLIENT) or a step made of several
+    (INTERNAL), current for the code inside, so it is a child of the RPC span that caused the
+    request (the current span travels with the asyncio task) or a root span when none did.
+    Without a tracer installed: nothing, not even a context switch (the ``with`` gives None)."""
+    current = _tracer
+    if isinstance(current, trace.NoOpTracer):
+        return _NO_SPAN
+    return current.start_as_current_span(name, kind=kind, attributes=attributes)
+
+
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+
+
+Points = dict[str, list[tuple[dict[str, Any], Any]]]
+_point_sources: list[Callable[[], Points]] = []
+
+
+def add_point_source(source: Callable[[], Points]) -> None:
+    """Also report ``source()`` in :func:`metric_points`: series kept outside the SDK (the RPC
+    metrics, :mod:`broker_server.observability.rpc_stats`, too hot for it)."""
+    _point_sources.append(source)
+
+
+def metric_points() -> Points:
     """Every metric's data points as ``{name: [(attributes, value)]}`` (sums and gauges)."""
     reader = setup_metrics()
     data = reader.get_metrics_data()
@@ -119,6 +147,9 @@ def metric_points() -> dict[str, list[tuple[dict[str, Any], Any]]]:
                             "sum": getattr(point, "sum", 0),
                         }
                     points.setdefault(metric.name, []).append((dict(point.attributes or {}), value))
+    for source in _point_sources:
+        for name, values in source().items():
+            points.setdefault(name, []).extend(values)
     return points
 
 

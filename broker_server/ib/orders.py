@@ -9,6 +9,9 @@ fills and errors for the runtime (:class:`OrderFeed`).
 Prices cross to IB as floats (the wire protocol carries doubles) and come back through
 :func:`~broker_server.domain.trading_views.ib_decimal`; everything above this module is
 decimal.
+
+Every request is a CLIENT span (``ib.place_order``, ``ib.req_contract_details``...; see
+docs/observability.md), a child of the RPC span that caused it, when a tracer is installed.
 """
 
 from __future__ import annotations
@@ -33,12 +36,27 @@ from broker_server.domain.trading_views import (
 )
 from broker_server.ib import library
 from broker_server.ib.session import IBSession
+from broker_server.telemetry import ib_span
 
 _SIDES = {"BOT": Side.BUY, "BUY": Side.BUY, "SLD": Side.SELL, "SELL": Side.SELL}
 
 
 def _lib(session: IBSession) -> Any:
     return library.load(session.config.ib_library)
+
+
+def _attributes(session: IBSession, **more: Any) -> dict[str, Any]:
+    """A span's attributes: the gateway, the client ID, and ``more``."""
+    return {"ib.gateway": session.config.name, "ib.client_id": session.client_id, **more}
+
+
+def _order_attributes(session: IBSession, entry: JournalEntry) -> dict[str, Any]:
+    """An order request's span attributes: the session's, the order ID, orderRef and role."""
+    attributes = _attributes(session)
+    attributes.update(
+        {"ib.order_id": entry.order_id, "ib.order_ref": entry.order_ref, "ib.role": entry.role.name}
+    )
+    return attributes
 
 
 def _num(text: str) -> float:
@@ -145,23 +163,26 @@ def messages_sent(session: IBSession) -> int:
 
 def place(session: IBSession, entry: JournalEntry, *, transmit: bool, oca_group: str = "") -> Any:
     """Write one placeOrder to the socket (returns at once; the answer arrives as events)."""
-    contract = ib_contract(session, entry.spec.contract)
-    return session.ib.placeOrder(
-        contract, ib_order(session, entry, transmit=transmit, oca_group=oca_group)
-    )
+    with ib_span("ib.place_order", _order_attributes(session, entry)):
+        contract = ib_contract(session, entry.spec.contract)
+        return session.ib.placeOrder(
+            contract, ib_order(session, entry, transmit=transmit, oca_group=oca_group)
+        )
 
 
 def modify(session: IBSession, entry: JournalEntry, spec: OrderSpec) -> Any:
     """placeOrder with the entry's order ID and the new spec: a modify of the working order."""
 
-    changed = replace(entry, spec=spec)
-    contract = ib_contract(session, spec.contract)
-    return session.ib.placeOrder(contract, ib_order(session, changed, transmit=True))
+    with ib_span("ib.modify_order", _order_attributes(session, entry)):
+        changed = replace(entry, spec=spec)
+        contract = ib_contract(session, spec.contract)
+        return session.ib.placeOrder(contract, ib_order(session, changed, transmit=True))
 
 
 def cancel(session: IBSession, entry: JournalEntry) -> None:
     """Write one cancelOrder for the entry's order ID."""
-    session.ib.client.cancelOrder(entry.order_id, "")
+    with ib_span("ib.cancel_order", _order_attributes(session, entry)):
+        session.ib.client.cancelOrder(entry.order_id, "")
 
 
 # --- read-only requests ------------------------------------------------------------------------
@@ -184,6 +205,11 @@ async def current_time(session: IBSession, limit: float) -> float:
     a request already in flight is shared, and every future registered while waiting is
     watched: whichever is answered first carries IB's clock, at least as fresh as asked for.
     """
+    with ib_span("ib.req_current_time", _attributes(session)):
+        return await _current_time(session, limit)
+
+
+async def _current_time(session: IBSession, limit: float) -> float:
     futures = session.ib.wrapper._futures
     pending = futures.get("currentTime")
     seen: set[asyncio.Future[Any]] = set()
@@ -216,7 +242,12 @@ async def contract_details(
     session: IBSession, ref: ContractRef, limit: float
 ) -> list[ContractDetailsView]:
     """Every match of the query (empty for IB's 200)."""
-    details = await within(session.ib.reqContractDetailsAsync(ib_contract(session, ref)), limit)
+    query = ref.symbol or ref.local_symbol or str(ref.con_id)
+    with ib_span("ib.req_contract_details", _attributes(session, **{"ib.contract": query})) as span:
+        contract = ib_contract(session, ref)
+        details = await within(session.ib.reqContractDetailsAsync(contract), limit)
+        if span is not None:
+            span.set_attribute("ib.matches", len(details or []))
     return [
         ContractDetailsView(
             contract=contract_ref(d.contract),
@@ -252,15 +283,17 @@ def _open_order(trade: Any) -> IbOpenOrder:
 
 async def open_orders(session: IBSession, limit: float) -> list[tuple[IbOpenOrder, Any]]:
     """Every API client's working orders (reqAllOpenOrders), with their library trades."""
-    trades = await _keyed(session, "openOrders", session.ib.reqAllOpenOrdersAsync, limit)
+    with ib_span("ib.req_all_open_orders", _attributes(session)):
+        trades = await _keyed(session, "openOrders", session.ib.reqAllOpenOrdersAsync, limit)
     return [(_open_order(t), t) for t in trades or []]
 
 
 async def completed_orders(session: IBSession, limit: float) -> list[tuple[IbCompletedOrder, Any]]:
     """The day's completed orders (reqCompletedOrders), with their library trades."""
-    trades = await _keyed(
-        session, "completedOrders", lambda: session.ib.reqCompletedOrdersAsync(False), limit
-    )
+    with ib_span("ib.req_completed_orders", _attributes(session)):
+        trades = await _keyed(
+            session, "completedOrders", lambda: session.ib.reqCompletedOrdersAsync(False), limit
+        )
     out = []
     for t in trades or []:
         o, s = t.order, t.orderStatus
@@ -318,13 +351,15 @@ async def executions(
     exec_filter = _lib(session).ExecutionFilter()
     if since is not None:
         exec_filter.time = dt.datetime.fromtimestamp(since, dt.UTC).strftime("%Y%m%d-%H:%M:%S")
-    fills = await within(session.ib.reqExecutionsAsync(exec_filter), limit)
+    with ib_span("ib.req_executions", _attributes(session)):
+        fills = await within(session.ib.reqExecutionsAsync(exec_filter), limit)
     return [execution_view(f) for f in fills or []]
 
 
 async def positions(session: IBSession, limit: float) -> list[PositionView]:
     """Every position of every managed account."""
-    rows = await _keyed(session, "positions", session.ib.reqPositionsAsync, limit)
+    with ib_span("ib.req_positions", _attributes(session)):
+        rows = await _keyed(session, "positions", session.ib.reqPositionsAsync, limit)
     return [
         PositionView(
             p.account, contract_ref(p.contract), ib_decimal(p.position), ib_decimal(p.avgCost)
@@ -339,7 +374,8 @@ async def account_summary(
     account: str = "",
 ) -> list[AccountValueView]:
     """The account summary of one account or all."""
-    rows = await within(session.ib.accountSummaryAsync(account), limit)
+    with ib_span("ib.req_account_summary", _attributes(session)):
+        rows = await within(session.ib.accountSummaryAsync(account), limit)
     return [AccountValueView(v.account, v.tag, v.value, v.currency) for v in rows or []]
 
 

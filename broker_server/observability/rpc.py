@@ -12,6 +12,11 @@ conventions), keeps ``rpc.server.active_streams`` (streams open now, per method)
 tracer is installed, runs the handler inside a SERVER span whose parent is the W3C
 ``traceparent`` the caller sent in its metadata. Labels come from the registered methods only
 (an unknown method never reaches a handler), so their number is bounded.
+
+The per-call cost is kept to what cannot be avoided (docs/observability.md, "What it costs"):
+the series of a method are found once (:mod:`~broker_server.observability.rpc_stats`, not the
+OpenTelemetry SDK, records them), and without a tracer a call makes no span, no context switch
+and no generator: a clock read before, a status read and a histogram update after.
 """
 
 from __future__ import annotations
@@ -19,31 +24,26 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextvars import Token
 from typing import Any
 
 import grpc
 from opentelemetry import context as otel_context
-from opentelemetry import metrics as otel
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.status import Status, StatusCode
 
+from broker_server.observability.rpc_stats import STATS, Duration, Streams
 from broker_server.telemetry import tracer
 
-_meter = otel.get_meter("ibbroker")
-_duration = _meter.create_histogram(
-    "rpc.server.duration",
-    unit="s",
-    description="Duration of inbound RPCs (a stream: until it ends), by method and status code.",
-)
-_active_streams = _meter.create_up_down_counter(
-    "rpc.server.active_streams",
-    unit="{stream}",
-    description="Streaming RPCs open now, by method (the subscribers of each Watch stream).",
-)
 _PROPAGATOR = TraceContextTextMapPropagator()
+_NO_TRACER = trace.NoOpTracer
+_CODE_KEY = "rpc.grpc.status_code"
+_CODE_NAMES = {int(c.value[0]): c.name for c in grpc.StatusCode}
+_CODE_NUMBERS = {c: int(c.value[0]) for c in grpc.StatusCode}
+_CANCELLED = _CODE_NUMBERS[grpc.StatusCode.CANCELLED]
+_UNKNOWN = _CODE_NUMBERS[grpc.StatusCode.UNKNOWN]
 _enabled = True
 
 
@@ -62,100 +62,76 @@ def _split(method: str) -> tuple[str, str]:
 def _status_code(context: grpc.aio.ServicerContext, error: BaseException | None) -> int:
     """The call's final gRPC status code as a number (what ``rpc.grpc.status_code`` holds)."""
     code = context.code()
+    if code is None:
+        if error is None:
+            return 0
+        if isinstance(error, asyncio.CancelledError | GeneratorExit):
+            return _CANCELLED
+        return _UNKNOWN
     if isinstance(code, grpc.StatusCode):
-        return int(code.value[0])
-    if isinstance(code, int):
-        return code
-    if isinstance(error, asyncio.CancelledError | GeneratorExit):
-        return int(grpc.StatusCode.CANCELLED.value[0])
-    if error is not None:
-        return int(grpc.StatusCode.UNKNOWN.value[0])
-    return 0
+        return _CODE_NUMBERS[code]
+    return int(code)
 
 
 class _Call:
-    """What the calls of one method share: their labels, and how each is observed."""
+    """What the calls of one method share: their series and span attributes, bound once."""
 
     def __init__(self, method: str, streaming: bool) -> None:
         service, name = _split(method)
-        self.method = method
+        self.name = method.lstrip("/")
+        self.service = service
+        self.method = name
         self.streaming = streaming
-        self.labels = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
-        self._by_code: dict[int, dict[str, str | int]] = {}
+        self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        self.ok = STATS.duration(service, name, 0)
+        self.streams: Streams | None = STATS.streams(service, name) if streaming else None
 
-    def labels_of(self, code: int) -> dict[str, str | int]:
-        """The duration's attributes for status ``code`` (built once per method and code)."""
-        labels = self._by_code.get(code)
-        if labels is None:
-            labels = self._by_code[code] = {**self.labels, _CODE_KEY: code}
-        return labels
+    def duration(self, code: int) -> Duration:
+        """The duration series of status ``code`` (OK is bound; others found once each)."""
+        return self.ok if code == 0 else STATS.duration(self.service, self.method, code)
 
-    def begin(self, context: grpc.aio.ServicerContext) -> _Active:
-        """Start timing and the span (a child of the caller's ``traceparent``, if any)."""
-        if self.streaming:
-            _active_streams.add(1, self.labels)
-        current = tracer()
-        if isinstance(current, trace.NoOpTracer):  # no exporter: no span, no context work
-            return _Active(self, context, None, None)
-        carrier = {key: value for key, value in (context.invocation_metadata() or ())}
-        parent = _PROPAGATOR.extract(carrier) if "traceparent" in carrier else None
-        span = current.start_span(
-            self.method.lstrip("/"),
-            context=parent,
-            kind=trace.SpanKind.SERVER,
-            attributes=self.labels,
-        )
-        return _Active(self, context, span, trace.set_span_in_context(span, parent))
+    def finish(
+        self, context: grpc.aio.ServicerContext, error: BaseException | None, took: float
+    ) -> int:
+        """Record one call's duration by its status code; returns the code."""
+        code = _status_code(context, error)
+        self.duration(code).record(took)
+        return code
 
 
-class _Active:
-    """One call in progress: :meth:`step` runs handler code inside its span."""
+class _Traced:
+    """One call in progress with a tracer installed: its span, current around each step."""
 
     def __init__(
-        self,
-        call: _Call,
-        context: grpc.aio.ServicerContext,
-        span: trace.Span | None,
-        ctx: otel_context.Context | None,
+        self, call: _Call, context: grpc.aio.ServicerContext, current: trace.Tracer
     ) -> None:
+        metadata = context.invocation_metadata() or ()
+        carrier = {
+            key: value for key, value in metadata if key == "traceparent" or key == "tracestate"
+        }
+        parent = _PROPAGATOR.extract(carrier) if carrier else None
         self.call = call
         self.context = context
-        self.span = span
-        self.ctx = ctx
+        self.span = current.start_span(
+            call.name, context=parent, kind=trace.SpanKind.SERVER, attributes=call.attributes
+        )
+        self.ctx = trace.set_span_in_context(self.span, parent)
         self.started = time.perf_counter()
 
-    @contextmanager
-    def step(self) -> Iterator[None]:
-        """The span is current for the code inside. Attached and detached around each step of
-        a stream, never across a ``yield``: a stream can be closed from another context."""
-        if self.ctx is None:
-            yield
-            return
-        token = otel_context.attach(self.ctx)
-        try:
-            yield
-        finally:
-            otel_context.detach(token)
+    def attach(self) -> Token[otel_context.Context]:
+        """Make the span current (detach with the token). Attached and detached around each
+        step of a stream, never across a ``yield``: a stream can be closed from another context."""
+        return otel_context.attach(self.ctx)
 
     def end(self, error: BaseException | None) -> None:
         """Record the duration by status code, close the span."""
-        code = _status_code(self.context, error)
-        labels = self.call.labels
-        if self.call.streaming:
-            _active_streams.add(-1, labels)
-        _duration.record(time.perf_counter() - self.started, self.call.labels_of(code))
+        code = self.call.finish(self.context, error, time.perf_counter() - self.started)
         span = self.span
-        if span is None:
-            return
         if span.is_recording():
             span.set_attribute(_CODE_KEY, code)
             if code != 0:
                 span.set_status(Status(StatusCode.ERROR, _CODE_NAMES.get(code, str(code))))
         span.end()
-
-
-_CODE_KEY = "rpc.grpc.status_code"
-_CODE_NAMES = {int(c.value[0]): c.name for c in grpc.StatusCode}
 
 
 class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
@@ -173,13 +149,13 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not _enabled:
             return handler
         method = handler_call_details.method or ""
-        streaming = not handler.unary_unary
-        key = (method, streaming)
+        unary = handler.unary_unary
+        key = (method, unary is None)
         call = self._calls.get(key)
         if call is None:  # once per registered method: the set is bounded
-            call = self._calls[key] = _Call(method, streaming)
-        if handler.unary_unary:
-            return _unary_unary(handler, call)
+            call = self._calls[key] = _Call(method, unary is None)
+        if unary is not None:
+            return _unary_unary(handler, unary, call)
         if handler.unary_stream:
             return _unary_stream(handler, call)
         if handler.stream_unary:
@@ -190,45 +166,93 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
 
 
 async def _run(call: _Call, context: grpc.aio.ServicerContext, work: Awaitable[Any]) -> Any:
-    active = call.begin(context)
-    error: BaseException | None = None
-    try:
-        with active.step():
+    """Await ``work`` (a unary handler, or a stream that writes with ``context.write``),
+    timed, in its span when a tracer is installed."""
+    current = tracer()
+    if isinstance(current, _NO_TRACER):
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
             return await work
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            call.finish(context, error, time.perf_counter() - started)
+    return await _run_traced(call, context, work, current)
+
+
+async def _run_traced(
+    call: _Call, context: grpc.aio.ServicerContext, work: Awaitable[Any], current: trace.Tracer
+) -> Any:
+    active = _Traced(call, context, current)
+    error: BaseException | None = None
+    token = active.attach()
+    try:
+        return await work
     except BaseException as err:
         error = err
         raise
     finally:
+        otel_context.detach(token)
         active.end(error)
+
+
+async def _run_stream(call: _Call, context: grpc.aio.ServicerContext, work: Awaitable[Any]) -> Any:
+    """:func:`_run` for a stream that writes with ``context.write``: counted as open."""
+    streams = call.streams
+    assert streams is not None
+    streams.add(1)
+    try:
+        return await _run(call, context, work)
+    finally:
+        streams.add(-1)
 
 
 async def _iterate(
     call: _Call, context: grpc.aio.ServicerContext, items: AsyncIterator[Any]
 ) -> AsyncGenerator[Any, None]:
-    active = call.begin(context)
+    """Yield a streaming handler's items, timed and counted as open, each step in the span."""
+    streams = call.streams
+    assert streams is not None
+    streams.add(1)
+    current = tracer()
+    active = None if isinstance(current, _NO_TRACER) else _Traced(call, context, current)
+    started = time.perf_counter()
     error: BaseException | None = None
     try:
         while True:
-            with active.step():
-                try:
-                    item = await anext(items)
-                except StopAsyncIteration:
-                    break
+            token = active.attach() if active is not None else None
+            try:
+                item = await anext(items)
+            except StopAsyncIteration:
+                break
+            finally:
+                if token is not None:
+                    otel_context.detach(token)
             yield item
     except BaseException as err:
         error = err
         raise
     finally:
         closing = getattr(items, "aclose", None)
-        if closing is not None:
-            with active.step():
+        token = active.attach() if active is not None and closing is not None else None
+        try:
+            if closing is not None:
                 await closing()
-        active.end(error)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+            streams.add(-1)
+            if active is not None:
+                active.end(error)
+            else:
+                call.finish(context, error, time.perf_counter() - started)
 
 
-def _unary_unary(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
-    inner = handler.unary_unary
-
+def _unary_unary(
+    handler: grpc.RpcMethodHandler, inner: Callable[..., Awaitable[Any]], call: _Call
+) -> grpc.RpcMethodHandler:
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         return await _run(call, context, inner(request, context))
 
@@ -242,7 +266,7 @@ def _unary_stream(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethod
     if not inspect.isasyncgenfunction(inner):
         # A coroutine that writes with context.write (grpc's Health/Watch).
         async def writer(request: Any, context: grpc.aio.ServicerContext) -> None:
-            await _run(call, context, inner(request, context))
+            await _run_stream(call, context, inner(request, context))
 
         return grpc.unary_stream_rpc_method_handler(
             writer, handler.request_deserializer, handler.response_serializer
@@ -261,7 +285,7 @@ def _stream_unary(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethod
     inner = handler.stream_unary
 
     async def unary(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
-        return await _run(call, context, inner(requests, context))
+        return await _run_stream(call, context, inner(requests, context))
 
     return grpc.stream_unary_rpc_method_handler(
         unary, handler.request_deserializer, handler.response_serializer
@@ -273,7 +297,7 @@ def _stream_stream(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMetho
     if not inspect.isasyncgenfunction(inner):
 
         async def writer(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
-            await _run(call, context, inner(requests, context))
+            await _run_stream(call, context, inner(requests, context))
 
         return grpc.stream_stream_rpc_method_handler(
             writer, handler.request_deserializer, handler.response_serializer

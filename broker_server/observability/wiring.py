@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broker_server.config import TelemetryConfig
-from broker_server.observability import gauges
+from broker_server.observability import gauges, trading_gauges
 from broker_server.observability.metrics_http import MetricsServer, start_metrics_server
 from broker_server.observability.rpc import instrument_rpcs
 from broker_server.observability.tracing import Tracing, start_tracing
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.leases import LeaseManager
+from broker_server.runtime.market_data import MarketDataManager
+from broker_server.runtime.md_sessions import PooledDataSessions
+from broker_server.runtime.orders import OrderManager
 
 
 @dataclass
@@ -28,7 +31,7 @@ class Observability:
     """The ``/metrics`` listener (None: not configured)."""
     tracing: Tracing | None
     """The OTLP trace export (None: not configured)."""
-    _detach: Callable[[], None] | None = None
+    _detach: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def metrics_address(self) -> str:
@@ -37,13 +40,23 @@ class Observability:
 
     def attach(self, connections: ConnectionManager, leases: LeaseManager) -> None:
         """Report these managers in the gauges (call on the event loop, once)."""
-        self._detach = gauges.attach(connections, leases)
+        self._detach.append(gauges.attach(connections, leases))
+
+    def attach_trading(
+        self,
+        connections: ConnectionManager,
+        orders: OrderManager,
+        market_data: MarketDataManager,
+        data_sessions: PooledDataSessions,
+    ) -> None:
+        """Report the order and market-data runtimes in the trading series (orders by state,
+        pacing, market-data lines; call on the event loop, once)."""
+        self._detach.append(trading_gauges.attach(connections, orders, market_data, data_sessions))
 
     async def close(self) -> None:
         """Detach the gauges, stop the listener, flush and stop trace export."""
-        if self._detach is not None:
-            self._detach()
-            self._detach = None
+        while self._detach:
+            self._detach.pop()()
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.close)
             self.metrics = None

@@ -62,6 +62,14 @@ class EventHub(Generic[E]):
         """The sequence number of the last published event."""
         return self._sequence
 
+    def continue_after(self, sequence: int) -> None:
+        """Number the next events after ``sequence`` when it is above the current number (the
+        last sequence a store holds: a clock stepped back, or another broker's clock behind
+        after a failover, never reuses or goes below a number already stored). Only before the
+        first event is published."""
+        if sequence > self._sequence:
+            self._sequence = sequence
+
     @property
     def watcher_count(self) -> int:
         """How many watchers are subscribed."""

@@ -141,6 +141,8 @@ class MarketDataManager:
         self._sweep_now = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._conflated_left: Counter[str] = Counter()
+        """Updates merged away for subscriptions already gone, per gateway (for metrics)."""
 
     # -- contracts ------------------------------------------------------------------------------
 
@@ -297,6 +299,7 @@ class MarketDataManager:
         if self.subscriptions.pop(sub.id, None) is None:
             return
         _subs_gauge.add(-1, {"gateway": sub.key.gateway})
+        self._conflated_left[sub.key.gateway] += sub.outbox.conflated_total
         if sub.error is not None:
             _ended.add(1, {"reason": sub.error.reason.value})
             log_event(
@@ -509,6 +512,14 @@ class MarketDataManager:
             )
             views.append(LineView(line, contract, tuple(sorted(set(line.subscribers.values())))))
         return views
+
+    def conflated(self) -> dict[str, int]:
+        """Updates merged away (conflated) so far per gateway, live and ended subscriptions
+        together: only grows (read-only; the /metrics counter reads it on the event loop)."""
+        total = Counter(self._conflated_left)
+        for sub in self.subscriptions.values():
+            total[sub.key.gateway] += sub.outbox.conflated_total
+        return dict(total)
 
     def tasks(self) -> int:
         """Background tasks alive (opens, cancels, the sweeper), for leak tests."""

@@ -27,6 +27,7 @@ from broker_server.domain.errors import DomainError
 from broker_server.domain.pacing import Lane
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.handles import SessionHandle
+from broker_server.runtime.pacing import SessionPacer
 
 Pace = Callable[[SessionHandle, Lane, float], Awaitable[None]]
 """``pace(handle, lane, max_wait)``: wait for a token of the handle's session pacer (PACING
@@ -89,3 +90,9 @@ class PooledDataSessions:
 
     async def pace(self, gateway: str, max_wait: float) -> None:
         await self._pace(await self.handle(gateway), Lane.READ, max_wait)
+
+    def pacers(self) -> list[SessionPacer]:
+        """The data sessions' own pacers: none. Market data paces through the order runtime's
+        pacer of the shared data session, which ``SessionPacers.all()`` already lists (the
+        /metrics gauges read both lists: nothing is counted twice)."""
+        return []

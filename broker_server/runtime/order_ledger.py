@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,7 +33,9 @@ from broker_server.domain.order_state import OrderState, can_transition
 from broker_server.domain.trading_views import ExecutionView
 from broker_server.logs import log_event
 from broker_server.runtime.events import EventHub
-from broker_server.store.order_journal import SqliteOrderJournal, StoredOrderEvent
+from broker_server.runtime.lease_writes import store_failed
+from broker_server.store.base import StoreError
+from broker_server.store.journal_base import OrderJournal, StoredOrderEvent
 
 log = logging.getLogger("ibbroker.orders")
 
@@ -60,7 +62,7 @@ class OrderLedger:
     """Journal entries in memory, persisted through ``journal`` (see the module docstring)."""
 
     def __init__(
-        self, journal: SqliteOrderJournal, *, queue_size: int = 256, first_sequence: int = 0
+        self, journal: OrderJournal, *, queue_size: int = 256, first_sequence: int = 0
     ) -> None:
         self._journal = journal
         self._by_ref: dict[str, JournalEntry] = {}
@@ -79,6 +81,19 @@ class OrderLedger:
         self.commissions: set[str] = set()
         """Exec IDs whose commission was published."""
         self.clock_wall: Any = None
+        self._listeners: list[Callable[[OrderEventRecord], None]] = []
+
+    def on_publish(self, listener: Callable[[OrderEventRecord], None]) -> Callable[[], None]:
+        """Call ``listener`` with every event published from now on (on the event loop, as it
+        is queued to the watchers; it must neither raise nor block: the /metrics counters use
+        it). Returns the function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -100,6 +115,14 @@ class OrderLedger:
             if (e.gateway, e.client_id, e.order_id) == (gateway, client_id, order_id):
                 return e
         return None
+
+    def count_by_state(self) -> dict[OrderState, int]:
+        """How many entries are in each state (read-only, unsorted: the /metrics gauge reads it
+        on the event loop)."""
+        counts = dict.fromkeys(OrderState, 0)
+        for entry in self._by_ref.values():
+            counts[entry.state] += 1
+        return counts
 
     def unsettled(self) -> list[JournalEntry]:
         """Entries that are not terminal (reconciliation's input)."""
@@ -133,9 +156,13 @@ class OrderLedger:
             )
 
     async def journal_intents(self, entries: Sequence[JournalEntry]) -> None:
-        """Write new (or resent) PENDING entries durably; returns once committed."""
+        """Write new (or resent) PENDING entries durably; returns once committed. A refused or
+        failed write raises the caller's UNAVAILABLE error (nothing was sent)."""
         self._flush_now()  # what was changed before goes to the store first (call order)
-        await asyncio.wrap_future(self._journal.save_intents(entries))
+        try:
+            await asyncio.wrap_future(self._journal.save_intents(entries))
+        except StoreError as err:  # UNAVAILABLE: NOT_LEADER (a newer leader) or STORE_UNAVAILABLE
+            raise store_failed(err, "the order journal failed") from err
         # Only once durable: a failed write leaves no entry behind that was never journaled.
         for e in entries:
             self._put(e)
@@ -205,6 +232,8 @@ class OrderLedger:
     def publish(self, record: OrderEventRecord, execution: ExecutionView | None = None) -> None:
         """Sequence and deliver one event; append it to the store's event log."""
         event = self.events.publish(lambda seq: OrderEvent(seq, record, execution))
+        for listener in self._listeners:
+            listener(record)
         body: dict[str, Any] = {"gateway": record.gateway, "reason": record.reason}
         if record.entry is not None:
             body.update(

@@ -15,6 +15,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from opentelemetry import trace
+
 from broker_server.config import TradingConfig
 from broker_server.domain.clock import Clock
 from broker_server.domain.errors import DomainError
@@ -27,6 +29,7 @@ from broker_server.logs import log_event
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.handles import SessionHandle
 from broker_server.runtime.order_ledger import OrderLedger
+from broker_server.telemetry import ib_span
 
 log = logging.getLogger("ibbroker.orders")
 
@@ -51,9 +54,11 @@ async def reconcile_gateway(
         if e.gateway == gateway and (client_id is None or e.client_id == client_id)
     ]
     session = handle.session
-    open_rows = await ib_orders.open_orders(session, limit)
-    done_rows = await ib_orders.completed_orders(session, limit)
-    views = await ib_orders.executions(session, limit)
+    attributes = {"ib.gateway": gateway, "orders.unsettled": len(entries), "reason": reason}
+    with ib_span("orders.reconcile", attributes, trace.SpanKind.INTERNAL):
+        open_rows = await ib_orders.open_orders(session, limit)
+        done_rows = await ib_orders.completed_orders(session, limit)
+        views = await ib_orders.executions(session, limit)
     handle.check()  # the lists came from one socket, opened after the orders' socket
     result = reconcile(
         entries,

@@ -60,7 +60,7 @@ from broker_server.runtime.order_ledger import OrderLedger
 from broker_server.runtime.order_reconcile import Reconciler
 from broker_server.runtime.session_pacing import SessionPacers
 from broker_server.runtime.trading_reads import TradingReads
-from broker_server.store.order_journal import SqliteOrderJournal
+from broker_server.store.journal_base import OrderJournal
 
 log = logging.getLogger("ibbroker.orders")
 
@@ -76,7 +76,7 @@ class OrderManager(OrderFeedHandlers):
         config: BrokerConfig,
         connections: ConnectionManager,
         leases: LeaseManager,
-        journal: SqliteOrderJournal,
+        journal: OrderJournal,
         clock: Clock,
     ) -> None:
         self.config = config
@@ -118,6 +118,7 @@ class OrderManager(OrderFeedHandlers):
     async def start(self) -> None:
         """Load the journal; mark what a previous process left in flight UNKNOWN; reconcile."""
         snap = await asyncio.wrap_future(self._journal.load())
+        self.ledger.events.continue_after(snap.last_sequence)  # stored numbers are never reused
         self._ids.load(snap.high_water)
         self.ledger.load(snap.entries, snap.reported_exec_ids)
         now = self._clock.wall()

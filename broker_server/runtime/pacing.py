@@ -10,8 +10,9 @@ when the time limit passes). A single pump task polls the governor at the moment
 Time comes from the injected :class:`~broker_server.domain.clock.Clock`. With a manual clock a
 test moves the clock and calls :meth:`SessionPacer.wake`; nothing sleeps blindly.
 
-Not wired yet: the order/data runtime (issue 10/11) creates one pacer per session and calls
-``acquire`` before each IB request; the lanes are CANCEL, ORDER (place, modify), READ.
+Each admission records how long it waited in ``ibbroker.pacing.wait`` (seconds, by lane; 0 for
+one admitted at once); :meth:`SessionPacer.waiting_by_lane` is the queue depth the
+``/metrics`` gauges read (docs/observability.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+
+from opentelemetry import metrics
 
 from broker_server.aio import within
 from broker_server.domain.clock import Clock
@@ -28,6 +31,12 @@ from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 
 log = logging.getLogger("ibbroker.pacing")
+_wait = metrics.get_meter("ibbroker").create_histogram(
+    "ibbroker.pacing.wait",
+    unit="s",
+    description="Seconds a request waited for its turn on an IB session's pacer, by lane.",
+)
+_LANE_LABELS = {lane: {"lane": lane.name} for lane in Lane}  # built once: recorded per request
 
 
 class SessionPacer:
@@ -62,6 +71,7 @@ class SessionPacer:
             raise
         if admitted:
             self.admitted += 1
+            _wait.record(0.0, _LANE_LABELS[lane])
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[ticket.id] = (ticket, future)
@@ -72,6 +82,13 @@ class SessionPacer:
             if self._waiters.pop(ticket.id, None) is not None:
                 self.governor.cancel(ticket)
             raise
+
+    def waiting_by_lane(self) -> dict[Lane, int]:
+        """Requests waiting now, per lane (read-only; for the queue-depth gauge)."""
+        depth = dict.fromkeys(Lane, 0)
+        for ticket, _future in list(self._waiters.values()):
+            depth[ticket.lane] += 1
+        return depth
 
     def wake(self) -> None:
         """Poll the governor now (a waiter arrived, or a test moved its manual clock)."""
@@ -115,6 +132,7 @@ class SessionPacer:
             _, future = self._waiters.pop(ticket.id, (ticket, None))
             if future is not None and not future.done():
                 self.admitted += 1
+                _wait.record(max(now - ticket.submitted, 0.0), _LANE_LABELS[ticket.lane])
                 future.set_result(None)
         for ticket in result.expired:
             _, future = self._waiters.pop(ticket.id, (ticket, None))

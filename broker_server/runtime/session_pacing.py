@@ -54,6 +54,10 @@ class SessionPacers:
             self._pacers[key] = pacer
         return pacer
 
+    def all(self) -> list[SessionPacer]:
+        """Every session's pacer (read-only; the /metrics gauges read their queues)."""
+        return list(self._pacers.values())
+
     async def pace(self, handle: SessionHandle, lane: Lane, max_wait: float, cost: int = 1) -> None:
         """Wait until ``cost`` messages of ``lane`` may go on the handle's session (PACING when
         not within ``max_wait``), after charging what the library sent unpaced."""

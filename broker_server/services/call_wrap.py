@@ -42,7 +42,12 @@ def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave) -> 
                 yield item
             ok = True
         finally:
-            CURRENT.reset(reset)
+            try:
+                CURRENT.reset(reset)
+            except ValueError:
+                # A cancelled stream's generator is closed by the loop's finaliser, in another
+                # context than the one the principal was set in; that context is gone anyway.
+                pass
             leave(context, principal, ok)
 
     des, ser = handler.request_deserializer, handler.response_serializer

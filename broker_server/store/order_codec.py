@@ -1,6 +1,6 @@
 """Journal entries <-> the JSON text the store keeps (decimals as strings, enums by value).
 
-One function each way, so the SQLite store (and a future PostgreSQL one) store the whole
+One function each way, so both journals (SQLite and PostgreSQL) store the whole
 immutable :class:`~broker_server.domain.journal.JournalEntry` as one document next to the
 indexed columns it is looked up by (owner, key, orderRef, state, gateway, client ID).
 """
@@ -113,4 +113,24 @@ def entry_from_json(text: str) -> JournalEntry:
         ib_error_code=int(d["ib_error_code"]),
         attempts=int(d["attempts"]),
         seen_by_ib=bool(d["seen_by_ib"]),
+    )
+
+
+def entry_row(entry: JournalEntry) -> tuple[Any, ...]:
+    """The ``orders`` row of an entry, in column order (the same in both journals): orderRef,
+    owner, key, role, parameter hash, gateway, client ID, order ID, state, created, updated,
+    and the whole entry as JSON."""
+    return (
+        entry.order_ref,
+        entry.owner,
+        entry.key,
+        entry.role.value,
+        entry.param_hash,
+        entry.gateway,
+        entry.client_id,
+        entry.order_id,
+        entry.state.value,
+        entry.created_at,
+        entry.updated_at,
+        entry_to_json(entry),
     )

@@ -4,7 +4,9 @@ It shares the :class:`~broker_server.store.sqlite.SqliteStore`'s single writer t
 the same discipline (WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE``, group commit: concurrent
 intents share one fsync) and the same contract: every method queues its work at call time and
 returns a :class:`concurrent.futures.Future` that resolves only after the COMMIT holding it;
-calls take effect in call order; each call is all or nothing.
+calls take effect in call order; each call is all or nothing. It implements
+:class:`~broker_server.store.journal_base.OrderJournal` (the runtime depends on that protocol;
+:mod:`broker_server.store.postgres_journal` is the same journal on PostgreSQL).
 
 Tables (schema migration 2 in ``sqlite.py``):
 
@@ -25,59 +27,32 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any
 
 from broker_server.domain.journal import JournalEntry
 from broker_server.domain.order_ids import OrderIdScope
-from broker_server.store.order_codec import entry_from_json, entry_to_json
+from broker_server.store.base import StoreError
+from broker_server.store.journal_base import (
+    TERMINAL_STATES,
+    JournalSnapshot,
+    StoredOrderEvent,
+)
+from broker_server.store.order_codec import entry_from_json, entry_row
 from broker_server.store.sqlite import SqliteStore
 
-_TERMINAL = ("FILLED", "CANCELLED", "REJECTED")
+__all__ = ["JournalSnapshot", "SqliteOrderJournal", "StoredOrderEvent"]
 
-
-@dataclass(frozen=True)
-class StoredOrderEvent:
-    """One row of the order-event log."""
-
-    sequence: int
-    time: float
-    order_ref: str
-    kind: str
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class JournalSnapshot:
-    """What the journal holds on start-up."""
-
-    entries: tuple[JournalEntry, ...]
-    high_water: tuple[tuple[OrderIdScope, int], ...]
-    reported_exec_ids: frozenset[str]
-    last_sequence: int
-
-
-def _entry_params(entry: JournalEntry) -> tuple[Any, ...]:
-    return (
-        entry.order_ref,
-        entry.owner,
-        entry.key,
-        entry.role.value,
-        entry.param_hash,
-        entry.gateway,
-        entry.client_id,
-        entry.order_id,
-        entry.state.value,
-        entry.created_at,
-        entry.updated_at,
-        entry_to_json(entry),
-    )
-
+_TERMINAL = TERMINAL_STATES
 
 _UPSERT = (
     "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (order_ref) DO UPDATE SET "
     "client_id = excluded.client_id, order_id = excluded.order_id, state = excluded.state, "
     "updated_at = excluded.updated_at, entry = excluded.entry"
+)
+# An intent replaces a stored row only as its next attempt (a RESEND): of two calls journaling
+# one order (one orderRef), exactly one is stored; the other changes 0 rows and fails.
+_INTENT = (
+    _UPSERT + " WHERE json_extract(orders.entry, '$.attempts') = "
+    "json_extract(excluded.entry, '$.attempts') - 1"
 )
 _HIGH_WATER = (
     "INSERT INTO order_ids VALUES (?, ?, ?) ON CONFLICT (gateway, client_id) DO UPDATE SET "
@@ -118,24 +93,27 @@ class SqliteOrderJournal:
     def save_intents(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Journal new (or resent) entries and raise their client ID's high-water, in one call.
 
-        A new entry whose (owner, key, role) exists under another orderRef fails the call
-        (the unique index): the caller decided on stale information.
+        A new entry whose (owner, key, role) exists under another orderRef, or whose orderRef is
+        stored and the entry is not its next attempt, fails the call: the caller decided on
+        stale information.
         """
         marks: dict[tuple[str, int], int] = {}
         for e in entries:
             key = (e.gateway, e.client_id)
             marks[key] = max(marks.get(key, 0), e.order_id)
-        rows = [_entry_params(e) for e in entries]
+        rows = [entry_row(e) for e in entries]
 
         def run(conn: sqlite3.Connection) -> None:
-            conn.executemany(_UPSERT, rows)
+            for row in rows:
+                if conn.execute(_INTENT, row).rowcount != 1:
+                    raise StoreError(f"order {row[0]} is already journaled: intent refused")
             conn.executemany(_HIGH_WATER, [(g, c, h) for (g, c), h in marks.items()])
 
         return self._store.submit(run)
 
     def save_entries(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Store entries' new states and figures (one call: all or nothing)."""
-        rows = [_entry_params(e) for e in entries]
+        rows = [entry_row(e) for e in entries]
         prune = any(e.state.terminal for e in entries)
 
         def run(conn: sqlite3.Connection) -> None:
@@ -153,7 +131,7 @@ class SqliteOrderJournal:
     ) -> Future[None]:
         """Entries' new states, appended events and published fills, as one call (the runtime
         gathers what one turn of its event loop changed: one store call instead of many)."""
-        rows = [_entry_params(e) for e in entries]
+        rows = [entry_row(e) for e in entries]
         prune = any(e.state.terminal for e in entries)
         event_rows = [
             (e.sequence, e.time, e.order_ref, e.kind, json.dumps(e.body, separators=(",", ":")))

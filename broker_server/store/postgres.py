@@ -1,5 +1,6 @@
 """The PostgreSQL store: the :class:`~broker_server.store.base.Store` on asyncpg, for brokers on
-several hosts sharing one database.
+several hosts sharing one database. (Over 500 lines: one class, the Store protocol's methods
+next to the call machinery they share; leadership, schema and rows are modules of their own.)
 
 **Concurrency.** No writer thread and no queue: every call becomes a task on the event loop the
 store was opened on, runs in its own transaction on a connection of a small pool, and resolves
@@ -22,9 +23,9 @@ retry.
 lease row is read or written; a store another live broker leads is refused. Every write is
 fenced by the leadership epoch in its own transaction.
 
-The order journal the SQLite store gains later joins the same way: its methods become calls
-with their own keys (the order's (owner, request_id) and order ID) and fenced transactions; no
-part of this design assumes only leases are stored.
+The order journal (:mod:`.postgres_journal`) runs on this store the same way: its methods are
+calls with their own keys (the orderRef, the (owner, idempotency key), the (gateway, client ID)
+of the order-ID high-water) in fenced transactions (:meth:`PostgresStore.submit`).
 """
 
 from __future__ import annotations
@@ -258,7 +259,7 @@ class PostgresStore:
             if lead is not None:
                 await leader.set_address(conn, lead, address)
 
-        return self._submit([("leadership",)], work, write=True)
+        return self.submit([("leadership",)], work, write=True)
 
     async def _renew_forever(self) -> None:
         while not self._lost:
@@ -270,9 +271,13 @@ class PostgresStore:
 
     # --- calls --------------------------------------------------------------------------------
 
-    def _submit(self, keys: Sequence[Hashable] | None, work: _Work[T], *, write: bool) -> Future[T]:
-        """Run ``work`` in a transaction of its own after the calls it must follow: those called
-        earlier on any of ``keys``, or, with ``keys`` None, every call made so far."""
+    def submit(
+        self, keys: Sequence[Hashable] | None, work: _Work[T], *, write: bool = True
+    ) -> Future[T]:
+        """Run ``work(conn)`` in a transaction of its own, fenced by the leadership epoch when
+        ``write`` (refused with :class:`NotLeaderError` once a newer leader took over), after
+        the calls made earlier on any of ``keys`` (``None``: after every call made so far).
+        The order journal (:mod:`.postgres_journal`) runs its calls through this too."""
         future: Future[T] = Future()
         with self._lock:
             if self._closed or self._pool is None or self._loop is None:
@@ -387,7 +392,7 @@ class PostgresStore:
                 SCHEMA_VERSION,
             )
 
-        return self._submit(None, work, write=False)
+        return self.submit(None, work, write=False)
 
     def save_acquire(self, lease: LeaseRecord) -> Future[None]:
         """Insert a new lease and raise its ID's epoch high-water mark, under the ID's row lock:
@@ -434,7 +439,7 @@ class PostgresStore:
                 lease.epoch,
             )
 
-        return self._submit(lease_keys(lease), work, write=True)
+        return self.submit(lease_keys(lease), work, write=True)
 
     def save_renew(self, lease: LeaseRecord) -> Future[None]:
         """Store a renewed lease's ttl and expire_time."""
@@ -447,7 +452,7 @@ class PostgresStore:
                 lease.lease_id,
             )
 
-        return self._submit(lease_keys(lease), work, write=True)
+        return self.submit(lease_keys(lease), work, write=True)
 
     @staticmethod
     async def _quarantine(conn: asyncpg.Connection, q: Quarantine) -> None:
@@ -472,12 +477,12 @@ class PostgresStore:
             await self._quarantine(conn, quarantine)
             await self._prune(conn)
 
-        return self._submit(lease_keys(lease), work, write=True)
+        return self.submit(lease_keys(lease), work, write=True)
 
     def save_quarantine(self, quarantine: Quarantine) -> Future[None]:
         """Store a (re-)quarantined ID."""
         key = [id_key(quarantine.gateway, quarantine.client_id)]
-        return self._submit(key, lambda conn: self._quarantine(conn, quarantine), write=True)
+        return self.submit(key, lambda conn: self._quarantine(conn, quarantine), write=True)
 
     def save_free(self, gateway: str, client_id: int) -> Future[None]:
         """Clear an ID's quarantine."""
@@ -490,7 +495,7 @@ class PostgresStore:
                 client_id,
             )
 
-        return self._submit([id_key(gateway, client_id)], work, write=True)
+        return self.submit([id_key(gateway, client_id)], work, write=True)
 
     def save_leases(self, leases: Sequence[LeaseRecord]) -> Future[None]:
         """Store several leases' ttl and expire_time in one transaction."""
@@ -502,7 +507,7 @@ class PostgresStore:
             )
 
         keys = [k for lease in leases for k in lease_keys(lease)]
-        return self._submit(keys, work, write=True)
+        return self.submit(keys, work, write=True)
 
     def load_live_leases(self) -> Future[tuple[LeaseRecord, ...]]:
         """The active leases as stored, by gateway and client ID."""
@@ -513,7 +518,7 @@ class PostgresStore:
             )
             return tuple(lease_from_row(r) for r in rows)
 
-        return self._submit(None, work, write=False)
+        return self.submit(None, work, write=False)
 
     def epoch_high_water(self, gateway: str, client_id: int) -> Future[int]:
         """The largest epoch given out for (gateway, client_id); 0 when never leased."""
@@ -526,4 +531,4 @@ class PostgresStore:
             )
             return 0 if value is None else int(value)
 
-        return self._submit([id_key(gateway, client_id)], work, write=False)
+        return self.submit([id_key(gateway, client_id)], work, write=False)

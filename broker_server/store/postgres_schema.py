@@ -64,10 +64,58 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at TIMESTAMPTZ NOT NULL
         )""",
     ),
+    # 2: the order journal (store/postgres_journal.py), the SQLite journal's tables and columns:
+    # intents by (owner, key, role), order-ID high-water per (gateway, client ID), the bounded
+    # order-event log, fill dedup by exec ID.
+    (
+        """CREATE TABLE orders (
+            order_ref   TEXT PRIMARY KEY,
+            owner       TEXT NOT NULL,
+            idem_key    TEXT NOT NULL,
+            role        TEXT NOT NULL,
+            param_hash  TEXT NOT NULL,
+            gateway     TEXT NOT NULL,
+            client_id   INTEGER NOT NULL,
+            order_id    BIGINT NOT NULL,
+            state       TEXT NOT NULL,
+            created_at  DOUBLE PRECISION NOT NULL,
+            updated_at  DOUBLE PRECISION NOT NULL,
+            entry       TEXT NOT NULL
+        )""",
+        # One PlaceOrder key is one order (three for a bracket), whichever broker journals it:
+        # the second of two racing inserts waits for the first's commit, then fails.
+        "CREATE UNIQUE INDEX orders_key ON orders (owner, idem_key, role)",
+        # Pruning walks the finished orders oldest first; live ones are never in this index.
+        "CREATE INDEX orders_finished ON orders (updated_at) "
+        "WHERE state IN ('FILLED', 'CANCELLED', 'REJECTED')",
+        """CREATE TABLE order_ids (
+            gateway     TEXT NOT NULL,
+            client_id   INTEGER NOT NULL,
+            high_water  BIGINT NOT NULL,
+            PRIMARY KEY (gateway, client_id)
+        )""",
+        """CREATE TABLE order_events (
+            sequence    BIGINT PRIMARY KEY,
+            time        DOUBLE PRECISION NOT NULL,
+            order_ref   TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            body        TEXT NOT NULL
+        )""",
+        """CREATE TABLE order_fills (
+            exec_id     TEXT PRIMARY KEY,
+            order_ref   TEXT NOT NULL,
+            time        DOUBLE PRECISION NOT NULL
+        )""",
+    ),
 )
 """Schema migrations; entry N-1 takes version N-1 to N. Append only."""
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this code writes."""
+TABLES = (
+    "leases", "client_ids", "leadership", "orders", "order_ids", "order_events", "order_fills",
+)  # fmt: skip
+"""The tables the migrations create: any of them in a database without ``ibbroker_schema`` is
+another application's, and the database is refused untouched."""
 
 
 async def stored_version(conn: asyncpg.Connection, where: str) -> int:
@@ -78,7 +126,7 @@ async def stored_version(conn: asyncpg.Connection, where: str) -> int:
         tables = await conn.fetchval(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_name IN "
-            "('leases', 'client_ids', 'leadership')"
+            f"({', '.join(repr(t) for t in TABLES)})"
         )
         if tables:
             raise StoreError(f"{where}: tables of another application; left untouched")

@@ -19,7 +19,12 @@ import type { AcquireLeaseRequest } from './types/generated/ibbroker/v1/AcquireL
 
 /** The clients connect() returns; one property per entry of SERVICES. */
 export interface Broker {
+  /** The address calls go to now (with several addresses: where the router points). */
   readonly address: string;
+  /** The addresses given, when there are several. */
+  readonly addresses?: readonly string[];
+  /** The leader-following router, when there are several addresses. */
+  readonly router?: Router;
   readonly leases: LeaseServiceClient;
   readonly connections: ConnectionServiceClient;
   /** Orders, positions, account and market data (served once the broker implements it). */
@@ -36,9 +41,39 @@ export interface ConnectOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Bearer token sent as `authorization: Bearer <token>` on every call (docs/security.md). */
   token?: string;
+  /** Follow a `leader_address` that is not among the addresses (default false). */
+  followUnlisted?: boolean;
 }
 
-export function connect(address: string, options?: ConnectOptions): Broker;
+/** One broker (`host:port`), or several sharing one store (`'a:1,b:2'` or an array): follows the leader. */
+export function connect(address: string | readonly string[], options?: ConnectOptions): Broker;
+
+export interface Switch {
+  old: string;
+  new: string;
+  why: string;
+}
+
+/** Which address a failover client calls now, and when it moves (src/failover.js). */
+export class Router {
+  constructor(
+    addresses: string | readonly string[],
+    options?: { followUnlisted?: boolean; downForMs?: number; now?: () => number },
+  );
+  readonly addresses: string[];
+  readonly current: string;
+  followUnlisted: boolean;
+  downForMs: number;
+  switches: Switch[];
+  onSwitch: ((change: Switch) => void) | null;
+  answered(address: string): void;
+  /** A call to `at` failed with `err`; returns the address to call next. */
+  failed(err: unknown, at: string): string;
+}
+export function addressesOf(target: string | readonly string[]): string[];
+/** Whether unary() re-sends `method` to another broker on its own. */
+export function safeToRepeat(method: string, request?: unknown): boolean;
+export const FAILOVER_CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions>;
 export const SERVICES: Readonly<Record<'leases' | 'connections' | 'trading', string>>;
 export const CHANNEL_OPTIONS: Readonly<grpc.ChannelOptions>;
 export const DEFAULT_TIMEOUT_MS: number;
@@ -60,9 +95,11 @@ export type StreamMethod<C> = { [K in keyof C & string]: [StreamResponse<C[K]>] 
 export type WatchEvent<C, M extends keyof C> = StreamResponse<C[M]> extends { event: infer E } ? NonNullable<E> : StreamResponse<C[M]>;
 
 export interface CallOptions {
-  /** Deadline in milliseconds (default DEFAULT_TIMEOUT_MS). */
+  /** Deadline in milliseconds (default DEFAULT_TIMEOUT_MS); with several addresses, for every re-send too. */
   timeoutMs?: number;
   metadata?: grpc.Metadata | Record<string, string>;
+  /** Several addresses: re-send to another broker on NOT_LEADER/UNAVAILABLE (default: safeToRepeat). */
+  repeatable?: boolean;
 }
 
 /** Promise-returning unary call; rejects with the grpc.ServiceError (see decodeError). */

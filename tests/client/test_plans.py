@@ -313,3 +313,27 @@ def test_fence_stamps_a_held_lease_and_refuses_a_lost_one() -> None:
     clock.now = TTL  # the local deadline
     with pytest.raises(LeaseLostError):
         held.fence(trading.CancelOrderRequest())
+
+
+def test_a_renewal_cancelled_by_a_stopping_server_is_retried_not_taken_as_a_refusal() -> None:
+    # A standby's stand-in stopping for the broker proper cancels the calls in flight.
+    clock = Clock()
+    keeper = keeper_for(clock)
+    script = Script(clock, [fail(grpc.StatusCode.CANCELLED), ok()])
+    script.run(renew_plan(keeper, "a", LeasePolicy(), clock=clock, wall=clock.wall))
+    assert keeper.error is None
+    assert [c.method for _, c in script.calls()] == ["RenewLease"] * 3
+
+
+def test_a_safe_unary_call_is_repeated_after_cancelled_and_an_unsafe_one_is_not() -> None:
+    from broker_client.plans import RetryPolicy, unary_plan
+
+    clock = Clock()
+    cancelled = fail(grpc.StatusCode.CANCELLED)
+    script = Script(clock, [cancelled, lambda _c, _k: "answer"])
+    plan = unary_plan("GetLease", None, timeout=1.0, retry=RetryPolicy(), safe_to_repeat=True)
+    assert script.run(plan) == "answer"
+    script = Script(clock, [cancelled])
+    plan = unary_plan("Reconnect", None, timeout=1.0, retry=RetryPolicy(), safe_to_repeat=False)
+    with pytest.raises(BrokerError):
+        script.run(plan)

@@ -17,6 +17,8 @@ import yaml
 from broker_client.channel import aio_channel
 from broker_client.ibbroker.v1 import lease_service_pb2 as lsvc
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
+from broker_client.ibbroker.v1 import trading_service_pb2 as tspb
+from broker_client.ibbroker.v1 import trading_service_pb2_grpc as trading_grpc
 from broker_server.app import running_broker
 from tests.conftest import ROOT, free_port
 from tests.observability.helpers import (
@@ -78,6 +80,7 @@ async def test_every_series_in_the_rules_is_exported(tmp_path: Path) -> None:
         otlp_endpoint=f"127.0.0.1:{free_port()}",
         span_queue_size=2,
         span_batch_size=1,
+        trace_sample_ratio=1.0,  # every call makes a span, so the queue overflows
     )
     async with running_broker(cfg, with_sim=True) as broker:
         await wait_connected(broker)
@@ -87,6 +90,10 @@ async def test_every_series_in_the_rules_is_exported(tmp_path: Path) -> None:
             leases = lease_grpc.LeaseServiceStub(channel)
             for _ in range(10):
                 await leases.ListLeases(lsvc.ListLeasesRequest(), timeout=5)
+            # A read on the data session waits its turn on the pacer: the wait histogram.
+            await trading_grpc.TradingServiceStub(channel).GetPositions(
+                tspb.GetPositionsRequest(), timeout=15
+            )
         samples = await scrape(broker)
     exported = {name for name, _ in samples}
     assert referenced <= exported, f"not exported: {sorted(referenced - exported)}"

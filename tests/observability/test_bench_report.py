@@ -36,6 +36,8 @@ def test_report_plots_every_figure_it_has(tmp_path: Path) -> None:
         rounds=2,
         calls_per_s={"off": [2000.0, 2100.0], "on": [1900.0, 2000.0]},
         p50_s={"off": [0.0007, 0.0007], "on": [0.0008, 0.0008]},
+        cpu_per_call_s={"off": [0.0004, 0.0004], "on": [0.00042, 0.00042]},
+        overhead_cpu=0.05,
         overhead_throughput=1 - 1950.0 / 2050.0,
         overhead_p50=0.8 / 0.7 - 1,
         spans_received=100,
@@ -50,5 +52,6 @@ def test_report_plots_every_figure_it_has(tmp_path: Path) -> None:
     assert not (tmp_path / "leases.png").exists()
     assert f"{max(stall):.2f} s" in text and "Watchdog 24 s" in text
     assert "4.9 %" in text  # 1 - 1950/2050, the median throughputs
+    assert "| 400 us |" in text and "| 420 us | 5.0 % |" in text  # CPU per call, paired
     assert "bench_leases.py" in text.split("## Not run")[1]
     assert "bench_watchers.py" in text.split("## Not run")[1]

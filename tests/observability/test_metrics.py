@@ -19,6 +19,7 @@ from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
 from broker_server.app import Broker, running_broker
 from broker_server.domain.connection_state import ConnectionState as S
 from broker_server.observability.gauges import reconnect_cause
+from broker_server.telemetry import metric_points
 from tests.observability.helpers import (
     Events,
     Samples,
@@ -146,6 +147,13 @@ async def test_lease_and_rpc_series_without_owner_or_lease_labels(broker: Broker
     for (_, labels), _v in released.items():
         for _k, text in labels:
             assert OWNER not in text and reply.lease.lease_id not in text, labels
+    # The same series in the JSON metrics log line (kept by the interceptor, not the SDK).
+    logged = [
+        v
+        for attrs, v in metric_points()["rpc.server.duration"]
+        if attrs["rpc.method"] == "AcquireLease" and attrs["rpc.grpc.status_code"] == 0
+    ]
+    assert logged and logged[0]["count"] == total(released, count, **ok)
 
     # The stream's end is timed too, as CANCELLED, and it no longer counts as open.
     assert await broker.connections.wait_streams_drained(timeout=10)

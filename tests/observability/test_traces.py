@@ -153,6 +153,7 @@ async def test_unreachable_collector_never_blocks_an_rpc_and_drops_are_counted(
     async with connected_broker(
         tmp_path,
         otlp_endpoint=dead,
+        trace_sample_ratio=1.0,  # every call makes a span, so the queue overflows
         otlp_timeout=10.0,
         span_queue_size=4,
         span_batch_size=2,
@@ -204,7 +205,20 @@ async def test_sampling_follows_the_caller_and_the_ratio(
         assert span.parent_span_id.hex() == caller_span
 
 
-async def test_place_order_span_under_the_caller(tmp_path: Path, collector: Collector) -> None:
+def tree(spans: list[Span], root: Span, depth: int = 0) -> list[str]:
+    """The span tree under ``root``, one indented line per span (name and attributes)."""
+    attributes = ", ".join(
+        f"{a.key}={getattr(a.value, a.value.WhichOneof('value') or 'string_value')}"
+        for a in root.attributes
+    )
+    lines = [f"{'  ' * depth}{root.name} [{Span.SpanKind.Name(root.kind)[10:]}] {attributes}"]
+    for child in sorted(spans, key=lambda s: s.start_time_unix_nano):
+        if child.parent_span_id == root.span_id:
+            lines.extend(tree(spans, child, depth + 1))
+    return lines
+
+
+async def test_place_order_span_tree_under_the_caller(tmp_path: Path, collector: Collector) -> None:
     async with simulator() as sim:
         cfg = fast_trading_config(tmp_path / "orders.sqlite3", sim.port)
         cfg = dataclasses.replace(
@@ -222,22 +236,58 @@ async def test_place_order_span_under_the_caller(tmp_path: Path, collector: Coll
                 )
                 lease = await served.lease(owner="alice")
                 trace_id, caller_span, header = traceparent()
+                key = uuid.uuid4().hex
                 request = tspb.PlaceOrderRequest(
                     lease_id=lease.lease_id,
                     epoch=lease.epoch,
                     owner="alice",
-                    idempotency_key=uuid.uuid4().hex,
+                    idempotency_key=key,
                     single=limit_order(),
                 )
                 reply = await served.trading.PlaceOrder(
                     request, metadata=(("traceparent", header),), timeout=15
                 )
                 assert reply.order.order_id > 0 and reply.order.owner == "alice"
+                cancel_trace, cancel_caller, cancel_header = traceparent()
+                await served.trading.CancelOrder(
+                    tspb.CancelOrderRequest(
+                        lease_id=lease.lease_id,
+                        epoch=lease.epoch,
+                        owner="alice",
+                        order=tspb.OrderSelector(idempotency_key=key),
+                    ),
+                    metadata=(("traceparent", cancel_header),),
+                    timeout=15,
+                )
             name = "ibbroker.v1.TradingService/PlaceOrder"
-            await collector.wait_for(
-                lambda spans: any(s.name == name for s in of_trace(spans, trace_id))
-            )
-    [span] = [s for s in of_trace(collector.spans, trace_id) if s.name == name]
-    assert span.parent_span_id.hex() == caller_span
-    attributes = {a.key: a.value for a in span.attributes}
+
+            def complete(spans: list[Span]) -> bool:
+                placed = {s.name for s in of_trace(spans, trace_id)}
+                cancelled = {s.name for s in of_trace(spans, cancel_trace)}
+                return {name, "ib.req_contract_details", "ib.place_order"} <= placed and (
+                    "ib.cancel_order" in cancelled
+                )
+
+            await collector.wait_for(complete)
+    spans = of_trace(collector.spans, trace_id)
+    [rpc] = [s for s in spans if s.name == name]
+    assert rpc.parent_span_id.hex() == caller_span
+    attributes = {a.key: a.value for a in rpc.attributes}
     assert attributes["rpc.grpc.status_code"].int_value == 0
+    # The IB requests made for this call are its children: the contract lookup, then the order.
+    [lookup] = [s for s in spans if s.name == "ib.req_contract_details"]
+    [placed] = [s for s in spans if s.name == "ib.place_order"]
+    for child in (lookup, placed):
+        assert child.parent_span_id == rpc.span_id
+        assert child.kind == Span.SpanKind.SPAN_KIND_CLIENT
+    assert lookup.end_time_unix_nano <= placed.start_time_unix_nano
+    placed_attributes = {a.key: a.value for a in placed.attributes}
+    assert placed_attributes["ib.order_id"].int_value == reply.order.order_id
+    assert placed_attributes["ib.client_id"].int_value == lease.client_id
+    assert placed_attributes["ib.order_ref"].string_value == reply.order.order_ref
+    cancel_spans = of_trace(collector.spans, cancel_trace)
+    [cancel_rpc] = [s for s in cancel_spans if s.name.endswith("/CancelOrder")]
+    assert cancel_rpc.parent_span_id.hex() == cancel_caller
+    [cancelled] = [s for s in cancel_spans if s.name == "ib.cancel_order"]
+    assert cancelled.parent_span_id == cancel_rpc.span_id
+    print("\n".join(tree(spans, rpc)))  # the tree docs/observability.md shows (pytest -s)

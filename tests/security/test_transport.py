@@ -13,14 +13,18 @@ from pathlib import Path
 import grpc
 import pytest
 
+from broker_client import BrokerClient, RetryPolicy
 from broker_client.auth import TLSConfig
 from broker_client.channel import aio_channel
+from broker_client.errors import NotLeaderError
 from broker_client.ibbroker.v1 import connection_service_pb2 as svc
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc
 from broker_client.ibbroker.v1 import lease_service_pb2 as lease_pb
 from broker_client.ibbroker.v1 import lease_service_pb2_grpc as lease_grpc
-from broker_server.app import running_broker
+from broker_server.app import SERVICE_NAMES, running_broker
 from broker_server.config import TlsConfig
+from broker_server.server_standby import StandbyGate
+from broker_server.services.transport import build_security
 from tests.security.helpers import Ca, make_identities, secure_config
 from tests.server.helpers import broker_process
 
@@ -248,3 +252,38 @@ async def test_the_identity_can_come_from_the_certificate_san(tmp_path: Path) ->
             stub = lease_grpc.LeaseServiceStub(channel)
             lease = (await stub.AcquireLease(lease_pb.AcquireLeaseRequest(), timeout=10)).lease
     assert lease.owner == "alice"
+
+
+async def test_a_tls_standby_answers_not_leader_over_tls_and_the_client_follows(
+    tmp_path: Path,
+) -> None:
+    """The standby's stand-in server speaks the broker's TLS: a TLS client reads its NOT_LEADER
+    answer (instead of failing the handshake) and moves to the leader it names."""
+    ca = Ca(tmp_path / "pki")
+    pki = ca.pki()
+    cfg = dataclasses.replace(
+        secure_config(tmp_path),
+        tls=TlsConfig(cert_file=str(pki.server_cert), key_file=str(pki.server_key)),
+    )
+    token = make_identities(cfg)["alice"]
+    async with running_broker(cfg, with_sim=True) as leader:
+        gate = StandbyGate(
+            SERVICE_NAMES,
+            lambda: leader.address,
+            retry_after=0.25,
+            credentials=build_security(cfg).credentials(),
+        )
+        standby = await gate.start("127.0.0.1:0")
+        try:
+            tls = tls_for(ca)
+            async with BrokerClient(
+                [standby], tls=tls, token=token, retry=RetryPolicy(attempts=1)
+            ) as only:
+                with pytest.raises(NotLeaderError) as caught:
+                    await only.list_leases()
+                assert caught.value.leader_address == leader.address
+            async with BrokerClient([standby, leader.address], tls=tls, token=token) as client:
+                assert await client.list_leases() == []
+                assert client.target == leader.address
+        finally:
+            await gate.stop()

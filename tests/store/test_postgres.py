@@ -19,6 +19,7 @@ import pytest
 from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError
 from broker_server.store.postgres import PostgresStore
 from broker_server.store.postgres_rows import redact
+from broker_server.store.postgres_schema import SCHEMA_VERSION
 from tests.store.helpers import ended, lease
 
 WAIT = 10.0
@@ -127,7 +128,9 @@ async def test_a_schema_newer_than_the_broker_is_refused_untouched(
     tables = ("ibbroker_schema", "leadership", "leases", "client_ids")
     before = [await fetch(pg_dsn, f"SELECT * FROM {t}") for t in tables]
     newer = make(stores, pg_dsn)
-    with pytest.raises(StoreError, match=r"schema version 99 is newer than this broker's 1"):
+    with pytest.raises(
+        StoreError, match=rf"schema version 99 is newer than this broker.s {SCHEMA_VERSION}"
+    ):
         await newer.open()
     assert [await fetch(pg_dsn, f"SELECT * FROM {t}") for t in tables] == before
 
@@ -319,3 +322,41 @@ async def test_a_takeover_waits_for_the_old_leaders_write_in_flight_and_fences_t
         1,
         2,
     ]
+
+
+async def test_a_version_1_database_gains_the_order_journal_and_keeps_its_leases(
+    pg_dsn: str, stores: list[PostgresStore]
+) -> None:
+    # A database as a broker before the journal moved to PostgreSQL left it: schema version 1.
+    first = make(stores, pg_dsn)
+    await first.open()
+    held = lease(4)
+    await wait(first.save_acquire(held))
+    await first.close()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("DROP TABLE orders, order_ids, order_events, order_fills")
+        await conn.execute("UPDATE ibbroker_schema SET version = 1")
+    finally:
+        await conn.close()
+    upgraded = make(stores, pg_dsn)
+    await upgraded.open()
+    assert await fetch(pg_dsn, "SELECT version FROM ibbroker_schema") == [(SCHEMA_VERSION,)]
+    assert await wait(upgraded.load_live_leases()) == (held,)
+    assert await fetch(pg_dsn, "SELECT count(*) FROM orders") == [(0,)]
+
+
+async def test_an_orders_table_of_another_application_is_refused_untouched(
+    pg_dsn: str, stores: list[PostgresStore]
+) -> None:
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("CREATE TABLE orders (id integer)")
+    finally:
+        await conn.close()
+    with pytest.raises(StoreError, match="another application"):
+        await make(stores, pg_dsn).open()
+    names = await fetch(
+        pg_dsn, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )
+    assert names == [("orders",)]

@@ -1,6 +1,10 @@
 // connect(): one channel to the broker shared by typed clients of every ibbroker service.
 import * as grpc from '@grpc/grpc-js';
 import { loadPackage } from './protos.js';
+import { addressesOf, FAILOVER_CHANNEL_OPTIONS, MIN_RESEND_MS, Router, safeToRepeat } from './failover.js';
+
+/** The property of a failover service client that leads unary() and watch() to its router. */
+export const ROUTE = Symbol('ibbroker.route');
 
 /**
  * The services connect() returns a client for: property name -> fully qualified service name.
@@ -36,22 +40,8 @@ function lookup(root, name) {
   return ctor;
 }
 
-/**
- * Connect to a broker at `address` (host:port). Returns `{leases, connections, channel,
- * close()}`; the clients are @grpc/grpc-js clients sharing one channel.
- *
- * options.credentials: grpc.ChannelCredentials (default insecure: the broker listens on
- * loopback; grpc.credentials.createSsl(ca, key, cert) for TLS/mTLS); options.token: a bearer
- * token sent as `authorization: Bearer <token>` on every call (docs/security.md);
- * options.channelOptions: extra channel arguments, merged over CHANNEL_OPTIONS.
- */
-export function connect(address, options = {}) {
-  if (typeof address !== 'string' || !address) throw new TypeError('connect(address): host:port');
-  const credentials = options.credentials ?? grpc.credentials.createInsecure();
-  const channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
-  if (options.token) channelOptions.interceptors = [tokenInterceptor(options.token)];
-  const root = loadPackage();
-  const broker = { address };
+function openClients(root, address, credentials, channelOptions) {
+  const clients = {};
   let channel;
   for (const [prop, name] of Object.entries(SERVICES)) {
     const Client = lookup(root, name);
@@ -59,10 +49,80 @@ export function connect(address, options = {}) {
       ? new Client(address, credentials, { ...channelOptions, channelOverride: channel })
       : new Client(address, credentials, channelOptions);
     channel ??= client.getChannel();
-    broker[prop] = client;
+    clients[prop] = client;
   }
-  broker.channel = channel;
-  broker.close = () => channel.close();
+  return { clients, channel };
+}
+
+/**
+ * Connect to a broker at `address` (host:port). Returns `{leases, connections, trading,
+ * channel, address, close()}`; the clients are @grpc/grpc-js clients sharing one channel.
+ *
+ * Several brokers sharing one store (`['a:1', 'b:2']` or `'a:1,b:2'`): the clients follow the
+ * leader. Each service property is then a stand-in for that service's client on the address
+ * the router points at (`broker.address`, `broker.router`): unary() and watch() given it move
+ * on NOT_LEADER to `leader_address` (when it is one of the addresses, or any with
+ * options.followUnlisted) and on UNAVAILABLE or DEADLINE_EXCEEDED to the next address, and
+ * unary() re-sends calls that are safe to repeat (reads, and writes with an idempotency key)
+ * at once to an address it has not tried, within the call's deadline (src/failover.js).
+ *
+ * options.credentials: grpc.ChannelCredentials (default insecure: the broker listens on
+ * loopback; grpc.credentials.createSsl(ca, key, cert) for TLS/mTLS); options.token: a bearer
+ * token sent as `authorization: Bearer <token>` on every call (docs/security.md);
+ * options.channelOptions: extra channel arguments, merged over CHANNEL_OPTIONS.
+ */
+export function connect(address, options = {}) {
+  const addresses = addressesOf(address);
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  const channelOptions = {
+    ...CHANNEL_OPTIONS,
+    ...(addresses.length > 1 ? FAILOVER_CHANNEL_OPTIONS : {}),
+    ...options.channelOptions,
+  };
+  if (options.token) channelOptions.interceptors = [tokenInterceptor(options.token)];
+  const root = loadPackage();
+  if (addresses.length === 1) {
+    const { clients, channel } = openClients(root, addresses[0], credentials, channelOptions);
+    return { address: addresses[0], ...clients, channel, close: () => channel.close() };
+  }
+  const router = new Router(addresses, { followUnlisted: options.followUnlisted ?? false });
+  const opened = new Map();
+  const at = (where) => {
+    if (!opened.has(where)) opened.set(where, openClients(root, where, credentials, channelOptions));
+    return opened.get(where);
+  };
+  const broker = {
+    addresses,
+    router,
+    get address() {
+      return router.current;
+    },
+    get channel() {
+      return at(router.current).channel;
+    },
+    close() {
+      for (const { channel } of opened.values()) channel.close();
+      opened.clear();
+    },
+  };
+  for (const prop of Object.keys(SERVICES)) {
+    const route = { router, clientAt: (where) => at(where).clients[prop] };
+    const standIn = new Proxy(
+      {},
+      {
+        get(_target, key) {
+          if (key === ROUTE) return route;
+          const client = route.clientAt(router.current);
+          const value = client[key];
+          return typeof value === 'function' ? value.bind(client) : value;
+        },
+        has(_target, key) {
+          return key === ROUTE || key in route.clientAt(router.current);
+        },
+      },
+    );
+    Object.defineProperty(broker, prop, { value: standIn, enumerable: true });
+  }
   return broker;
 }
 
@@ -76,13 +136,45 @@ export function unary(client, method, request = {}, options = {}) {
   if (typeof client?.[method] !== 'function') {
     return Promise.reject(new TypeError(`no method ${method} on this client`));
   }
-  const metadata = toMetadata(options.metadata);
+  const route = client[ROUTE];
+  if (route) return routedUnary(route, method, request, options);
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return send(client, method, request, toMetadata(options.metadata), deadline);
+}
+
+function send(client, method, request, metadata, deadline) {
   return new Promise((resolve, reject) => {
     client[method](request, metadata, { deadline }, (err, response) =>
       err ? reject(err) : resolve(response),
     );
   });
+}
+
+/**
+ * unary() over several addresses: the router's address first; a failure that moves the router
+ * is re-sent at once to the new address when the call is safe to repeat (options.repeatable
+ * overrides the rule of safeToRepeat), that address was not tried by this call, and at least
+ * MIN_RESEND_MS of the deadline is left. Otherwise the failure is thrown (the router has moved:
+ * the next call goes to the new address).
+ */
+async function routedUnary(route, method, request, options) {
+  const { router } = route;
+  const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const repeatable = options.repeatable ?? safeToRepeat(method, request);
+  const tried = new Set();
+  let address = router.current;
+  for (;;) {
+    tried.add(address);
+    try {
+      const response = await send(route.clientAt(address), method, request, toMetadata(options.metadata), deadline);
+      router.answered(address);
+      return response;
+    } catch (err) {
+      const next = router.failed(err, address);
+      if (!repeatable || tried.has(next) || deadline - Date.now() < MIN_RESEND_MS) throw err;
+      address = next;
+    }
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // restarts by resuming after the last sequence seen.
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { toMetadata } from './connect.js';
+import { ROUTE, toMetadata } from './connect.js';
 
 /** Codes after which the watch reopens the stream instead of throwing. */
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.CANCELLED]);
@@ -30,6 +30,11 @@ export function isFinal(event) {
  * errors (unknown gateway, bad token) are thrown. maxAttempts bounds consecutive failed
  * reopenings (default unlimited); `signal` (an AbortSignal) ends the iteration; breaking out of
  * `for await` cancels the call. onReconnect(attempt, lastSequence) is called before each reopen.
+ *
+ * On a client of connect() with several addresses the stream is reopened wherever the router
+ * points after a break (NOT_LEADER: at the leader it names; UNAVAILABLE: the next address):
+ * at once, without counting a failure, on an address not tried since the last event. A
+ * snapshot sets the last sequence seen, so a new leader's events (its own numbering) pass.
  */
 export async function* watch(client, method, request = {}, options = {}) {
   const {
@@ -45,7 +50,11 @@ export async function* watch(client, method, request = {}, options = {}) {
   if (typeof client?.[method] !== 'function') throw new TypeError(`no method ${method} on this client`);
   let last = BigInt(request.resume_after_sequence ?? 0);
   let failures = 0;
+  const route = client[ROUTE];
+  const tried = new Set();
   while (!signal?.aborted) {
+    const openedAt = route?.router.current;
+    if (route) tried.add(openedAt);
     const call = client[method](
       { ...request, resume_after_sequence: last.toString() },
       toMetadata(metadata),
@@ -57,10 +66,12 @@ export async function* watch(client, method, request = {}, options = {}) {
       for await (const response of call) {
         const event = response.event ?? response;
         failures = 0;
+        tried.clear();
         const sequence = BigInt(event.sequence ?? 0);
-        // A replayed change already seen (sequences only grow) is dropped; snapshots always pass.
+        // A replayed change already seen (sequences only grow) is dropped; snapshots always pass
+        // and set where this broker's numbering stands.
         if (sequence <= last && sequence > 0n && !isSnapshot(event)) continue;
-        if (sequence > last) last = sequence;
+        if (sequence > last || (isSnapshot(event) && sequence > 0n)) last = sequence;
         yield event;
         if (stopOnFinal && isFinal(event)) return;
       }
@@ -71,6 +82,10 @@ export async function* watch(client, method, request = {}, options = {}) {
     } finally {
       signal?.removeEventListener('abort', cancel);
       call.cancel();
+    }
+    if (route && lastError) {
+      const next = route.router.failed(lastError, openedAt);
+      if (!tried.has(next)) continue; // the leader is elsewhere: reopen there now
     }
     failures += 1;
     if (failures > maxAttempts) {

@@ -127,10 +127,22 @@ export async function waitServing(address, ms = 30_000) {
  * simulator unless `ibPort` points it at a separate one. Resolves once Health says SERVING with
  * `{address, port, store, process, stop(signal)}`.
  */
-export async function startBroker({ port = 0, store, ibPort, dir, env: extraEnv, cwd } = {}) {
+export async function startBroker({
+  port = 0,
+  store,
+  ibPort,
+  dir,
+  env: extraEnv,
+  cwd,
+  config,
+  standby = false,
+} = {}) {
   const home = dir ?? mkdtempSync(join(tmpdir(), 'ibbroker-node-'));
   const storePath = store ?? join(home, 'store.sqlite3');
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--store', storePath];
+  if (config) args.push('--config', config);
+  // A standby (PostgreSQL store led by another broker) listens with its stand-in first.
+  const listening = standby ? 'standby_listening' : 'grpc_listening';
   const env = { ...process.env, IBBROKER_LOG_LEVEL: 'INFO', ...extraEnv };
   if (ibPort) env.IB_PORT = String(ibPort);
   else args.push('--sim');
@@ -141,14 +153,14 @@ export async function startBroker({ port = 0, store, ibPort, dir, env: extraEnv,
     (line) => {
       stderr.push(line);
       const record = jsonLine(line);
-      return record?.event === 'grpc_listening' ? record.address : null;
+      return record?.event === listening ? record.address : null;
     },
     30_000,
     'ibbroker serve',
     child,
   );
   child.stderr.on('data', () => {}); // keep draining
-  await waitServing(address);
+  if (!standby) await waitServing(address);
   const exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
   return {
     address,
@@ -219,4 +231,42 @@ export async function until(predicate, ms, what) {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/**
+ * A PostgreSQL of the test's own: the repository's test fixture (tests/support/postgres.py,
+ * the pgserver wheel, or IBBROKER_TEST_PG_DSN) run by the broker's Python with a fresh
+ * database. Resolves `{dsn, stop()}`; stop() ends the server (closing its stdin).
+ */
+export async function startPostgres() {
+  const script = [
+    'import asyncio, json, sys',
+    'from tests.support.postgres import fresh_database, start_server',
+    'servers = start_server()',
+    'dsn = asyncio.run(fresh_database(next(servers)))',
+    'print(json.dumps({"event": "pg_ready", "dsn": dsn}), flush=True)',
+    'sys.stdin.read()',
+    'for _ in servers: pass',
+  ].join('\n');
+  const child = spawn(PYTHON, ['-c', script], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+  const dsn = await firstLine(
+    child.stdout,
+    (line) => {
+      const record = jsonLine(line);
+      return record?.event === 'pg_ready' ? record.dsn : null;
+    },
+    120_000,
+    'PostgreSQL',
+    child,
+  );
+  const exited = new Promise((ok) => child.once('exit', ok));
+  return {
+    dsn,
+    async stop() {
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }
