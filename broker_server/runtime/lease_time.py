@@ -47,6 +47,10 @@ class LeaseTime:
         """Write the alive mark (each tick, at start and at stop)."""
         self._alive.write(now)
 
+    def close(self) -> None:
+        """Release the alive mark's descriptor (at stop, after the last mark)."""
+        self._alive.close()
+
     def watch_pauses(self, on: bool) -> None:
         """Start (or stop) looking for pauses: only while something ticks every ``tick``."""
         self._watching = on

@@ -45,7 +45,7 @@ from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.runtime.alive import AliveMark, alive_path
 from broker_server.runtime.events import EventHub
-from broker_server.runtime.lease_events import LeasePublisher
+from broker_server.runtime.lease_events import LeasePublisher, active_tally
 from broker_server.runtime.lease_gateway import GatewayChecks
 from broker_server.runtime.lease_ports import (
     ClientIdProber,
@@ -72,9 +72,6 @@ log = logging.getLogger("ibbroker.leases")
 _Events = list[LeaseEvent]  # ``list`` is a LeaseManager method inside the class body
 
 _meter = metrics.get_meter("ibbroker")
-_active_counter = _meter.create_up_down_counter(
-    "ibbroker.lease.active", unit="{lease}", description="Leases currently held, by gateway."
-)
 _pauses_counter = _meter.create_counter(
     "ibbroker.lease.pauses",
     unit="{pause}",
@@ -197,7 +194,7 @@ class LeaseManager:
         self._expire_due(now)  # the leases already past their grace end now, with their events
         for lease in extended:
             self._counted.add(lease.lease_id)
-            _active_counter.add(1, {"gateway": lease.gateway})
+            active_tally.add(1, lease.gateway)
             self._publisher.emit(
                 LeaseEventKind.RESTORED, lease.gateway, lease.client_id, now, lease=lease
             )
@@ -235,6 +232,7 @@ class LeaseManager:
         self._sweeper = self._ticker = None
         self._time.watch_pauses(False)
         self._time.mark_alive(self._now())
+        self._time.close()
         pending = list(self._pending.values())
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
@@ -297,7 +295,7 @@ class LeaseManager:
 
     async def _complete_acquire(self, lease: LeaseRecord) -> LeaseRecord:
         try:
-            await asyncio.wrap_future(self._store.save_acquire(lease))
+            await self._writes.bridge(self._store.save_acquire(lease))
         except StoreError as err:
             self._abort_acquire(lease, persist=False)
             raise store_failed(err, "the lease could not be stored") from err
@@ -324,7 +322,7 @@ class LeaseManager:
                 ) from err
             self._session_open.add(lease.key)
         self._counted.add(lease.lease_id)
-        _active_counter.add(1, {"gateway": lease.gateway})
+        active_tally.add(1, lease.gateway)
         self._publisher.emit(
             LeaseEventKind.ACQUIRED, lease.gateway, lease.client_id, self._now(), lease=lease
         )
@@ -484,7 +482,7 @@ class LeaseManager:
         )
         if lease.lease_id in self._counted:
             self._counted.discard(lease.lease_id)
-            _active_counter.add(-1, {"gateway": lease.gateway})
+            active_tally.add(-1, lease.gateway)
         self._publisher.emit(kind, lease.gateway, lease.client_id, now, lease=lease)
         self._publisher.emit(
             LeaseEventKind.QUARANTINED, lease.gateway, lease.client_id, now, quarantine=quarantine

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from opentelemetry import metrics as otel
 
-from broker_server.logs import JsonFormatter, log_event
+from broker_server.logs import BackgroundWriter, JsonFormatter, log_event
 
 log = logging.getLogger("ibbroker.audit")
 
@@ -36,9 +36,10 @@ def configure_audit(path: str) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        handler.setFormatter(JsonFormatter())
     else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+        # One line per audited RPC: written off the event loop, as the main log is.
+        handler = BackgroundWriter(sys.stderr)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

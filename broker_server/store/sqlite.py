@@ -250,10 +250,11 @@ class SqliteStore:
             self._recount(conn)
             return
         _commits.add(1, {"outcome": "ok"})
-        self._count(commits=1, calls=sum(ok for _f, ok, _v in outcomes))
+        committed = sum(ok for _f, ok, _v in outcomes)
+        self._count(commits=1, calls=committed)
+        _calls.add(committed, {"outcome": "ok"})  # once per batch, not per call
         for future, ok, value in outcomes:
             if ok:
-                _calls.add(1, {"outcome": "ok"})
                 future.set_result(value)
             else:
                 self._fail_one(future, value)

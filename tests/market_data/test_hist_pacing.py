@@ -87,7 +87,7 @@ def test_property_admitted_schedule_never_breaks_a_rule(
             continue
         assert now <= when <= now + wait
         sent.append((when, r))
-    eps = 1e-9
+    eps = 1e-6  # the pacer honours windows up to float rounding (_EPS); margin covers it live
     for i, (t, r) in enumerate(sent):
         for j, (u, other) in enumerate(sent):
             if i != j and other == r:
