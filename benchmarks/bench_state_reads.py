@@ -2,7 +2,7 @@
 the same bytes, measured fairly in the same run (issue 9, finding 12: goal broker / bare <= 1.2
 at p99).
 
-    python benchmarks/bench_state_reads.py [--rounds 8] [--seconds 1.5] [--rate 400]
+    python benchmarks/bench_state_reads.py [--rounds 8] [--seconds 3] [--rate 200]
         [--concurrency 8] [--compare DIR]
 
 The broker is what ``ibbroker serve --sim --store FILE`` runs (the real CLI in a child process,
@@ -13,11 +13,12 @@ servers run: the second is the noise floor (bare2 / bare is what the machine's n
 With ``--compare DIR`` a "before" broker served from DIR (an export of an older commit) runs too.
 
 Every server is started once and stays up; the same client process holds one channel to each.
-A round gives every server a turn in an order that rotates from round to round (broker, bare,
-bare2, broker, ...), each turn the same fixed load below saturation: ``--concurrency`` paced
-callers sharing ``--rate`` calls/s for ``--seconds``. The turns of a round are seconds apart at
-most, so the machine's load moves little between them (runs minutes apart gave a bare p99 of 8
-and then 64 ms). Per round the p50 and p99 of each server, and the ratios to that round's bare;
+The calls are interleaved: ``--concurrency`` paced callers share ``--rate`` ticks a second, and
+every tick calls each server once, in an order that rotates from tick to tick (broker, bare,
+bare2, then bare, bare2, broker, ...). So every server is measured at the same fixed load below
+saturation, in the same instants of the machine: runs taken seconds apart do not compare (a bare
+server's p99 moved from 8 to 64 ms between two such runs on a loaded machine). A round lasts
+``--seconds``; per round the p50 and p99 of each server, and its ratios to that round's bare;
 printed is the median over the rounds (a first warm-up round is not counted) with the spread.
 
 Last, the edge's own cost, free of the network and the machine's noise: the CPU the broker's
@@ -57,7 +58,7 @@ from broker_client.ibbroker.v1 import connection_service_pb2_grpc as svc_grpc  #
 
 GOAL = 1.2
 TURN_TIMEOUT = 60.0
-"""Seconds one server's turn may take beyond its planned length."""
+"""Seconds a round may take beyond its planned length."""
 BARE = "/bench.Bare/Get"
 METHOD = "/ibbroker.v1.ConnectionService/GetConnectionState"
 
@@ -82,8 +83,9 @@ def _bare_main(conn: Connection, answer: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _bare(answer: bytes) -> Iterator[str]:
-    """A bare grpc.aio server in a child process answering ``answer``; yields its address."""
+def _bare(answer: bytes) -> Iterator[tuple[str, str, int]]:
+    """A bare grpc.aio server in a child process answering ``answer``; yields its address,
+    method and process ID."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_bare_main, args=(child, answer), daemon=True)
@@ -91,7 +93,8 @@ def _bare(answer: bytes) -> Iterator[str]:
     try:
         if not parent.poll(30):
             raise RuntimeError("the bare server did not start")
-        yield str(parent.recv())
+        assert proc.pid is not None
+        yield str(parent.recv()), BARE, proc.pid
     finally:
         with contextlib.suppress(OSError):
             parent.send("stop")
@@ -118,30 +121,52 @@ async def _first_answer(address: str) -> bytes:
         return reply.SerializeToString()
 
 
-async def _turn(
-    call: grpc.aio.UnaryUnaryMultiCallable, concurrency: int, rate: float, seconds: float
-) -> list[float]:
-    """One server's turn: ``concurrency`` callers share ``rate`` calls/s (each paced to its
-    due times, so the load is the same whatever the server's speed) for ``seconds``."""
+async def _round(
+    calls: dict[str, grpc.aio.UnaryUnaryMultiCallable],
+    shift: int,
+    concurrency: int,
+    rate: float,
+    seconds: float,
+) -> dict[str, list[float]]:
+    """One round: ``concurrency`` paced callers share ``rate`` ticks a second for ``seconds``
+    (each paced to its due times, so the load is the same whatever the servers' speed); a tick
+    calls every server once, in an order that rotates from tick to tick. Every server is thus
+    measured in the same instants of the machine, under the same load. Latencies per server."""
     from broker_server.aio import within
 
+    names = list(calls)
     request = svc.GetConnectionStateRequest().SerializeToString()
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {name: [] for name in names}
     started = time.perf_counter()
     deadline = started + seconds
     period = concurrency / rate
 
     async def caller(i: int) -> None:
-        due = started + period * i / concurrency
+        tick, due = shift + i, started + period * i / concurrency
         while due < deadline:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             due += period
-            begun = time.perf_counter()
-            await call(request, timeout=10)
-            latencies.append(time.perf_counter() - begun)
+            tick += 1
+            turn = tick % len(names)
+            for name in names[turn:] + names[:turn]:
+                begun = time.perf_counter()
+                await calls[name](request, timeout=10)
+                latencies[name].append(time.perf_counter() - begun)
 
     await within(asyncio.gather(*(caller(i) for i in range(concurrency))), seconds + TURN_TIMEOUT)
     return latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process's threads have run so far (the sum of each thread's
+    /proc/PID/task/*/schedstat, ns resolution; /proc/PID/stat counts 10 ms ticks)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+    return total / 1e9
 
 
 def _quantiles(values: list[float]) -> tuple[float, float]:
@@ -150,31 +175,39 @@ def _quantiles(values: list[float]) -> tuple[float, float]:
 
 
 async def _rounds(
-    addresses: dict[str, tuple[str, str]], args: argparse.Namespace
+    addresses: dict[str, tuple[str, str, int]], args: argparse.Namespace
 ) -> dict[str, dict[str, list[float]]]:
-    """Per server name: the p50 and p99 (seconds) of each counted round."""
+    """Per server name: the p50 and p99 (seconds) of each counted round, and the CPU seconds
+    its process ran per call (below saturation that is the work a call costs it)."""
     from benchmarks.progress import Progress
 
     names = list(addresses)
-    out: dict[str, dict[str, list[float]]] = {n: {"p50": [], "p99": []} for n in names}
+    out: dict[str, dict[str, list[float]]] = {n: {"p50": [], "p99": [], "cpu": []} for n in names}
     request = svc.GetConnectionStateRequest().SerializeToString()
     async with contextlib.AsyncExitStack() as stack:
         calls = {}
-        for name, (address, method) in addresses.items():
+        for name, (address, method, _pid) in addresses.items():
             channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
             calls[name] = channel.unary_unary(method)
             await calls[name](request, timeout=10)  # connect
-        with Progress("state-read rounds", (args.rounds + 1) * len(names)) as bar:
+        with Progress("state-read rounds", args.rounds + 1) as bar:
             for round_ in range(args.rounds + 1):  # round 0 warms up, not counted
-                shift = round_ % len(names)
-                for name in names[shift:] + names[:shift]:
-                    samples = await _turn(calls[name], args.concurrency, args.rate, args.seconds)
-                    bar.advance()
-                    if round_:
-                        p50, p99 = _quantiles(samples)
+                cpu = {name: cpu_seconds(pid) for name, (_, _, pid) in addresses.items()}
+                samples = await _round(calls, round_, args.concurrency, args.rate, args.seconds)
+                bar.advance()
+                if round_:
+                    for name, (_, _, pid) in addresses.items():
+                        p50, p99 = _quantiles(samples[name])
                         out[name]["p50"].append(p50)
                         out[name]["p99"].append(p99)
+                        used = cpu_seconds(pid) - cpu[name]
+                        out[name]["cpu"].append(used / max(1, len(samples[name])))
     return out
+
+
+def _pid(broker: Any) -> int:
+    assert broker.proc is not None
+    return int(broker.proc.pid)
 
 
 def _ratios(rounds: dict[str, dict[str, list[float]]], name: str, q: str) -> list[float]:
@@ -340,8 +373,8 @@ def _edge_line(what: str, cost: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8, help="counted rounds")
-    parser.add_argument("--seconds", type=float, default=1.5, help="seconds per server turn")
-    parser.add_argument("--rate", type=float, default=400.0, help="calls/s during a turn")
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per round")
+    parser.add_argument("--rate", type=float, default=200.0, help="ticks/s (a call to each)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent paced callers")
     parser.add_argument("--compare", default="", help="a source tree to serve as 'before'")
     parser.add_argument("--edge-calls", type=int, default=20_000, help=argparse.SUPPRESS)
@@ -358,25 +391,25 @@ def main() -> None:
         broker = stack.enter_context(ServedBroker(Path(tmp) / "leases.sqlite3"))
         answer = asyncio.run(_first_answer(broker.address))
         addresses = {
-            "broker": (broker.address, METHOD),
-            "bare": (stack.enter_context(_bare(answer)), BARE),
-            "bare2": (stack.enter_context(_bare(answer)), BARE),
+            "broker": (broker.address, METHOD, _pid(broker)),
+            "bare": stack.enter_context(_bare(answer)),
+            "bare2": stack.enter_context(_bare(answer)),
         }
         if compare is not None:
             before = stack.enter_context(ServedBroker(Path(tmp) / "before.sqlite3", root=compare))
             asyncio.run(_first_answer(before.address))
-            addresses["before"] = (before.address, METHOD)
+            addresses["before"] = (before.address, METHOD, _pid(before))
         rounds = asyncio.run(_rounds(addresses, args))
     edge = {"this tree": _edge_of(ROOT, args.edge_calls)}
     if compare is not None:
         edge[f"before ({compare})"] = _edge_of(compare, args.edge_calls)
 
     med = {n: {q: statistics.median(v) * 1e3 for q, v in r.items()} for n, r in rounds.items()}
-    turn_calls = int(args.rate * args.seconds)
+    per_round = int(args.rate * args.seconds)
     print(
-        f"GetConnectionState ({len(answer)} B answer), {args.rounds} interleaved rounds, each "
-        f"server's turn {args.seconds:g} s at {args.rate:g} calls/s from {args.concurrency} "
-        f"paced callers (~{turn_calls} calls); median of the rounds:"
+        f"GetConnectionState ({len(answer)} B answer), {args.rounds} rounds of {args.seconds:g} s,"
+        f" calls interleaved: {args.rate:g} calls/s to each server from {args.concurrency} paced "
+        f"callers (~{per_round} calls each per round); median of the rounds:"
     )
     labels = {
         "broker": "served broker (ibbroker serve --sim)",
@@ -387,6 +420,7 @@ def main() -> None:
     for name in rounds:
         print(
             f"  {labels[name]:<40} p50 {med[name]['p50']:6.3f} ms   p99 {med[name]['p99']:6.3f} ms"
+            f"   CPU/call {med[name]['cpu'] * 1e3:4.0f} us"
         )
     figures: dict[str, Any] = {"goal": GOAL, "rounds": rounds, "edge_s": edge}
     for name in [n for n in rounds if n != "bare"]:
