@@ -11,6 +11,9 @@ owner check (:mod:`broker_server.services.owner`), the identity limits and
 
 With ``auth.enabled = false`` (the default) every caller is the anonymous principal with every
 scope, owners are taken as sent, and only ``server.admin_token`` (when set) guards admin RPCs.
+
+Cost: what a method needs is decided once per method and its wrapped handler cached; a read with
+auth off and no allow-list runs as registered (docs/security.md, "What the edge costs").
 """
 
 from __future__ import annotations
