@@ -4,7 +4,8 @@ broker's CPU share, the effect of one stopped reader on the others' p99 (goal <=
 50 instruments x 20 subscribers: IB lines used at the simulator (must be 50) and broker RSS.
 
     python benchmarks/bench_market_data.py [--subscribers 500] [--procs 4] [--seconds 4]
-        [--stopped-subscribers 50] [--repeats 2]
+        [--stopped-subscribers 50] [--repeats 2] [--subscriber-kinds python,node]
+        [--phases fanout,stopped,wide]
 
 Processes (multiprocessing, spawn, all on loopback): the simulator runs in this process (it
 stamps each trade tick with its send time, RT Volume, epoch milliseconds, and counts lines per
@@ -19,14 +20,24 @@ read everything (Python gRPC clients read some 10-20k messages/s per core), the 
 theirs. The clients use ``broker_client.market_data``'s channel options (a small per-stream
 window), so a slow reader gets conflated fresh quotes rather than a backlog. Every phase is
 bounded by ``--seconds`` and a timeout.
+
+The fan-out phase runs once per ``--subscriber-kinds``: Python processes (grpc.aio) and Node
+processes (grpc-js, ``benchmarks/md_subscriber.mjs``, skipped when ``node`` or the Node
+client's dependencies are missing), each with its own 1-subscriber reference. Every phase also
+prints the CPU the broker and the subscriber processes spent per event received, over the same
+window: the side that spends more per event is the limit (a latency figure alone cannot tell,
+on a machine shared with other work). Profiles: ``py-spy record --pid PID --native`` on the
+broker or a subscriber process during a long ``--seconds`` run (docs/market_data.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -53,11 +64,12 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
     import grpc
 
     from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-    from broker_server.config import GatewayConfig, MarketDataConfig
+    from broker_server.config import GatewayConfig, MarketDataConfig, TradingConfig
     from broker_server.domain.clock import SystemClock
     from broker_server.runtime.connections import ConnectionManager
     from broker_server.runtime.market_data import MarketDataManager
     from broker_server.runtime.md_sessions import PooledDataSessions
+    from broker_server.runtime.session_pacing import SessionPacers
     from broker_server.services.market_data_service import market_data_servicer
 
     logging.disable(logging.CRITICAL)
@@ -67,8 +79,8 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
         await manager.connect(timeout=10)
         clock = SystemClock()
         config = MarketDataConfig()
-        sessions = PooledDataSessions(manager, config.client_id, clock)
-        md = MarketDataManager(sessions, config, clock)
+        pacers = SessionPacers(TradingConfig(), clock)
+        md = MarketDataManager(PooledDataSessions(manager, pacers.pace), config, clock)
         server = grpc.aio.server()
         spb_grpc.add_TradingServiceServicer_to_server(market_data_servicer(md), server)
         port = server.add_insecure_port("127.0.0.1:0")
@@ -78,7 +90,7 @@ def _broker_process(conn: Connection, sim_port: int) -> None:
         await loop.run_in_executor(None, conn.recv)  # stop
         await md.close()
         await server.stop(0.5)
-        await sessions.close()
+        await pacers.close()
         await manager.close()
 
     asyncio.run(main())
@@ -193,6 +205,87 @@ def _stats(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), p99, ordered[-1]
 
 
+class _PythonClients:
+    """One subscriber process in Python (grpc.aio), talking over a multiprocessing pipe."""
+
+    def __init__(self, ctx: Any, port: int, share: list[int], each: int, seconds: float,
+                 stopped: int) -> None:  # fmt: skip
+        self._pipe, theirs = ctx.Pipe()
+        self._child = ctx.Process(
+            target=_client_process, args=(theirs, port, share, each, seconds, stopped)
+        )
+        self._child.start()
+        self.pid: int = self._child.pid
+
+    async def ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self._pipe.poll, PHASE_TIMEOUT):
+            raise RuntimeError("a client process did not get its snapshots in time")
+        self._pipe.recv()
+
+    def go(self) -> None:
+        self._pipe.send("go")
+
+    async def result(self) -> tuple[list[float], dict[str, int]]:
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self._pipe.poll, PHASE_TIMEOUT):
+            raise RuntimeError("a client process did not report in time")
+        got: tuple[list[float], dict[str, int]] = self._pipe.recv()
+        self._child.join(10)
+        return got
+
+
+class _NodeClients:
+    """One subscriber process in Node (grpc-js): benchmarks/md_subscriber.mjs over stdio."""
+
+    SCRIPT = Path(__file__).resolve().parent / "md_subscriber.mjs"
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self._proc = proc
+        self.pid = proc.pid
+
+    @classmethod
+    def available(cls) -> bool:
+        """``node`` is on PATH and the Node client's dependencies are installed."""
+        grpc_js = cls.SCRIPT.parents[1] / "clients" / "node" / "node_modules" / "@grpc" / "grpc-js"
+        return shutil.which("node") is not None and grpc_js.is_dir()
+
+    @classmethod
+    async def start(cls, port: int, share: list[int], each: int, seconds: float,
+                    stopped: int) -> _NodeClients:  # fmt: skip
+        args = [str(port), ",".join(map(str, share)), str(each), str(seconds), str(WARMUP)]
+        proc = await asyncio.create_subprocess_exec(
+            "node", str(cls.SCRIPT), *args, str(stopped),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=1 << 26,  # the result line holds every latency
+        )  # fmt: skip
+        return cls(proc)
+
+    async def _line(self) -> bytes:
+        assert self._proc.stdout is not None
+        async with asyncio.timeout(PHASE_TIMEOUT):
+            line = await self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError("a Node subscriber process ended early")
+        return line
+
+    async def ready(self) -> None:
+        await self._line()
+
+    def go(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(b"go\n")
+
+    async def result(self) -> tuple[list[float], dict[str, int]]:
+        data = json.loads(await self._line())
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        async with asyncio.timeout(10):
+            await self._proc.wait()
+            await self._proc.stdin.wait_closed()
+        return data["latencies"], {"events": data["events"], "conflated": data["conflated"]}
+
+
 async def _phase(
     ctx: Any,
     port: int,
@@ -202,51 +295,53 @@ async def _phase(
     procs: int,
     seconds: float,
     stopped: int = 0,
+    kind: str = "python",
 ) -> tuple[list[float], float]:
-    """Run one phase; returns the pooled latencies and the broker's CPU share while measuring
-    (and prints what the subscribers received)."""
-    loop = asyncio.get_running_loop()
+    """Run one phase with ``procs`` subscriber processes of ``kind`` (python, node); returns
+    the pooled latencies and the broker's CPU share while measuring (and prints what the
+    subscribers received, and the CPU each side spent per event)."""
     total = len(con_ids) * per_instrument
     procs = max(1, min(procs, total))
-    pipes, children = [], []
+    children: list[Any] = []
     for p in range(procs):
         # Split the streams evenly: by instrument when there are many, else by count.
         if len(con_ids) >= procs:
             share, each = con_ids[p::procs], per_instrument
         else:
             share, each = con_ids, per_instrument // procs + (p < per_instrument % procs)
-        ours, theirs = ctx.Pipe()
-        child = ctx.Process(
-            target=_client_process,
-            args=(theirs, port, share, each, seconds, stopped if p == 0 else 0),
-        )
-        child.start()
-        pipes.append(ours)
-        children.append(child)
-    for pipe in pipes:
-        if not await loop.run_in_executor(None, pipe.poll, PHASE_TIMEOUT):
-            raise RuntimeError("a client process did not get its snapshots in time")
-        pipe.recv()
+        ours = stopped if p == 0 else 0
+        if kind == "node":
+            children.append(await _NodeClients.start(port, share, each, seconds, ours))
+        else:
+            children.append(_PythonClients(ctx, port, share, each, seconds, ours))
+    for child in children:
+        await child.ready()
     cpu0, wall0 = _cpu_seconds(broker_pid), time.monotonic()
-    for pipe in pipes:
-        pipe.send("go")
+    clients0 = sum(_cpu_seconds(c.pid) for c in children)
+    for child in children:
+        child.go()
     latencies: list[float] = []
     events = conflated = 0
-    for pipe in pipes:
-        if not await loop.run_in_executor(None, pipe.poll, WARMUP + seconds + PHASE_TIMEOUT):
-            raise RuntimeError("a client process did not report in time")
-        got, counts = pipe.recv()
+    # CPU of broker and subscribers over the same window (warm-up and measuring): per event
+    # delivered, it tells which side is the limit.
+    await asyncio.sleep(WARMUP + seconds)
+    clients_cpu = sum(_cpu_seconds(c.pid) for c in children) - clients0
+    broker_cpu = _cpu_seconds(broker_pid) - cpu0
+    window = time.monotonic() - wall0
+    for child in children:
+        got, counts = await child.result()
         latencies.extend(got)
         events += counts["events"]
         conflated += counts["conflated"]
+    rate = events / seconds
     print(
-        f"    {total} streams received {events / seconds:8.0f} events/s "
-        f"({conflated / seconds:8.0f} updates/s merged by conflation)"
+        f"    {total} streams received {rate:8.0f} events/s "
+        f"({conflated / seconds:8.0f} updates/s merged by conflation); CPU per event "
+        f"received: broker {broker_cpu / window / max(rate, 1) * 1e6:5.1f} us, subscribers "
+        f"{clients_cpu / window / max(rate, 1) * 1e6:5.1f} us ({clients_cpu / window * 100:.0f} "
+        f"% of a core in {procs} processes)"
     )
-    cpu_share = (_cpu_seconds(broker_pid) - cpu0) / (time.monotonic() - wall0)
-    for child in children:
-        child.join(10)
-    return latencies, cpu_share
+    return latencies, broker_cpu / window
 
 
 def _line(name: str, latencies: list[float], cpu: float | None = None) -> tuple[float, float]:
@@ -287,42 +382,54 @@ async def run(args: argparse.Namespace) -> int:
         port = ours.recv()
         assert broker.pid is not None
         print(f"one instrument at 100 ticks/s; {args.procs} client processes; {args.seconds:g} s")
-        one, cpu1 = await _phase(ctx, port, broker.pid, [AAPL], 1, 1, args.seconds)
-        _line("1 subscriber (reference)", one, cpu1)
-        many, cpu_n = await _phase(
-            ctx, port, broker.pid, [AAPL], args.subscribers, args.procs, args.seconds
-        )
-        _, p99_many = _line(f"{args.subscribers} subscribers", many, cpu_n)
-        lines_one = sum(sim.market_data_lines().values())
-        print(
-            f"IB lines at the simulator for {args.subscribers} subscribers: {lines_one} "
-            f"(must be 1); p99 {p99_many * 1e3:.2f} ms (goal <= 20 ms)"
-        )
-        # The stopped-reader comparison runs at a size the client processes can read in full
-        # (a saturated reader measures itself), alternating without/with, pooled.
-        n = args.stopped_subscribers
-        base: list[float] = []
-        with_stopped: list[float] = []
-        for _ in range(args.repeats):
-            got, _ = await _phase(ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds)
-            base.extend(got)
-            got, _ = await _phase(
-                ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds, stopped=1
+        kinds = [k for k in args.subscriber_kinds.split(",") if k]
+        if "node" in kinds and not _NodeClients.available():
+            print(
+                "node subscribers skipped: needs `node` and clients/node/node_modules (make test)"
             )
-            with_stopped.extend(got)
-        _, p99_base = _line(f"{n} subscribers", base)
-        _, p99_stopped = _line(f"{n} subscribers, 1 of them stopped reading", with_stopped)
-        print(
-            f"stopped reader: others' p99 {p99_stopped * 1e3:.2f} ms vs {p99_base * 1e3:.2f} ms "
-            f"without: {(p99_stopped / p99_base - 1) * 100:+.1f} % (goal <= +10 %)"
-        )
-        rss0 = _rss_mib(broker.pid)
-        wide, cpu_w = await _phase_wide(ctx, port, broker.pid, instruments, args, sim)
-        print(
-            f"50 instruments x 20 subscribers: IB lines at the simulator {wide} (must be 50); "
-            f"broker RSS {_rss_mib(broker.pid):.1f} MiB (before: {rss0:.1f} MiB); "
-            f"broker CPU {cpu_w * 100:.1f} % of a core"
-        )
+            kinds.remove("node")
+        # Each kind of subscriber process, the 1-subscriber reference and the fan-out
+        # alternating, in the same run (the machine's load changes from one minute to the next).
+        for kind in kinds:
+            one, cpu1 = await _phase(ctx, port, broker.pid, [AAPL], 1, 1, args.seconds, 0, kind)
+            _line(f"1 subscriber, {kind} (reference)", one, cpu1)
+            many, cpu_n = await _phase(
+                ctx, port, broker.pid, [AAPL], args.subscribers, args.procs, args.seconds, 0,
+                kind,
+            )  # fmt: skip
+            _, p99_many = _line(f"{args.subscribers} subscribers, {kind}", many, cpu_n)
+            lines_one = sum(sim.market_data_lines().values())
+            print(
+                f"IB lines at the simulator for {args.subscribers} subscribers: {lines_one} "
+                f"(must be 1); p99 {p99_many * 1e3:.2f} ms (goal <= 20 ms)"
+            )
+        if "stopped" in args.phases:
+            # The stopped-reader comparison runs at a size the client processes can read in full
+            # (a saturated reader measures itself), alternating without/with, pooled.
+            n = args.stopped_subscribers
+            base: list[float] = []
+            with_stopped: list[float] = []
+            for _ in range(args.repeats):
+                got, _ = await _phase(ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds)
+                base.extend(got)
+                got, _ = await _phase(
+                    ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds, stopped=1
+                )
+                with_stopped.extend(got)
+            _, p99_base = _line(f"{n} subscribers", base)
+            _, p99_stopped = _line(f"{n} subscribers, 1 of them stopped reading", with_stopped)
+            print(
+                f"stopped reader: others' p99 {p99_stopped * 1e3:.2f} ms vs {p99_base * 1e3:.2f} ms "
+                f"without: {(p99_stopped / p99_base - 1) * 100:+.1f} % (goal <= +10 %)"
+            )
+        if "wide" in args.phases:
+            rss0 = _rss_mib(broker.pid)
+            wide, cpu_w = await _phase_wide(ctx, port, broker.pid, instruments, args, sim)
+            print(
+                f"50 instruments x 20 subscribers: IB lines at the simulator {wide} (must be 50); "
+                f"broker RSS {_rss_mib(broker.pid):.1f} MiB (before: {rss0:.1f} MiB); "
+                f"broker CPU {cpu_w * 100:.1f} % of a core"
+            )
     finally:
         ours.send("stop")
         broker.join(20)
@@ -359,6 +466,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--stopped-subscribers", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--subscriber-kinds",
+        default="python,node",
+        help="subscriber processes of the fan-out phase, each run in turn: python (grpc.aio), "
+        "node (grpc-js, benchmarks/md_subscriber.mjs)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="fanout,stopped,wide",
+        help="comma-separated phases to run: fanout (1 and N subscribers), stopped, wide",
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

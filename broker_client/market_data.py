@@ -10,8 +10,13 @@ Async::
 
 Blocking (plain scripts)::
 
-    for event in watch_market_data_sync("127.0.0.1:50051", 265598):
-        print(event.quote.last)
+    with watch_market_data_sync("127.0.0.1:50051", 265598) as events:
+        for event in events:
+            print(event.quote.last)
+
+The blocking form is a :class:`~broker_client.sync_watch.SyncWatch` over the async iterator
+(run on its own event-loop thread, with the same resume and backoff code), on a market-data
+channel it opens to the address (``tls`` and ``token`` as for every channel of the client).
 
 The stream starts with a SNAPSHOT, then UPDATEs (``changed`` fields, ``conflated_updates`` when
 the reader was slower than the ticks), a GAP then a fresh SNAPSHOT after the broker healed the
@@ -24,21 +29,21 @@ retry fixes raise :class:`~broker_client.errors.BrokerError` (for example
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
 from typing import Any
 
 import grpc
 
+from broker_client.auth import TLSConfig, aio_token_interceptors
 from broker_client.channel import channel_options
-from broker_client.errors import BrokerError, BrokerUnavailableError
+from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_pb2 as tpb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-from broker_client.watch import RETRYABLE, WatchOptions, _options, watch_rpc
+from broker_client.sync_watch import SyncWatch
+from broker_client.watch import WatchOptions, _options, watch_rpc
 
 SNAPSHOT = md_pb.MARKET_DATA_EVENT_KIND_SNAPSHOT
 UPDATE = md_pb.MARKET_DATA_EVENT_KIND_UPDATE
@@ -64,10 +69,22 @@ def market_data_channel_options() -> list[tuple[str, int]]:
     ]
 
 
-def market_data_channel(target: str) -> grpc.aio.Channel:
-    """An insecure ``grpc.aio`` channel to ``target`` for market data (see
-    :data:`STREAM_WINDOW_BYTES`)."""
-    return grpc.aio.insecure_channel(target, options=market_data_channel_options())
+def market_data_channel(
+    target: str, *, tls: TLSConfig | None = None, token: str | None = None
+) -> grpc.aio.Channel:
+    """A ``grpc.aio`` channel to ``target`` for market data (see :data:`STREAM_WINDOW_BYTES`):
+    plaintext, or TLS with ``tls``; ``token`` is sent as ``authorization: Bearer``."""
+    interceptors = aio_token_interceptors(token)
+    if tls is not None:
+        return grpc.aio.secure_channel(
+            target,
+            tls.credentials(),
+            options=[*market_data_channel_options(), *tls.options()],
+            interceptors=interceptors,
+        )
+    return grpc.aio.insecure_channel(
+        target, options=market_data_channel_options(), interceptors=interceptors
+    )
 
 
 def _contract(contract: tpb.Contract | int) -> tpb.Contract:
@@ -116,59 +133,41 @@ def watch_market_data(
 
 
 def watch_market_data_sync(
-    target: str | grpc.Channel,
+    target: str,
     contract: tpb.Contract | int,
     *,
     gateway: str = "",
     fields: Iterable[md_pb.MarketDataField.ValueType] = (),
     market_data_type: md_pb.MarketDataType.ValueType = md_pb.MARKET_DATA_TYPE_UNSPECIFIED,
     owner: str = "",
+    tls: TLSConfig | None = None,
+    token: str | None = None,
     options: WatchOptions | None = None,
     **overrides: Any,
-) -> Iterator[md_pb.MarketDataEvent]:
-    """The blocking twin of :func:`watch_market_data` (``target`` an address or a channel)."""
-    opts = _options(options, overrides)
-    channel = (
-        grpc.insecure_channel(target, options=market_data_channel_options())
-        if isinstance(target, str)
-        else target
-    )
-    stub = spb_grpc.TradingServiceStub(channel)
-    base = _watch_request(contract, gateway, fields, market_data_type, owner)
-    last = opts.resume_after_sequence
-    failures = 0
-    rng = opts.rng or random.Random()
-    try:
-        while True:
-            request = spb.WatchMarketDataRequest()
-            request.CopyFrom(base)
-            request.resume_after_sequence = last
-            call = stub.WatchMarketData(request, metadata=opts.metadata)
-            try:
-                for response in call:
-                    event = response.event
-                    failures = 0
-                    last = max(last, int(event.sequence))
-                    yield event
-                    if opts.stop_on_final and event.kind == FINAL:
-                        return
-            except grpc.RpcError as err:
-                code = err.code() if callable(getattr(err, "code", None)) else None
-                if code not in RETRYABLE:
-                    raise BrokerError.from_rpc_error(err) from err
-            finally:
-                call.cancel()
-            failures += 1
-            if opts.max_attempts is not None and failures > opts.max_attempts:
-                raise BrokerUnavailableError(
-                    grpc.StatusCode.UNAVAILABLE,
-                    f"market data stream lost; gave up after {opts.max_attempts} reconnects",
-                )
-            ceiling = min(opts.max_backoff, opts.initial_backoff * 2 ** (failures - 1))
-            time.sleep(rng.uniform(0, ceiling))
-    finally:
-        if isinstance(target, str):
-            channel.close()
+) -> SyncWatch[md_pb.MarketDataEvent]:
+    """The blocking twin of :func:`watch_market_data`: a
+    :class:`~broker_client.sync_watch.SyncWatch` (iterate it; ``close()`` it or use it in a
+    ``with`` block) over the async watch, on a :func:`market_data_channel` to ``target``
+    (``"host:port"``; ``tls``, ``token`` as there) that its thread opens and closes."""
+    if not isinstance(target, str):
+        raise TypeError(
+            "watch_market_data_sync takes the broker's address (host:port), not a channel: "
+            "it opens its own market-data channel on the watch's thread"
+        )
+    opts = _options(options, overrides)  # a misspelt option raises here, in the caller
+
+    def make(channel: grpc.aio.Channel) -> AsyncGenerator[md_pb.MarketDataEvent, None]:
+        return watch_market_data(
+            channel,
+            contract,
+            gateway=gateway,
+            fields=fields,
+            market_data_type=market_data_type,
+            owner=owner,
+            options=opts,
+        )
+
+    return SyncWatch(lambda: market_data_channel(target, tls=tls, token=token), make)
 
 
 async def get_market_data_lines(

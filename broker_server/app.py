@@ -223,8 +223,8 @@ async def start_broker(
         await orders.start()
         unwind.push_async_callback(orders.stop)
         leases.prefer_client_ids_of(orders)
-        data_sessions = PooledDataSessions(connections, config.market_data.client_id, clock)
-        unwind.push_async_callback(data_sessions.close)
+        # Market data shares the order runtime's data session and its pacer (one per gateway).
+        data_sessions = PooledDataSessions(connections, orders.pacers.pace)
         market_data = MarketDataManager(data_sessions, config.market_data, clock)
         unwind.push_async_callback(market_data.close)
         observability.attach_trading(connections, orders, market_data, data_sessions)
@@ -330,9 +330,8 @@ async def stop_broker(broker: Broker, reason: str = "broker shutting down") -> N
         task.cancel()
     if broker.leader_fence is not None:  # a step-down's session close: let it finish
         await asyncio.gather(*broker.leader_fence.tasks, return_exceptions=True)
+    await broker.market_data.close()  # before the order runtime: it paces through its pacers
     await broker.orders.stop()
-    await broker.market_data.close()
-    await broker.data_sessions.close()
     await broker.connections.close()
     await broker.leases.stop()
     await broker.store.close()

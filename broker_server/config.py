@@ -202,11 +202,9 @@ class LeaseConfig:
 
 @dataclass(frozen=True)
 class MarketDataConfig:
-    """Market data through the broker (issue 11); the budget and client ID apply per gateway."""
+    """Market data through the broker (issue 11); the budget applies per gateway. Market data
+    uses the gateway's shared data session (``gateways.NAME.data_client_id``)."""
 
-    client_id: int = 90
-    """Client ID of the data session each gateway opens for market data when it has none
-    (outside the lease range and the monitor IDs)."""
     line_budget: int = 100
     """Simultaneous IB market-data lines per gateway (IB's default allowance is 100); a new
     instrument beyond it gets RESOURCE_EXHAUSTED before IB would answer 101."""

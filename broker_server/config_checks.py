@@ -224,14 +224,3 @@ def _validate_market_data(cfg: BrokerConfig, problems: list[str]) -> None:
     for name in ("too_slow_after", "snapshot_timeout", "request_timeout"):
         if getattr(md, name) <= 0:
             problems.append(f"market_data.{name}: must be > 0")
-    if not 1 <= md.client_id <= 2**31 - 1:
-        problems.append(f"market_data.client_id: must be 1..2147483647, got {md.client_id}")
-    for gw in cfg.gateways:
-        if gw.client_id_min <= md.client_id <= gw.client_id_max or md.client_id in (
-            gw.monitor_client_id,
-            *gw.monitor_client_ids,
-        ):
-            problems.append(
-                f"market_data.client_id: {md.client_id} is a lease or monitor client ID of "
-                f"gateway {gw.name}"
-            )

@@ -138,7 +138,16 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
     """Answers a request that does not parse (corrupt bytes, bad UTF-8 in a string field) with
     INVALID_ARGUMENT instead of the UNKNOWN that gRPC gives when a deserializer raises: the
     handler receives the raw bytes and parses them itself. Every handler shape is covered, so
-    grpc's own services (health, and reflection's bidi stream) sit behind the same guard."""
+    grpc's own services (health, and reflection's bidi stream) sit behind the same guard.
+
+    The guarded handler of a method is built once and cached (grpc.aio resolves the interceptor
+    chain on every call; the handlers below it are the same objects each time)."""
+
+    MAX_CACHED = 1024
+    """Methods whose guarded handler is kept (only registered methods reach here: bounded)."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -148,85 +157,97 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None:
             return handler
-        deserialize = handler.request_deserializer
         method = handler_call_details.method or ""
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = _guarded(handler, method)
+        if len(self._wrapped) < self.MAX_CACHED:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-        async def parse(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+
+def _guarded(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    """``handler`` taking the raw request bytes and parsing them itself (see above)."""
+    deserialize = handler.request_deserializer
+
+    async def parse(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return deserialize(raw)
+        except DecodeError as err:
+            violation = FieldViolation("request", f"is not a valid message: {err}"[:200])
+            log_event(log, logging.INFO, "rpc_error", rpc=method, reason="INVALID_ARGUMENT")
+            await context.abort_with_status(to_status(invalid_argument(violation)))
+
+    if handler.unary_unary:
+        unary = handler.unary_unary
+
+        async def parsed_unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            # parse() inlined: this is the path of every unary call.
             try:
-                return deserialize(raw)
-            except DecodeError as err:
-                violation = FieldViolation("request", f"is not a valid message: {err}"[:200])
-                log_event(log, logging.INFO, "rpc_error", rpc=method, reason="INVALID_ARGUMENT")
-                await context.abort_with_status(to_status(invalid_argument(violation)))
+                request = deserialize(raw)
+            except DecodeError:
+                return await parse(raw, context)  # answers INVALID_ARGUMENT (abort raises)
+            return await unary(request, context)
 
-        if handler.unary_unary:
-            unary = handler.unary_unary
-
-            async def parsed_unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
-                return await unary(await parse(raw, context), context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                parsed_unary, None, handler.response_serializer
-            )
-        if handler.unary_stream:
-            stream = handler.unary_stream
-            if not inspect.isasyncgenfunction(stream):
-                # A coroutine that writes with context.write (grpc's Health/Watch is one).
-                async def parsed_writer(raw: bytes, context: grpc.aio.ServicerContext) -> None:
-                    await stream(await parse(raw, context), context)
-
-                return grpc.unary_stream_rpc_method_handler(
-                    parsed_writer, None, handler.response_serializer
-                )
-
-            async def parsed_stream(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
-                async for item in stream(await parse(raw, context), context):
-                    yield item
+        return grpc.unary_unary_rpc_method_handler(parsed_unary, None, handler.response_serializer)
+    if handler.unary_stream:
+        stream = handler.unary_stream
+        if not inspect.isasyncgenfunction(stream):
+            # A coroutine that writes with context.write (grpc's Health/Watch is one).
+            async def parsed_writer(raw: bytes, context: grpc.aio.ServicerContext) -> None:
+                await stream(await parse(raw, context), context)
 
             return grpc.unary_stream_rpc_method_handler(
-                parsed_stream, None, handler.response_serializer
+                parsed_writer, None, handler.response_serializer
             )
-        if handler.stream_stream or handler.stream_unary:
-            # Client streams (grpc's reflection is one): parse each message as it is read.
-            async def parsed_requests(
+
+        async def parsed_stream(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            async for item in stream(await parse(raw, context), context):
+                yield item
+
+        return grpc.unary_stream_rpc_method_handler(
+            parsed_stream, None, handler.response_serializer
+        )
+    if handler.stream_stream or handler.stream_unary:
+        # Client streams (grpc's reflection is one): parse each message as it is read.
+        async def parsed_requests(
+            raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async for raw in raws:
+                yield await parse(raw, context)
+
+        if handler.stream_unary:
+            stream_unary = handler.stream_unary
+
+            async def parsed_stream_unary(
                 raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
-                async for raw in raws:
-                    yield await parse(raw, context)
+            ) -> Any:
+                return await stream_unary(parsed_requests(raws, context), context)
 
-            if handler.stream_unary:
-                stream_unary = handler.stream_unary
+            return grpc.stream_unary_rpc_method_handler(
+                parsed_stream_unary, None, handler.response_serializer
+            )
+        bidi = handler.stream_stream
+        if not inspect.isasyncgenfunction(bidi):
 
-                async def parsed_stream_unary(
-                    raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
-                ) -> Any:
-                    return await stream_unary(parsed_requests(raws, context), context)
-
-                return grpc.stream_unary_rpc_method_handler(
-                    parsed_stream_unary, None, handler.response_serializer
-                )
-            bidi = handler.stream_stream
-            if not inspect.isasyncgenfunction(bidi):
-
-                async def parsed_bidi_writer(
-                    raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
-                ) -> None:
-                    await bidi(parsed_requests(raws, context), context)
-
-                return grpc.stream_stream_rpc_method_handler(
-                    parsed_bidi_writer, None, handler.response_serializer
-                )
-
-            async def parsed_bidi(
+            async def parsed_bidi_writer(
                 raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
-                async for item in bidi(parsed_requests(raws, context), context):
-                    yield item
+            ) -> None:
+                await bidi(parsed_requests(raws, context), context)
 
             return grpc.stream_stream_rpc_method_handler(
-                parsed_bidi, None, handler.response_serializer
+                parsed_bidi_writer, None, handler.response_serializer
             )
-        return handler
+
+        async def parsed_bidi(
+            raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async for item in bidi(parsed_requests(raws, context), context):
+                yield item
+
+        return grpc.stream_stream_rpc_method_handler(parsed_bidi, None, handler.response_serializer)
+    return handler
 
 
 class GrpcServer:
@@ -247,18 +268,23 @@ class GrpcServer:
         self._serving: dict[str, bool] = {}
         self.health = HealthServicer()
         self.peer_streams = PeerStreamLimit(cfg.max_streams_per_peer)
-        self.server = grpc.aio.server(
+        # The owner check and the identity limits act on authenticated callers only: with auth
+        # off no call has one (the anonymous principal, or the admin-token one, is not), so
+        # they are not installed and cost nothing.
+        authenticating = security is not None and security.auth.auth.enabled
+        self.interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (
             # Telemetry first: it times and traces every call, refusals included.
-            interceptors=[
-                RpcTelemetryInterceptor(),
-                *([security.auth] if security else []),
-                self.drain,
-                self.peer_streams,
-                MalformedRequestInterceptor(),
-                *([security.owner] if security else []),
-                *([security.limits] if security and security.limits else []),
-            ],
-            options=server_options(cfg),
+            RpcTelemetryInterceptor(),
+            *([security.auth] if security else []),
+            self.drain,
+            self.peer_streams,
+            MalformedRequestInterceptor(),
+            *([security.owner] if security and authenticating else []),
+            *([security.limits] if security and security.limits and authenticating else []),
+        )
+        """The chain, outermost first (grpc.aio resolves it on every call)."""
+        self.server = grpc.aio.server(
+            interceptors=list(self.interceptors), options=server_options(cfg)
         )
         self.port = 0
 

@@ -37,16 +37,41 @@ class DataType(enum.IntEnum):
     DELAYED_FROZEN = 4
 
 
+REALTIME_BAR_WHAT = ("TRADES", "MIDPOINT", "BID", "ASK")
+"""What IB's 5-second real-time bars can show."""
+
+
 @dataclass(frozen=True, order=True)
 class LineKey:
-    """What one IB line streams."""
+    """What one IB line streams: quotes (reqMktData) of a market data type, or, when
+    ``what_to_show`` is set, 5-second real-time bars (reqRealTimeBars; IB counts each such
+    subscription as a market-data line too, so both kinds share the budget)."""
 
     gateway: str
     con_id: int
     data_type: DataType = DataType.LIVE
+    what_to_show: str = ""
+    """Real-time bars of this kind (TRADES, MIDPOINT, BID, ASK); "" for a quote line."""
+    use_rth: bool = False
+    """Real-time bars: regular trading hours only."""
+
+    @property
+    def bars(self) -> bool:
+        """A real-time bar line."""
+        return bool(self.what_to_show)
 
     def __str__(self) -> str:
+        if self.bars:
+            rth = "/RTH" if self.use_rth else ""
+            return f"{self.gateway}/{self.con_id}/BARS_{self.what_to_show}{rth}"
         return f"{self.gateway}/{self.con_id}/{self.data_type.name}"
+
+
+def bar_key(gateway: str, con_id: int, what_to_show: str, use_rth: bool) -> LineKey:
+    """The key of a real-time bar line (the market data type does not apply to bars)."""
+    if what_to_show not in REALTIME_BAR_WHAT:
+        raise ValueError(f"real-time bars cannot show {what_to_show!r}")
+    return LineKey(gateway, con_id, DataType.LIVE, what_to_show, use_rth)
 
 
 @dataclass
@@ -118,6 +143,20 @@ class LineRegistry:
     def subscribers(self) -> int:
         """Subscribers of every line."""
         return sum(len(ln.subscribers) for ln in self._lines.values())
+
+    def check_room(self, gateway: str, keys: list[LineKey]) -> None:
+        """MARKET_DATA_LINES_EXHAUSTED unless the lines of ``keys`` that are not held yet fit
+        in the budget (lingering lines may be given up for them): checked before joining
+        several lines for one subscriber, so that it gets all of them or none."""
+        wanted = set(keys)
+        new = sum(1 for k in wanted if k not in self._lines)
+        idle = sum(
+            1
+            for ln in self._lines.values()
+            if ln.key.gateway == gateway and ln.linger_until is not None and ln.key not in wanted
+        )
+        if self.in_use(gateway) + new - idle > self.budget:
+            raise lines_exhausted(gateway, self.budget, self.in_use(gateway))
 
     def join(self, key: LineKey, subscriber: int, owner: str, now: float, wall: float) -> Joined:
         """Add ``subscriber`` to the line of ``key``, opening it when needed.

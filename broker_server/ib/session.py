@@ -101,6 +101,9 @@ class MarketDataSubscription:
     """Called after each (re-)issue, with the new ``ticker`` set."""
     data_type: int = 1
     """IB market data type (1 live .. 4 delayed frozen) sent before each issue."""
+    bars: tuple[str, bool] | None = None
+    """(whatToShow, useRTH): a 5-second real-time bar line (reqRealTimeBars) instead of
+    quotes; ``ticker`` is then the library's ``RealTimeBarList``."""
 
 
 class IBSession:
@@ -432,11 +435,13 @@ class IBSession:
         *,
         on_issued: Callable[[MarketDataSubscription], None] | None = None,
         data_type: int = 1,
+        bars: tuple[str, bool] | None = None,
     ) -> MarketDataSubscription:
         """Hold a streaming market-data line for ``contract``; re-issued after reconnects.
 
         A contract without ``conId`` is qualified first (ib_async cannot key a ticker by it).
         ``on_issued`` is called after every issue (this one included) with the new ticker.
+        ``bars`` = (whatToShow, useRTH) holds 5-second real-time bars instead of quotes.
         """
         if not getattr(contract, "conId", 0):
             qualified = await within(
@@ -445,7 +450,12 @@ class IBSession:
             if not qualified:
                 raise ValueError(f"IB does not know the contract {contract}")
         sub = MarketDataSubscription(
-            next(self._sub_keys), contract, generic_ticks, on_issued=on_issued, data_type=data_type
+            next(self._sub_keys),
+            contract,
+            generic_ticks,
+            on_issued=on_issued,
+            data_type=data_type,
+            bars=bars,
         )
         self._subs[sub.key] = sub
         if self.connected:
@@ -455,21 +465,35 @@ class IBSession:
     def cancel_market_data(self, sub: MarketDataSubscription) -> None:
         """Stop holding ``sub``."""
         if self._subs.pop(sub.key, None) is not None and self.connected and sub.ticker is not None:
-            self._ib.cancelMktData(sub.contract)
+            self._cancel(sub)
         sub.ticker = None
+
+    def _cancel(self, sub: MarketDataSubscription) -> None:
+        if sub.bars is not None:
+            self._ib.cancelRealTimeBars(sub.ticker)
+        else:
+            self._ib.cancelMktData(sub.contract)
 
     def resubscribe(self) -> int:
         """Issue every held line again on the current socket (after 1101 or a reconnect)."""
         if not self.connected:
             return 0
+        tickers, bars = self._ib.tickers(), self._ib.realtimeBars()
         for sub in self._subs.values():
-            if sub.ticker is not None and sub.ticker in self._ib.tickers():
+            if sub.ticker is not None and sub.ticker in (bars if sub.bars else tickers):
                 # Same socket (1101): the library still maps the old request; drop it first.
-                self._ib.cancelMktData(sub.contract)
+                self._cancel(sub)
             self._issue(sub)
         return len(self._subs)
 
     def _issue(self, sub: MarketDataSubscription) -> None:
+        if sub.bars is not None:
+            what, rth = sub.bars
+            sub.ticker = self._ib.reqRealTimeBars(sub.contract, 5, what, rth, [])
+            sub.issued += 1
+            if sub.on_issued is not None:
+                sub.on_issued(sub)
+            return
         # reqMarketDataType applies to the client's later requests: send it when it changes.
         if sub.data_type != self._data_type:
             self._ib.reqMarketDataType(sub.data_type)

@@ -141,11 +141,12 @@ class SessionHandle:
         *,
         on_issued: Callable[[MarketDataSubscription], None] | None = None,
         data_type: int = 1,
+        bars: tuple[str, bool] | None = None,
     ) -> MarketDataSubscription:
         """Hold a market-data line on the session (checked; re-issued after reconnects; see
         :meth:`IBSession.subscribe_market_data`)."""
         return await self.session.subscribe_market_data(
-            contract, generic_ticks, on_issued=on_issued, data_type=data_type
+            contract, generic_ticks, on_issued=on_issued, data_type=data_type, bars=bars
         )
 
     def cancel_market_data(self, sub: MarketDataSubscription) -> None:

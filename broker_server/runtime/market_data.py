@@ -16,9 +16,20 @@ GetHistoricalBars:
   (2104/2106: re-issued here) heal every line: GAP (from the line's last data, to now, the
   reason) then a fresh SNAPSHOT. A reconnect re-issues the lines in the session's restore and
   heals them the same way. 1102 (data kept) gives no gap.
+- **Real-time bars** (:mod:`~broker_server.runtime.md_bars`): one IB reqRealTimeBars per
+  (gateway, instrument, whatToShow, useRTH), shared, lingered and healed exactly like a quote
+  line. IB counts each as a market-data line, so it takes a line of the budget; and IB paces
+  new ones as small-bar historical requests (at most 60 in 10 minutes), so opening one first
+  takes a slot of the session's historical pacer (queued within ``request_timeout``, else
+  RESOURCE_EXHAUSTED PACING with RetryInfo).
 - **Historical bars**: :mod:`~broker_server.runtime.md_history`.
 
 Sessions come through the :class:`~broker_server.runtime.md_sessions.DataSessions` port.
+
+Length: a little over 500 lines, because opening, sharing, healing and dropping a line are one
+lifecycle over the same registry and feeds (quote and bar lines alike); the feeds themselves
+(:mod:`~broker_server.runtime.md_feed`, :mod:`~broker_server.runtime.md_bars`) and historical
+requests (:mod:`~broker_server.runtime.md_history`) live apart.
 """
 
 from __future__ import annotations
@@ -39,15 +50,16 @@ from broker_server.config import MarketDataConfig
 from broker_server.domain.clock import Clock
 from broker_server.domain.contracts import ContractMatch, resolve
 from broker_server.domain.errors import DomainError, ErrorKind
+from broker_server.domain.hist_pacing import HistoricalPacer, HistPacingRules, HistRequest
 from broker_server.domain.md_events import MdEvent, MdKind, QuoteField
-from broker_server.domain.md_lines import DataType, Line, LineKey, LineRegistry
+from broker_server.domain.md_lines import DataType, Line, LineKey, LineRegistry, bar_key
 from broker_server.domain.md_outbox import Outbox
 from broker_server.domain.orders import ContractRef
-from broker_server.domain.pacing import Lane
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.market_data import RT_VOLUME, contract_matches, library_contract
 from broker_server.ib.session import IBSession, MarketDataSubscription
 from broker_server.logs import log_event
+from broker_server.runtime.md_bars import BarFeed
 from broker_server.runtime.md_feed import LineFeed, Subscription
 from broker_server.runtime.md_sessions import DataSessions
 
@@ -78,8 +90,13 @@ LINE_ERRORS: dict[int, tuple[ErrorKind, FailureReason]] = {
     10186: (ErrorKind.FAILED_PRECONDITION, FailureReason.MARKET_DATA_NOT_PERMITTED),
     10197: (ErrorKind.FAILED_PRECONDITION, FailureReason.MARKET_DATA_NOT_PERMITTED),
     200: (ErrorKind.NOT_FOUND, FailureReason.CONTRACT_NOT_FOUND),
+    162: (ErrorKind.RESOURCE_EXHAUSTED, FailureReason.PACING),
+    420: (ErrorKind.INVALID_ARGUMENT, FailureReason.INVALID_ARGUMENT),
 }
-"""IB errors of one reqMktData that end the line and its subscribers."""
+"""IB errors of one reqMktData or reqRealTimeBars that end the line and its subscribers (162:
+real-time bar pacing, which the broker's own pacer should prevent; 420: invalid real-time
+query)."""
+Feed = LineFeed | BarFeed
 
 
 @dataclass(frozen=True)
@@ -105,7 +122,7 @@ class MarketDataManager:
         self.config = config
         self.clock = clock
         self.registry = LineRegistry(config.line_budget, config.linger)
-        self.feeds: dict[LineKey, LineFeed] = {}
+        self.feeds: dict[LineKey, Feed] = {}
         self.subscriptions: dict[int, Subscription] = {}
         """Every live subscription by id."""
         self._ids = itertools.count(1)
@@ -116,6 +133,10 @@ class MarketDataManager:
         """IB error codes seen on the data sessions' requests (162 should stay 0)."""
         self.req_errors: OrderedDict[tuple[str, int], tuple[int, str]] = OrderedDict()
         """IB errors of single requests, by (gateway, req_id); read by historical requests."""
+        self.hist_rules = HistPacingRules(margin=config.pacing_margin)
+        """IB's historical pacing rules (historical requests and real-time bar opens)."""
+        self._hist_pacers: dict[str, HistoricalPacer] = {}
+        self._bar_requests = itertools.count(1)
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_now = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -133,7 +154,7 @@ class MarketDataManager:
             self._contracts.move_to_end(cache_key)
             return hit
         # The token first, then the handle: a handle taken before a wait may be stale after it.
-        await self.sessions.pacer(gateway).acquire(Lane.READ, self.config.request_timeout)
+        await self.sessions.pace(gateway, self.config.request_timeout)
         handle = await self.sessions.handle(gateway)
         session = handle.session
         try:
@@ -155,6 +176,14 @@ class MarketDataManager:
 
     # -- subscribing ----------------------------------------------------------------------------
 
+    def hist_pacer(self, gateway: str) -> HistoricalPacer:
+        """The historical pacer of a gateway's data session (historical requests and new
+        real-time bar lines share IB's small-bar window)."""
+        pacer = self._hist_pacers.get(gateway)
+        if pacer is None:
+            pacer = self._hist_pacers[gateway] = HistoricalPacer(self.hist_rules)
+        return pacer
+
     async def subscribe(
         self,
         gateway: str,
@@ -163,30 +192,34 @@ class MarketDataManager:
         data_type: DataType,
         owner: str,
         resume_after: int = 0,
+        *,
+        bars: tuple[str, bool] | None = None,
+        bars_only: bool = False,
     ) -> Subscription:
-        """Join (or open) the line and return the subscription; iterate it with :meth:`events`.
+        """Join (or open) the line(s) and return the subscription; iterate it with :meth:`events`.
 
-        Raises MARKET_DATA_LINES_EXHAUSTED, contract errors, the session's UNAVAILABLE reasons,
-        or IB's refusal of the line.
+        ``bars`` = (whatToShow, useRTH) also follows that real-time bar line; with
+        ``bars_only`` no quote line is held. Raises MARKET_DATA_LINES_EXHAUSTED (checked for
+        every line before any is joined), contract errors, the session's UNAVAILABLE reasons,
+        PACING for a bar line IB's pacing does not allow in time, or IB's refusal of a line.
         """
         if self._closed:
             raise _shutting_down()
         gw = self.sessions.gateway_name(gateway)
         match = await self.resolve(gw, query)
-        key = LineKey(gw, match.contract.con_id, data_type)
+        con_id = match.contract.con_id
+        quote_key = LineKey(gw, con_id, data_type)
+        bars_key = bar_key(gw, con_id, *bars) if bars is not None else None
+        key = bars_key if bars_only and bars_key is not None else quote_key
         now, wall = self.clock.monotonic(), self.clock.wall()
         first = max(int(wall * 1000), resume_after + 1)
-        outbox = Outbox(fields, first_sequence=first, too_slow_after=self.config.too_slow_after)
-        sub = Subscription(next(self._ids), key, owner, outbox, match)
-        joined = self.registry.join(key, sub.id, owner, now, wall)
-        if joined.evicted is not None:
-            self._drop_line(joined.evicted, "evicted for a new instrument")
-        if joined.opened:
-            feed = LineFeed(key, match, self.clock, self.config.snapshot_timeout)
-            self.feeds[key] = feed
-            _lines_gauge.add(1, {"gateway": gw})
-            self._spawn(self._open(feed))
-        feed = self.feeds[key]
+        outbox = Outbox(
+            frozenset() if key.bars else fields,
+            first_sequence=first,
+            too_slow_after=self.config.too_slow_after,
+        )
+        sub = Subscription(next(self._ids), key, owner, outbox, match, bar_key=bars_key)
+        self.registry.check_room(gw, list(sub.keys))
         if resume_after:
             outbox.gap(
                 None,
@@ -195,11 +228,12 @@ class MarketDataManager:
                 "retained; a fresh snapshot follows",
                 now,
             )
-        feed.add(sub)
         self.subscriptions[sub.id] = sub
         _subs_gauge.add(1, {"gateway": gw})
+        feeds = [self._join(k, sub, match, now, wall) for k in sub.keys]
         try:
-            await within(feed.opened.wait(), self.config.request_timeout)
+            for feed in feeds:
+                await within(feed.opened.wait(), self.config.request_timeout)
         except TimeoutError:
             self.unsubscribe(sub)
             raise DomainError(
@@ -211,11 +245,32 @@ class MarketDataManager:
         except BaseException:
             self.unsubscribe(sub)
             raise
-        if feed.error is not None:
-            self.unsubscribe(sub)
-            raise feed.error
+        for feed in feeds:
+            if feed.error is not None:
+                self.unsubscribe(sub)
+                raise feed.error
         self._ensure_sweeper()
         return sub
+
+    def _join(
+        self, key: LineKey, sub: Subscription, match: ContractMatch, now: float, wall: float
+    ) -> Feed:
+        """Add ``sub`` to the line of ``key``, opening it at IB when it is new."""
+        joined = self.registry.join(key, sub.id, sub.owner, now, wall)
+        if joined.evicted is not None:
+            self._drop_line(joined.evicted, "evicted for a new instrument")
+        if joined.opened:
+            feed: Feed = (
+                BarFeed(key, match, self.clock)
+                if key.bars
+                else LineFeed(key, match, self.clock, self.config.snapshot_timeout)
+            )
+            self.feeds[key] = feed
+            _lines_gauge.add(1, {"gateway": key.gateway})
+            self._spawn(self._open(feed))
+        feed = self.feeds[key]
+        feed.add(sub)
+        return feed
 
     async def events(self, sub: Subscription) -> AsyncIterator[MdEvent]:
         """The events of ``sub`` until FINAL or the broker ends it; leaves the line at the end."""
@@ -256,31 +311,41 @@ class MarketDataManager:
                 reason=sub.error.reason.value,
                 error=sub.error.message,
             )
-        feed = self.feeds.get(sub.key)
-        if feed is None or feed.subscribers.pop(sub.id, None) is None:
-            return  # the line is already gone (dropped, or the broker is closing)
         now, wall = self.clock.monotonic(), self.clock.wall()
-        if self.registry.leave(sub.key, sub.id, now, wall):
-            self._sweep_now.set()
-            self._ensure_sweeper()
+        for key in sub.keys:
+            feed = self.feeds.get(key)
+            if feed is None or feed.subscribers.pop(sub.id, None) is None:
+                continue  # the line is already gone (dropped, or the broker is closing)
+            if self.registry.leave(key, sub.id, now, wall):
+                self._sweep_now.set()
+                self._ensure_sweeper()
 
     # -- lines at IB ----------------------------------------------------------------------------
 
-    async def _open(self, feed: LineFeed) -> None:
+    async def _open(self, feed: Feed) -> None:
         gw = feed.key.gateway
         try:
-            await self.sessions.pacer(gw).acquire(Lane.READ, self.config.request_timeout)
+            if isinstance(feed, BarFeed):
+                await self._pace_bar_line(feed.key)
+            await self.sessions.pace(gw, self.config.request_timeout)
             handle = await self.sessions.handle(gw)
             session = handle.session
-            self._watch(gw, session)
+            self.watch(gw, session)
             contract = library_contract(session.lib, feed.match.contract)
             feed.session = session
-            feed.sub = await handle.subscribe_market_data(
-                contract,
-                RT_VOLUME,
-                on_issued=partial(self._issued, feed),
-                data_type=int(feed.key.data_type),
-            )
+            if isinstance(feed, BarFeed):
+                feed.sub = await handle.subscribe_market_data(
+                    contract,
+                    on_issued=partial(self._issued, feed),
+                    bars=(feed.key.what_to_show, feed.key.use_rth),
+                )
+            else:
+                feed.sub = await handle.subscribe_market_data(
+                    contract,
+                    RT_VOLUME,
+                    on_issued=partial(self._issued, feed),
+                    data_type=int(feed.key.data_type),
+                )
             if feed.closed:  # every subscriber left while it was opening
                 feed.close()
         except DomainError as err:
@@ -299,6 +364,25 @@ class MarketDataManager:
         else:
             log_event(log, logging.INFO, "market_data_line_opened", line=str(feed.key))
 
+    async def _pace_bar_line(self, key: LineKey) -> None:
+        """Take a slot of IB's small-bar pacing window (60 new requests in 10 minutes) for a
+        new real-time bar line: at once, after a wait within ``request_timeout``, or PACING."""
+        now = self.clock.monotonic()
+        # A unique request: IB's identical-request rule is about historical queries, not bars.
+        req = HistRequest(
+            key.con_id, "", f"REALTIME {key.what_to_show}", 5, "", str(next(self._bar_requests)),
+            key.use_rth,
+        )  # fmt: skip
+        pacer = self.hist_pacer(key.gateway)
+        when = pacer.admit(req, now, now + self.config.request_timeout)
+        if when > now:
+            log_event(log, logging.INFO, "realtime_bars_queued", wait=when - now, line=str(key))
+            try:
+                await asyncio.sleep(when - now)
+            except asyncio.CancelledError:
+                pacer.release(req, when)
+                raise
+
     def _drop_line(self, key: LineKey, why: str, *, registry: bool = False) -> None:
         """Forget a line and cancel it at IB (through the pacer, in the background)."""
         if registry:
@@ -314,10 +398,10 @@ class MarketDataManager:
         self._spawn(self._cancel(feed))
         log_event(log, logging.INFO, "market_data_line_closed", line=str(key), why=why)
 
-    async def _cancel(self, feed: LineFeed) -> None:
+    async def _cancel(self, feed: Feed) -> None:
         if feed.sub is not None and not self._closed:
             with contextlib.suppress(DomainError):
-                await self.sessions.pacer(feed.key.gateway).acquire(Lane.READ, 5.0)
+                await self.sessions.pace(feed.key.gateway, 5.0)
         feed.close()
 
     def _spawn(self, coro: object) -> None:
@@ -327,13 +411,14 @@ class MarketDataManager:
 
     # -- healing --------------------------------------------------------------------------------
 
-    def _watch(self, gateway: str, session: IBSession) -> None:
+    def watch(self, gateway: str, session: IBSession) -> None:
+        """Follow the IB errors and status codes of ``session`` (idempotent)."""
         if id(session) in self._watched:
             return
         self._watched[id(session)] = (gateway, session)
         session.add_error_listener(partial(self._on_ib_error, gateway, session))
 
-    def _issued(self, feed: LineFeed, sub: MarketDataSubscription) -> None:
+    def _issued(self, feed: Feed, sub: MarketDataSubscription) -> None:
         """A line was (re-)issued. A re-issue no IB code announced is the session's restore
         after a reconnect: its GAP names the outage the gateway is still in, if any. The outage
         itself stays open until IB says the farm is back (a 2103 sent during the connect is
@@ -381,10 +466,7 @@ class MarketDataManager:
         if code not in LINE_ERRORS:
             return
         for feed in list(self.feeds.values()):
-            ticker = feed.sub.ticker if feed.sub is not None else None
-            if ticker is None or feed.session is not session:
-                continue
-            if session.ib is None or session.ib.wrapper.reqId2Ticker.get(req_id) is not ticker:
+            if not feed.owns_request(session, req_id):
                 continue
             kind, reason = LINE_ERRORS[code]
             feed.error = DomainError(
@@ -392,6 +474,7 @@ class MarketDataManager:
                 reason,
                 f"IB refused the market data line {feed.key}: {code} {msg}",
                 ib_error_code=code,
+                retry_after=15.0 if reason is FailureReason.PACING else None,
             )
             self._drop_line(feed.key, f"IB error {code}", registry=True)
 

@@ -51,6 +51,15 @@ class Subscription:
     on_end: Callable[[], None] | None = None
     """Called once when the broker ends the subscription (the edge cancels its stream, which
     may be blocked writing to a client that stopped reading)."""
+    bar_key: LineKey | None = None
+    """The real-time bar line it also follows (``key`` itself when it wants bars only)."""
+
+    @property
+    def keys(self) -> tuple[LineKey, ...]:
+        """Every line it follows: ``key`` (taken from), then the bar line if another."""
+        if self.bar_key is None or self.bar_key == self.key:
+            return (self.key,)
+        return (self.key, self.bar_key)
 
     def end(self, error: DomainError) -> None:
         """End the subscription with ``error`` (its stream raises it at the next take)."""
@@ -117,6 +126,13 @@ class LineFeed:
         if event is not None:
             sub.delivered += 1
         return event
+
+    def owns_request(self, session: IBSession, req_id: int) -> bool:
+        """True when IB's request ``req_id`` on ``session`` is this line's current one."""
+        ticker = self.sub.ticker if self.sub is not None else None
+        if ticker is None or self.session is not session or session.ib is None:
+            return False
+        return bool(session.ib.wrapper.reqId2Ticker.get(req_id) is ticker)
 
     # -- IB side --------------------------------------------------------------------------------
 
@@ -196,13 +212,11 @@ class LineFeed:
         if not changed:
             return
         now = self._clock.monotonic()
+        # Per tick and subscriber only the offer and the wake-up: this loop runs for every
+        # subscriber on every tick. Whether one waited too long is the sweeper's (check_slow).
         for s in self.subscribers.values():
             if s.outbox.update(changed, now):
                 s.wake.set()
-                try:
-                    s.outbox.check(now)
-                except DomainError as err:
-                    s.end(err)
 
     def check_slow(self, now: float) -> None:
         """End subscribers whose data waited too long unread (the sweeper calls this)."""

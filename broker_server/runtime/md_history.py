@@ -21,7 +21,6 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.hist_pacing import HistoricalPacer, HistPacingRules, HistRequest
 from broker_server.domain.md_events import BarValue
 from broker_server.domain.orders import ContractRef
-from broker_server.domain.pacing import Lane
 from broker_server.domain.reasons import FailureReason
 from broker_server.ib.market_data import historical_bars, library_contract
 from broker_server.logs import log_event
@@ -86,15 +85,13 @@ class HistoryService:
 
     def __init__(self, manager: MarketDataManager, rules: HistPacingRules | None = None) -> None:
         self._md = manager
-        self._rules = rules or HistPacingRules(margin=manager.config.pacing_margin)
-        self._pacers: dict[str, HistoricalPacer] = {}
+        if rules is not None:
+            manager.hist_rules = rules
 
     def pacer(self, gateway: str) -> HistoricalPacer:
-        """The historical pacer of a gateway's data session."""
-        pacer = self._pacers.get(gateway)
-        if pacer is None:
-            pacer = self._pacers[gateway] = HistoricalPacer(self._rules)
-        return pacer
+        """The historical pacer of a gateway's data session (the manager's: new real-time bar
+        lines count in the same small-bar window)."""
+        return self._md.hist_pacer(gateway)
 
     async def bars(self, q: HistoryQuery, time_left: float) -> list[BarValue]:
         """The bars of ``q`` within ``time_left`` seconds."""
@@ -114,6 +111,12 @@ class HistoryService:
             end_text,
             q.use_rth,
         )
+        # The session's message token first, then the historical slot: the slot's time is
+        # the moment the request goes to IB, so no wait may come between them (a token wait
+        # after the slot would shift this request later than the rules computed for the next
+        # ones, and IB would see a burst). A token spent on a request then refused for pacing
+        # only slows the session's other reads by one message.
+        await md.sessions.pace(gw, max(deadline - clock.monotonic(), 0.0))
         pacer = self.pacer(gw)
         now = clock.monotonic()
         when = pacer.admit(req, now, deadline)
@@ -126,9 +129,9 @@ class HistoryService:
             except asyncio.CancelledError:
                 pacer.release(req, when)
                 raise
-        await md.sessions.pacer(gw).acquire(Lane.READ, max(deadline - clock.monotonic(), 0.0))
         handle = await md.sessions.handle(gw)
         session = handle.session
+        md.watch(gw, session)  # IB's errors for the request (162 counted, 200 mapped)
         remaining = max(deadline - clock.monotonic(), 0.1)
         try:
             req_id, bars = await within(

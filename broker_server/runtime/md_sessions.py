@@ -1,40 +1,41 @@
-"""Where market data gets its IB session: a data session of the gateway's pool, never the monitor.
+"""Where market data gets its IB session: the gateway's one shared data session, never the monitor.
 
-:class:`DataSessions` is the port the market-data runtime needs ("a fenced handle on a data
-session of gateway G, and that session's pacer"). :class:`PooledDataSessions` implements it over
-the :class:`~broker_server.runtime.connections.ConnectionManager`: when the gateway has no data
-session yet it opens one, the way a PROXIED lease's session is opened (``open_session``), on the
-reserved client ID ``market_data.client_id`` (outside the lease range and the monitor IDs), and
-keeps it for the life of the broker. The session pool supervises it like any other: reconnects
-with backoff, restores (and re-issues its market-data lines), reports state and health.
+:class:`DataSessions` is the port the market-data runtime needs ("a fenced handle on gateway
+G's data session, after a token of that session's pacer"). :class:`PooledDataSessions`
+implements it over the :class:`~broker_server.runtime.connections.ConnectionManager`'s
+``data_handle``: the same data session the order runtime reads through (client ID
+``gateways.NAME.data_client_id``, default 96, opened on first use by whichever asks first and
+kept), so a gateway spends one client ID and one socket on data, not two. The session pool
+supervises it like any other: reconnects with backoff, restores (and re-issues its market-data
+lines), reports state and health.
 
-When the order runtime's shared DATA session lands, an adapter over it replaces this one; the
-market-data runtime only sees the port.
+Pacing: one pacer per session, shared with the order runtime's reads (``SessionPacers``): every
+market-data request (contract details, reqMktData, reqRealTimeBars, cancels, historical data)
+waits for a token in the READ lane, the lowest, behind nothing the order runtime sends on that
+session, and the library's own unpaced messages on it (the start-up sync, re-subscriptions)
+are charged to the same budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from broker_server.domain.clock import Clock
+from broker_server.domain.connection_state import ConnectionState
 from broker_server.domain.errors import DomainError
-from broker_server.domain.pacing import PacingGovernor
-from broker_server.domain.reasons import FailureReason
+from broker_server.domain.pacing import Lane
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.handles import SessionHandle
 from broker_server.runtime.pacing import SessionPacer
 
-DATA_LEASE_ID = "market-data"
-"""The lease ID the data session is filed under in the pool (no lease record exists)."""
-PACING_LIMIT = 30
-"""Messages per second for the data session's pacer, under IB's 50: the heartbeat and the
-library's own requests are not paced here, and a receiver that reads in bursts (a busy
-gateway) sees messages bunched that were sent evenly."""
+Pace = Callable[[SessionHandle, Lane, float], Awaitable[None]]
+"""``pace(handle, lane, max_wait)``: wait for a token of the handle's session pacer (PACING
+when not within ``max_wait``): the order runtime's ``SessionPacers.pace``."""
 
 
 class DataSessions(Protocol):
-    """The port: data sessions and their pacers, per gateway."""
+    """The port: the data session of each gateway, and its pacer."""
 
     def gateway_name(self, gateway: str) -> str:
         """The canonical name of ``gateway`` ("" is the default one); NOT_FOUND when unknown."""
@@ -44,66 +45,54 @@ class DataSessions(Protocol):
         """A fenced handle on the gateway's data session (opened on first use)."""
         ...
 
-    def pacer(self, gateway: str) -> SessionPacer:
-        """The pacer of that data session (reads lane for market data)."""
-        ...
-
-    def session_name(self, gateway: str) -> str:
-        """The name of the data session in connection events (``paper/proxied-90``...)."""
+    async def pace(self, gateway: str, max_wait: float) -> None:
+        """Wait for a READ token of the data session's pacer (PACING beyond ``max_wait``).
+        Take the handle after this: one taken before a wait may be stale after it."""
         ...
 
 
 class PooledDataSessions:
-    """:class:`DataSessions` over the connection manager's pool (see the module docstring)."""
+    """:class:`DataSessions` over the connection manager's shared data sessions (module
+    docstring)."""
 
-    def __init__(self, manager: ConnectionManager, client_id: int, clock: Clock) -> None:
+    def __init__(self, manager: ConnectionManager, pace: Pace) -> None:
         self._manager = manager
-        self._client_id = client_id
-        self._clock = clock
+        self._pace = pace
         self._locks: dict[str, asyncio.Lock] = {}
-        self._pacers: dict[str, SessionPacer] = {}
-        self._names: dict[str, str] = {}
 
     def gateway_name(self, gateway: str) -> str:
         return self._manager.supervisor(gateway or None).gateway
 
-    def session_name(self, gateway: str) -> str:
-        return self._names.get(self.gateway_name(gateway), "")
-
     async def handle(self, gateway: str) -> SessionHandle:
+        # Market data is not order traffic: a line is held through a 1100 (TWS lost IB), as IB
+        # keeps it; the handle refuses only what every session refuses (breaker, reconnect).
         name = self.gateway_name(gateway)
-        try:
-            handle = self._manager.acquire_handle(name, self._client_id)
-        except DomainError:
-            # Not open yet, or being opened by a concurrent caller: decide under the lock.
-            lock = self._locks.setdefault(name, asyncio.Lock())
-            async with lock:
+        # One opener at a time: 500 subscribers arriving together wait for the first to open
+        # the session instead of finding it CONNECTING and failing.
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            try:
+                return await self._manager.data_handle(name)
+            except DomainError:
+                # Being opened by the order runtime (its first connect): wait for it, bounded.
+                monitor = self._manager.supervisor(name)
+                cfg = monitor.config
                 try:
-                    handle = self._manager.acquire_handle(name, self._client_id)
-                except DomainError as again:
-                    if again.reason is not FailureReason.NOT_CONNECTED:
-                        raise
-                    await self._manager.open_session(name, self._client_id, DATA_LEASE_ID)
-                    handle = self._manager.acquire_handle(name, self._client_id)
-        self._names[name] = handle.name
-        return handle
+                    sup = self._manager.supervisor(name, cfg.data_client_id)
+                except DomainError:
+                    sup = monitor
+                if sup is monitor or sup.state is not ConnectionState.CONNECTING:
+                    raise
+                S = ConnectionState
+                await sup.wait_for(
+                    S.CONNECTED, S.ERROR, S.RECONNECTING, timeout=3 * cfg.timeout + 1
+                )
+                return await self._manager.data_handle(name)
 
-    def pacer(self, gateway: str) -> SessionPacer:
-        name = self.gateway_name(gateway)
-        pacer = self._pacers.get(name)
-        if pacer is None:
-            pacer = SessionPacer(
-                PacingGovernor(limit=PACING_LIMIT), self._clock, name=f"{name}/market-data"
-            )
-            self._pacers[name] = pacer
-        return pacer
+    async def pace(self, gateway: str, max_wait: float) -> None:
+        await self._pace(await self.handle(gateway), Lane.READ, max_wait)
 
     def pacers(self) -> list[SessionPacer]:
-        """Every data session's pacer (read-only; the /metrics gauges read their queues)."""
-        return list(self._pacers.values())
-
-    async def close(self) -> None:
-        """Stop the pacers (the manager closes the sessions)."""
-        for pacer in self._pacers.values():
-            await pacer.close()
-        self._pacers.clear()
+        """The data sessions' own pacers: none. Market data paces through the order runtime's
+        pacer of the shared data session, which ``SessionPacers.all()`` already lists (the
+        /metrics gauges read both lists: nothing is counted twice)."""
+        return []

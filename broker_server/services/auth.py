@@ -11,6 +11,9 @@ owner check (:mod:`broker_server.services.owner`), the identity limits and
 
 With ``auth.enabled = false`` (the default) every caller is the anonymous principal with every
 scope, owners are taken as sent, and only ``server.admin_token`` (when set) guards admin RPCs.
+
+Cost: what a method needs is decided once per method and its wrapped handler cached; a read with
+auth off and no allow-list runs as registered (docs/security.md, "What the edge costs").
 """
 
 from __future__ import annotations
@@ -99,8 +102,8 @@ class FailureLimiter:
         return (1.0 - tokens) / self.rate if limited else None
 
 
-def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str | bytes]:
-    return {k.lower(): v for k, v in (details.invocation_metadata or ())}
+def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str | bytes]:
+    return {k.lower(): v for k, v in (context.invocation_metadata() or ())}
 
 
 def _bearer(metadata: Mapping[str, str | bytes]) -> str | None:
@@ -174,15 +177,14 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         """Refused authentications (every one, rate-limited or not)."""
         self.rate_limited = 0
         """Of those, answered AUTH_RATE_LIMITED instead of being checked and audited one by one."""
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        """Per method: the handler the chain gave, and what this interceptor made of it."""
 
     # --- the decision ------------------------------------------------------------------------
 
-    def _admit(
-        self, method: str, metadata: Mapping[str, str | bytes], context: grpc.aio.ServicerContext
-    ) -> Principal:
-        peer = context.peer() or ""
+    def _admit(self, method: str, context: grpc.aio.ServicerContext) -> Principal:
         if self._networks:
-            ip = peer_ip(peer)
+            ip = peer_ip(context.peer() or "")
             if ip is None or not any(ip in net for net in self._networks):
                 raise _denied(
                     ErrorKind.PERMISSION_DENIED,
@@ -196,7 +198,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         rule = rule_for(method)
         if not self.auth.enabled:
             if rule.scope == ADMIN and self._admin_token:
-                sent = (_bearer(metadata) or "").encode()
+                sent = (_bearer(_metadata(context)) or "").encode()
                 if not hmac.compare_digest(sent, self._admin_token.reveal().encode()):
                     raise _denied(
                         ErrorKind.UNAUTHENTICATED,
@@ -205,7 +207,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     )
                 return Principal("admin", frozenset(SCOPES), "admin_token")
             return ANONYMOUS
-        principal = self._authenticate(metadata, context)
+        principal = self._authenticate(_metadata(context), context)
         if rule.scope not in principal.scopes:
             raise _Refused(
                 principal,
@@ -263,9 +265,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             )
         return Principal(check.identity.name, check.identity.scopes, "token")
 
-    def _refusal(self, err: DomainError, method: str, peer: str, rid: str) -> DomainError:
+    def _refusal(
+        self, err: DomainError, method: str, context: grpc.aio.ServicerContext
+    ) -> DomainError:
         """Count and audit a refusal; past the address's failure budget, answer
         AUTH_RATE_LIMITED (RetryInfo) and audit only the first of the run."""
+        peer = context.peer() or ""
         if err.reason is FailureReason.PEER_NOT_ALLOWED:
             _failures.add(1, {"reason": err.reason.value})
             # Refused whatever it sends; the budget only keeps a flood out of the audit log.
@@ -277,7 +282,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                     rpc=method,
                     outcome=err.kind.value,
                     reason=err.reason.value,
-                    request_id=rid,
+                    request_id=_request_id(context),
                 )
             return err
         if err.kind is not ErrorKind.UNAUTHENTICATED:
@@ -289,7 +294,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 rpc=method,
                 outcome=err.kind.value,
                 reason=err.reason.value,
-                request_id=rid,
+                request_id=_request_id(context),
             )
             _failures.add(1, {"reason": err.reason.value})
             return err
@@ -305,7 +310,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 rpc=method,
                 outcome=err.kind.value,
                 reason=err.reason.value,
-                request_id=rid,
+                request_id=_request_id(context),
             )
             return err
         self.rate_limited += 1
@@ -317,7 +322,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 rpc=method,
                 outcome="RESOURCE_EXHAUSTED",
                 reason=FailureReason.AUTH_RATE_LIMITED.value,
-                request_id=rid,
+                request_id=_request_id(context),
                 rate_limited_total=self.rate_limited,
             )
         return _denied(
@@ -329,6 +334,25 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     # --- the plumbing ------------------------------------------------------------------------
 
+    MAX_CACHED = 1024
+    """Methods whose wrapped handler is kept (only registered methods are cached: bounded)."""
+
+    def _gate(self, method: str) -> _Gate | None:
+        """What a call of ``method`` must pass, decided once per method; None when nothing:
+        auth off, no allow-list, and a read (no audit line, no admin token to check). The
+        handler then runs as registered and :func:`current_principal` is None, which the owner
+        check, the identity limits and :mod:`broker_server.services.identity` take as the
+        anonymous caller of auth-off mode (what ANONYMOUS would tell them)."""
+        open_ = is_open(
+            method, open_health=self.auth.open_health, open_reflection=self.auth.open_reflection
+        )
+        rule = rule_for(method)
+        audited = rule.scope in MUTATING_SCOPES and not open_
+        admin_checked = rule.scope == ADMIN and bool(self._admin_token) and not open_
+        if not (self.auth.enabled or self._networks or audited or admin_checked):
+            return None
+        return _Gate(self, method, audited)
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -336,41 +360,61 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method or ""
-        metadata = _metadata(handler_call_details)
-        rid = request_id(metadata)
-        audited = rule_for(method).scope in MUTATING_SCOPES and not is_open(
-            method, open_health=self.auth.open_health, open_reflection=self.auth.open_reflection
-        )
-
-        async def enter(context: grpc.aio.ServicerContext) -> Principal:
-            try:
-                return self._admit(method, metadata, context)
-            except DomainError as err:
-                refusal = self._refusal(err, method, context.peer() or "", rid)
-                await context.abort_with_status(to_status(refusal))
-                raise AssertionError("unreachable") from None  # abort raises
-
-        def leave(context: grpc.aio.ServicerContext, principal: Principal, ok: bool) -> None:
-            if not audited:
-                return
-            audit(
-                identity=principal.name,
-                via=principal.via,
-                peer=context.peer() or "",
-                rpc=method,
-                outcome="OK" if ok else _code_name(context),
-                reason="" if ok else _error_reason(context),
-                request_id=rid,
-            )
-
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]  # the same registered handler: its wrapper, built once
+        gate = self._gate(method)
         if handler is None:
-            # An unknown method: UNIMPLEMENTED, but only once the caller is admitted.
+            if gate is None:
+                return None  # grpc answers UNIMPLEMENTED; there is no one to admit
+
+            # An unknown method: UNIMPLEMENTED, but only once the caller is admitted. Not
+            # cached: a caller chooses unknown names freely.
             async def unknown(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                await enter(context)
+                await gate.enter(context)
                 await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"unknown method {method}")
 
             return grpc.unary_unary_rpc_method_handler(unknown)
-        return wrap_handler(handler, enter, leave)
+        wrapped = handler if gate is None else wrap_handler(handler, gate.enter, gate.leave)
+        if len(self._wrapped) < self.MAX_CACHED:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+
+class _Gate:
+    """Admission and audit of the calls of one method, built once per method: everything a
+    call needs of its own (peer, metadata, request ID) is read from its context when used."""
+
+    def __init__(self, auth: AuthInterceptor, method: str, audited: bool) -> None:
+        self.auth = auth
+        self.method = method
+        self.leave: Callable[[grpc.aio.ServicerContext, Principal, bool], None] | None = (
+            self._audit if audited else None
+        )
+
+    async def enter(self, context: grpc.aio.ServicerContext) -> Principal:
+        try:
+            return self.auth._admit(self.method, context)
+        except DomainError as err:
+            refusal = self.auth._refusal(err, self.method, context)
+            await context.abort_with_status(to_status(refusal))
+            raise AssertionError("unreachable") from None  # abort raises
+
+    def _audit(self, context: grpc.aio.ServicerContext, principal: Principal, ok: bool) -> None:
+        audit(
+            identity=principal.name,
+            via=principal.via,
+            peer=context.peer() or "",
+            rpc=self.method,
+            outcome="OK" if ok else _code_name(context),
+            reason="" if ok else _error_reason(context),
+            request_id=_request_id(context),
+        )
+
+
+def _request_id(context: grpc.aio.ServicerContext) -> str:
+    """The call's request ID, made only when an audit line is written (most calls write none)."""
+    return request_id({k.lower(): v for k, v in (context.invocation_metadata() or ())})
 
 
 def _code_name(context: grpc.aio.ServicerContext) -> str:

@@ -1,5 +1,9 @@
 """Run a gRPC method handler of any shape behind an admission step, with the admitted
-:class:`~broker_server.services.principal.Principal` in the context for the rest of the call."""
+:class:`~broker_server.services.principal.Principal` in the context for the rest of the call.
+
+The wrapped handler is built once per method (the auth interceptor caches it) and reads
+everything per call from the call's context: a unary call makes no closure, lambda or handler.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ Enter = Callable[[grpc.aio.ServicerContext], Awaitable[Principal]]
 Leave = Callable[[grpc.aio.ServicerContext, Principal, bool], None]
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave) -> Any:
+def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave | None) -> Any:
     """``handler`` run after ``enter`` (which admits the call or aborts it), with the
-    principal in the context variable, and ``leave`` told whether the call succeeded."""
+    principal in the context variable, and ``leave`` (when given) told whether the call
+    succeeded."""
 
     async def run(context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[Any]]) -> Any:
         principal = await enter(context)
@@ -29,7 +34,8 @@ def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave) -> 
             return result
         finally:
             CURRENT.reset(reset)
-            leave(context, principal, ok)
+            if leave is not None:
+                leave(context, principal, ok)
 
     async def stream(
         context: grpc.aio.ServicerContext, items: Callable[[], AsyncIterator[Any]]
@@ -48,14 +54,26 @@ def wrap_handler(handler: grpc.RpcMethodHandler, enter: Enter, leave: Leave) -> 
                 # A cancelled stream's generator is closed by the loop's finaliser, in another
                 # context than the one the principal was set in; that context is gone anyway.
                 pass
-            leave(context, principal, ok)
+            if leave is not None:
+                leave(context, principal, ok)
 
     des, ser = handler.request_deserializer, handler.response_serializer
     if handler.unary_unary:
         uu = handler.unary_unary
 
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            return await run(context, lambda: uu(request, context))
+            # Inline (no helper coroutine): this is the path of every unary call.
+            principal = await enter(context)
+            reset = CURRENT.set(principal)
+            ok = False
+            try:
+                result = await uu(request, context)
+                ok = True
+                return result
+            finally:
+                CURRENT.reset(reset)
+                if leave is not None:
+                    leave(context, principal, ok)
 
         return grpc.unary_unary_rpc_method_handler(unary_unary, des, ser)
     if handler.unary_stream:

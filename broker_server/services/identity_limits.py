@@ -59,7 +59,9 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
         self._now = monotonic
         self._buckets: dict[str, tuple[float, float]] = {}
         self.streams: Counter[str] = Counter()
-        """Open streaming calls per identity."""
+        """Open streaming calls per identity (counted while ``max_streams_per_identity`` > 0)."""
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        """Per method: the handler the chain gave, and what the limits made of it."""
 
     def attach_leases(self, active_leases: ActiveLeases) -> None:
         """Where the active leases come from (the lease manager, built after the server)."""
@@ -100,14 +102,34 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
         if len(mine) >= limit:
             raise self._over("max_leases_per_identity", limit, 1.0)
 
+    MAX_CACHED = 1024
+    """Methods whose decision is kept (only registered methods reach here: bounded)."""
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method = handler_call_details.method or ""
         if handler is None or not (handler.unary_unary or handler.unary_stream):
+            return handler
+        method = handler_call_details.method or ""
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        if len(self._wrapped) < self.MAX_CACHED:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """The handler behind the limits that apply to ``method`` (decided once per method;
+        the config is frozen): none, and it is handed on as registered."""
+        auth = self.auth
+        rate = auth.max_request_rate > 0
+        leases = method == ACQUIRE and auth.max_leases_per_identity > 0
+        streams = bool(handler.unary_stream) and auth.max_streams_per_identity > 0
+        if not (rate or leases or streams):
             return handler
 
         async def admit(request: Any, context: grpc.aio.ServicerContext) -> Principal | None:
@@ -115,12 +137,13 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
             if principal is None or not principal.authenticated:
                 return None
             try:
-                self._rate(principal.name)
-                if method == ACQUIRE:
+                if rate:
+                    self._rate(principal.name)
+                if leases:
                     await self._leases(principal, request)
-                if handler.unary_stream:
-                    limit = self.auth.max_streams_per_identity
-                    if 0 < limit <= self.streams[principal.name]:
+                if streams:
+                    limit = auth.max_streams_per_identity
+                    if limit <= self.streams[principal.name]:
                         raise self._over("max_streams_per_identity", limit, 1.0)
             except DomainError as err:
                 log_event(
@@ -147,7 +170,7 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
 
         async def counted(request: Any, context: grpc.aio.ServicerContext) -> Any:
             principal = await admit(request, context)
-            if principal is not None:
+            if principal is not None and streams:
                 self.streams[principal.name] += 1
             try:
                 if inspect.isasyncgenfunction(us):
@@ -156,7 +179,7 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
                 else:
                     await us(request, context)
             finally:
-                if principal is not None:
+                if principal is not None and streams:
                     self.streams[principal.name] -= 1
                     if self.streams[principal.name] <= 0:
                         del self.streams[principal.name]

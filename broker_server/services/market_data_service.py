@@ -24,8 +24,9 @@ from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
 from broker_server.domain.errors import DomainError, FieldViolation, invalid_argument
-from broker_server.domain.hist_pacing import HistPacingRules, parse_history_params
+from broker_server.domain.hist_pacing import WHAT_TO_SHOW, HistPacingRules, parse_history_params
 from broker_server.domain.md_events import BarValue, MdEvent, MdKind, parse_data_type, parse_fields
+from broker_server.domain.md_lines import REALTIME_BAR_WHAT
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_history import HistoryQuery, HistoryService
 from broker_server.services.errors import abort_with, unary_errors
@@ -108,35 +109,75 @@ def event_proto(e: MdEvent) -> md_pb.MarketDataEvent:
     return out
 
 
+_WHAT_NUMBERS = {name: md_pb.WhatToShow.ValueType(n) for n, name in WHAT_TO_SHOW.items() if n}
+
+
+def realtime_bars_params(
+    request: spb.WatchMarketDataRequest,
+) -> tuple[tuple[str, bool] | None, list[FieldViolation]]:
+    """(whatToShow, useRTH) of the request's real-time bars (None without), and the
+    violations of its real-time bar fields."""
+    bad = []
+    if not request.realtime_bars:
+        for name in ("realtime_bars_what_to_show", "realtime_bars_use_rth", "realtime_bars_only"):
+            if getattr(request, name):
+                bad.append(FieldViolation(name, "only with realtime_bars = true"))
+        return None, bad
+    what = WHAT_TO_SHOW.get(request.realtime_bars_what_to_show)
+    if what not in REALTIME_BAR_WHAT:
+        shown = what or str(request.realtime_bars_what_to_show)
+        bad.append(
+            FieldViolation(
+                "realtime_bars_what_to_show",
+                f"real-time bars show TRADES, MIDPOINT, BID or ASK, not {shown}",
+            )
+        )
+    if request.realtime_bars_only and request.fields:
+        bad.append(FieldViolation("fields", "must be empty with realtime_bars_only"))
+    return (what or "TRADES", request.realtime_bars_use_rth), bad
+
+
 class SharedEncoder:
     """Encodes an UPDATE once for every subscriber of a line that wants the same fields.
 
     Subscribers of one line with the same fields get the same UPDATE for the same line
-    version (only the sequence differs): the event is built and serialized once, and each
-    stream's response is parsed from those bytes with its own sequence set, which costs a
-    fraction of building the message field by field. Conflated updates, snapshots and markers
-    are built directly. The cache holds the latest version per (line, fields) only.
+    version, but for the sequence, the count of conflated updates and (for a conflated one)
+    the set of changed fields: the event is built and serialized once per (version, changed),
+    and each stream's response is parsed from those bytes with its own sequence and count set,
+    which costs a fraction of building the message field by field. At 500 subscribers of one
+    line most delivered updates are conflated ones, so they share too. Snapshots, bars and
+    markers are built directly. The cache holds the latest version per (line, fields) only.
     """
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[object, frozenset[object]], tuple[tuple[object, ...], bytes]] = {}
+        self._latest: dict[
+            tuple[object, frozenset[object]], tuple[tuple[object, ...], dict[object, bytes]]
+        ] = {}
 
     def response(self, line: object, e: MdEvent) -> spb.WatchMarketDataResponse:
         """The response carrying ``e`` for a subscriber of ``line``."""
-        if e.kind is not MdKind.UPDATE or e.conflated:
+        if e.kind is not MdKind.UPDATE:
             return spb.WatchMarketDataResponse(event=event_proto(e))
         key = (line, e.fields)
-        ident = (e.version, e.changed, e.data_type, e.wall)
+        ident = (e.version, e.data_type, e.wall)
         hit = self._latest.get(key)
         if hit is None or hit[0] != ident:
-            shared = event_proto(e)
-            shared.sequence = 0
-            hit = (ident, spb.WatchMarketDataResponse(event=shared).SerializeToString())
             if len(self._latest) >= MAX_SHARED and key not in self._latest:
                 self._latest.clear()  # lines come and go: bound the cache simply
-            self._latest[key] = hit
-        out = spb.WatchMarketDataResponse.FromString(hit[1])
-        out.event.sequence = e.sequence
+            hit = self._latest[key] = (ident, {})
+        encoded = hit[1].get(e.changed)
+        if encoded is None:
+            shared = event_proto(e)
+            shared.sequence = 0
+            shared.conflated_updates = 0
+            encoded = spb.WatchMarketDataResponse(event=shared).SerializeToString()
+            if len(hit[1]) < MAX_SHARED:
+                hit[1][e.changed] = encoded
+        out = spb.WatchMarketDataResponse.FromString(encoded)
+        event = out.event
+        event.sequence = e.sequence
+        if e.conflated:
+            event.conflated_updates = e.conflated
         return out
 
 
@@ -187,8 +228,8 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
             bad.append(FieldViolation("contract", "required: con_id, symbol or local_symbol"))
         if len(request.owner) > MAX_OWNER:
             bad.append(FieldViolation("owner", f"at most {MAX_OWNER} characters"))
-        if request.realtime_bars:
-            bad.append(FieldViolation("realtime_bars", "5-second bars are not served yet"))
+        bars, bad_bars = realtime_bars_params(request)
+        bad.extend(bad_bars)
         try:
             fields = parse_fields(list(request.fields))
         except DomainError as err:
@@ -207,6 +248,8 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
             data_type,
             request.owner or context.peer(),
             request.resume_after_sequence,
+            bars=bars,
+            bars_only=request.realtime_bars_only,
         )
         task = asyncio.current_task()
         ended_by_broker = False
@@ -241,6 +284,11 @@ class MarketDataEndpoints(spb_grpc.TradingServiceServicer):
                 open_time=timestamp(v.line.opened_wall),
             )
             line.owners.extend(v.owners)
+            key = v.line.key
+            if key.bars:
+                line.realtime_bars = True
+                line.what_to_show = _WHAT_NUMBERS[key.what_to_show]
+                line.use_rth = key.use_rth
             if v.line.linger_until_wall is not None:
                 line.linger_until.CopyFrom(timestamp(v.line.linger_until_wall))
         return out

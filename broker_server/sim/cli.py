@@ -49,6 +49,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--tick-interval", type=float, default=0.25, help="seconds between market steps"
     )
     sim.add_argument(
+        "--realtime-bar-interval",
+        type=float,
+        default=5.0,
+        help="seconds of one real-time bar (IB: 5)",
+    )
+    sim.add_argument(
         "--current-time-interval",
         type=float,
         default=1.0,
@@ -176,6 +182,7 @@ def run_sim(args: argparse.Namespace) -> int:
             accounts=accounts,
             max_server_version=args.max_server_version,
             tick_interval=args.tick_interval,
+            realtime_bar_interval=args.realtime_bar_interval,
             current_time_min_interval=args.current_time_interval,
             max_msgs_per_sec=args.max_msgs_per_sec,
             max_connections=args.max_connections,

@@ -64,15 +64,17 @@ class Clients:
             s.set_stalled(is_stalled(s.client_id))
 
     def market_data_lines(self) -> dict[int, int]:
-        """Streaming market-data lines per client ID (clients holding none omitted)."""
-        return {cid: len(s.subs.mkt_data) for cid, s in self.by_id.items() if s.subs.mkt_data}
+        """Streaming market-data lines per client ID (reqMktData and reqRealTimeBars; clients
+        holding none omitted)."""
+        return {cid: s.subs.lines for cid, s in self.by_id.items() if s.subs.lines}
 
     def drop_market_data(self) -> int:
         """End every market-data and live-bar subscription; returns how many lines ended."""
         n = 0
         for s in self.by_id.values():
-            n += len(s.subs.mkt_data)
+            n += s.subs.lines
             s.subs.mkt_data.clear()
+            s.subs.rt_bars.clear()
             s.subs.hist.clear()
         return n
 

@@ -45,7 +45,11 @@ class SimConfig:
     """(conId, ticks per second) pairs: these instruments move and tick on their own clock,
     independent of ``tick_interval`` (up to 1000/s; ``sim.set_tick_rate`` changes it live)."""
     max_mkt_data_lines: int = 100
-    """Streaming reqMktData lines one client may hold; one more gets error 101."""
+    """Streaming lines (reqMktData and reqRealTimeBars) one client may hold; one more gets
+    error 101."""
+    realtime_bar_interval: float = 5.0
+    """Seconds of one real-time bar (IB: 5). Tests shrink it so nothing waits 5 s; the bar's
+    time field is whole epoch seconds, so below 1 s consecutive bars may share a time."""
     max_mkt_data_lines_total: int = 0
     """Streaming lines all clients together may hold (IB's allowance is per account);
     one more gets error 101. 0: no account-wide limit."""
@@ -84,6 +88,8 @@ class SimConfig:
             raise ValueError("max_mkt_data_lines_total must be >= 0")
         if self.fill_chunk < 0:
             raise ValueError("fill_chunk must be >= 0")
+        if self.realtime_bar_interval <= 0:
+            raise ValueError("realtime_bar_interval must be > 0")
         if self.tick_interval < 0 or self.current_time_min_interval < 0:
             raise ValueError("intervals must be >= 0")
         for name in (

@@ -86,6 +86,9 @@ class Feeds:
                         self.send_ticks(
                             s, req_id, sub.instrument, sub.data_type, False, sub.rt_volume
                         )
+                for rt in s.subs.rt_bars.values():
+                    if con_id is None or rt.instrument.con_id == con_id:
+                        rt.sample(self.market.quotes[rt.instrument.con_id])
             if not bars:
                 continue
             for req_id, hist in list(s.subs.hist.items()):
@@ -97,6 +100,20 @@ class Feeds:
                         s.version, req_id, hist.bar, hist.bar_s, hist.format_date
                     )
                 )
+
+    def send_realtime_bars(self, start: int) -> int:
+        """The bar period that began at ``start`` (epoch seconds) is over: every real-time bar
+        subscription gets its bar, and the next one starts. Nothing while ticks are stopped
+        (1100, 2103): the bars of the outage are lost, as at IB. Returns the bars sent."""
+        sent = 0
+        paused = self.faults.ticks_paused
+        for s in self.clients.ready():
+            for req_id, rt in list(s.subs.rt_bars.items()):
+                bar = rt.roll(self.market.quotes[rt.instrument.con_id])
+                if not paused:
+                    s.send(msg.realtime_bar(s.version, req_id, start, bar))
+                    sent += 1
+        return sent
 
     def resume(self) -> None:
         """Data flows again (1102, 2104, 2106, a cleared fault): a full quote to every

@@ -22,7 +22,7 @@ from broker_server.sim.order_handlers import OrderHandlers
 from broker_server.sim.pacing import HistPacer
 from broker_server.sim.parsing import parse_ib_datetime, read_contract, resolve_one
 from broker_server.sim.session import Session
-from broker_server.sim.subscriptions import HistSub, MktDataSub
+from broker_server.sim.subscriptions import RT_BAR_WHAT, HistSub, MktDataSub, RtBarSub
 
 logger = logging.getLogger("ibbroker.sim.handlers")
 
@@ -35,6 +35,7 @@ class Handlers:
     def __init__(self, host: HandlerHost) -> None:
         self.host = host
         self._pacers: dict[int, HistPacer] = {}
+        self._rt_requests = 0
         """Historical-data pacing per client ID (kept across reconnects, as IB does)."""
         orders = OrderHandlers(host)
         self._table: dict[int, Handler] = {
@@ -53,6 +54,8 @@ class Handlers:
             20: self.req_historical_data,
             25: self.cancel_historical_data,
             49: self.req_current_time,
+            50: self.req_real_time_bars,
+            51: self.cancel_real_time_bars,
             58: orders.req_global_cancel,
             59: self.req_market_data_type,
             61: self.req_positions,
@@ -243,7 +246,7 @@ class Handlers:
     def _line_limit_hit(self, s: Session) -> int | None:
         # The per-client allowance, then the account-wide one (when configured).
         config = self.host.config
-        if len(s.subs.mkt_data) >= config.max_mkt_data_lines:
+        if s.subs.lines >= config.max_mkt_data_lines:
             return config.max_mkt_data_lines
         total = config.max_mkt_data_lines_total
         if total and sum(self.host.clients.market_data_lines().values()) >= total:
@@ -258,6 +261,62 @@ class Handlers:
             s.send_error(
                 req_id, ib_codes.ERR_CANT_FIND_TICKER, ib_codes.cant_find_ticker_text(req_id)
             )
+
+    def req_real_time_bars(self, s: Session, r: FieldReader) -> None:
+        """``50,3,reqId,<contract>,barSize,whatToShow,useRTH,options``: a 5-second bar every
+        ``SimConfig.realtime_bar_interval`` seconds, built from the instrument's ticks.
+
+        IB's limits: the subscription holds a market-data line (101 beyond the allowance) and
+        is a small-bar request of the historical pacing window (162 beyond 60 in 10 minutes).
+        """
+        r.skip(1)
+        req_id = r.integer()
+        q = read_contract(r)
+        bar_size = r.integer()
+        what = r.text().upper()
+        use_rth = r.flag()
+        r.text()  # realTimeBarsOptions
+        if req_id in s.subs.rt_bars:
+            s.send_error(req_id, ib_codes.ERR_DUPLICATE_TICKER, ib_codes.DUPLICATE_TICKER_TEXT)
+            return
+        ins = resolve_one(self.host.market, s, req_id, q)
+        if ins is None:
+            return
+        if bar_size != 5 or what not in RT_BAR_WHAT:
+            detail = (
+                f"bar size {bar_size} is not supported (only 5)"
+                if bar_size != 5
+                else f"whatToShow {what} is not supported"
+            )
+            s.send_error(req_id, ib_codes.ERR_RT_QUERY, ib_codes.rt_query_text(detail))
+            return
+        limit = self._line_limit_hit(s)
+        if limit is not None:
+            log_event(logger, logging.INFO, "sim_max_tickers", client_id=s.client_id, limit=limit)
+            s.send_error(req_id, ib_codes.ERR_MAX_TICKERS, ib_codes.max_tickers_text(limit))
+            return
+        # Only the small-bar window applies (IB: "no more than 60 new requests for real time
+        # bars in 10 minutes"): unique keys keep the identical and burst rules out of it.
+        self._rt_requests += 1
+        unique = ("realtime bars", self._rt_requests)
+        violation = self._pace(s, unique, unique, 5)
+        if violation is not None:
+            log_event(
+                logger,
+                logging.INFO,
+                "sim_hist_pacing_violation",
+                client_id=s.client_id,
+                req_id=req_id,
+                rule=violation,
+            )
+            s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.pacing_text(violation))
+            return
+        s.subs.rt_bars[req_id] = RtBarSub(ins, what, use_rth)
+
+    def cancel_real_time_bars(self, s: Session, r: FieldReader) -> None:
+        """``51,1,reqId`` (an unknown reqId is ignored)."""
+        r.skip(1)
+        s.subs.rt_bars.pop(r.integer(), None)
 
     def req_historical_data(self, s: Session, r: FieldReader) -> None:
         """``20,reqId,<contract>,includeExpired,end,barSize,duration,useRTH,whatToShow,

@@ -27,6 +27,9 @@ ERR_VALIDATING = 321
 ERR_DUPLICATE_TICKER = 322
 ERR_DUPLICATE_CLIENT_ID = 326
 ERR_ORDER_TYPE = 387
+ERR_RT_QUERY = 420
+"""Invalid real-time query (reqRealTimeBars with a bar size other than 5 or an unknown
+whatToShow)."""
 ERR_ZERO_SIZE = 434
 ERR_MAX_CLIENTS = 502
 """Real TWS refuses a 33rd client; the simulator reports it as 502 with reqId -1."""
@@ -119,6 +122,11 @@ def cant_find_ticker_text(req_id: int) -> str:
 def hmds_text(detail: str) -> str:
     """Error 162's text."""
     return f"Historical Market Data Service error message:{detail}"
+
+
+def rt_query_text(detail: str) -> str:
+    """Error 420's text."""
+    return f"Invalid Real-time Query:{detail}"
 
 
 def pacing_text(rule: str) -> str:

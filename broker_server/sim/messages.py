@@ -32,6 +32,7 @@ MANAGED_ACCTS = 15
 HISTORICAL_DATA = 17
 TICK_STRING = 46
 CURRENT_TIME = 49
+REAL_TIME_BARS = 50
 CONTRACT_DATA_END = 52
 OPEN_ORDER_END = 53
 ACCT_DOWNLOAD_END = 54
@@ -248,6 +249,19 @@ def tick_size(req_id: int, tick_type: int, size: str) -> bytes:
 def tick_string(req_id: int, tick_type: int, value: str) -> bytes:
     """``46,6,reqId,tickType,value``."""
     return encode_msg(TICK_STRING, 6, req_id, tick_type, value)
+
+
+def realtime_bar(
+    version: int,
+    req_id: int,
+    start: int,
+    bar: tuple[float, float, float, float, float, float, int],
+) -> bytes:
+    """``50,3,reqId,time,open,high,low,close,volume,wap,count`` (time: the bar's start, epoch
+    seconds; volume an integer below server version 163, as ibapi 9.81 int()s it)."""
+    open_, high, low, close, volume, wap, count = bar
+    vol = str(int(volume)) if volume < 0 else versions.size(version, volume)
+    return encode_msg(REAL_TIME_BARS, 3, req_id, start, open_, high, low, close, vol, wap, count)
 
 
 def tick_snapshot_end(req_id: int) -> bytes:

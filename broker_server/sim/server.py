@@ -67,6 +67,7 @@ class SimServer:
         self._listener: asyncio.Server | None = None
         self._port: int | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._bar_clock: asyncio.Task[None] | None = None
         self._started = False
         self.market.subscribe(self.feeds.on_market_step)
         self.market.subscribe_instrument(self.feeds.on_instrument_step)
@@ -95,6 +96,7 @@ class SimServer:
             await self.open_listener()
         if self.config.tick_interval > 0:
             self._ticker = asyncio.create_task(self._tick_loop())
+        self._bar_clock = asyncio.create_task(self._bar_loop())
         for con_id in self.tick_rates:
             self._start_instrument_ticker(con_id)
         log_event(
@@ -111,11 +113,12 @@ class SimServer:
         """Close the listener and every connection; the book is kept for a later start()."""
         self._started = False
         await self.faults.cancel_restart()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        for task in (self._ticker, self._bar_clock):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._ticker = self._bar_clock = None
         for task in self._instrument_tickers.values():
             task.cancel()
         for task in self._instrument_tickers.values():
@@ -311,6 +314,19 @@ class SimServer:
         self.handlers.dispatch(s, msg_id, fields)
 
     # market
+
+    async def _bar_loop(self) -> None:
+        # Bar periods are aligned to multiples of the interval on the simulator's wall clock
+        # (12:00:00, 12:00:05, ... as at IB); a bar goes out when its period is over.
+        interval = self.config.realtime_bar_interval
+        while True:
+            now = self.now().timestamp()
+            start = (now // interval) * interval
+            await asyncio.sleep(max(0.0, start + interval - now))
+            try:
+                self.feeds.send_realtime_bars(int(start))
+            except Exception:  # a bug in a listener must not stop the bars
+                logger.exception("sim_realtime_bars_failed")
 
     async def _tick_loop(self) -> None:
         while True:

@@ -16,12 +16,13 @@ from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_pb2 as tpb
 from broker_client.ibbroker.v1 import trading_service_pb2 as spb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
-from broker_server.config import MarketDataConfig
+from broker_server.config import MarketDataConfig, TradingConfig
 from broker_server.domain.clock import SystemClock
 from broker_server.domain.hist_pacing import HistPacingRules
 from broker_server.runtime.connections import ConnectionManager
 from broker_server.runtime.market_data import MarketDataManager
 from broker_server.runtime.md_sessions import PooledDataSessions
+from broker_server.runtime.session_pacing import SessionPacers
 from broker_server.services.market_data_service import market_data_servicer
 from broker_server.sim.server import SimConfig, SimServer
 from tests.connection.conftest import fast_config
@@ -81,8 +82,10 @@ async def make_broker() -> AsyncIterator[Callable[..., Any]]:
         await manager.connect(timeout=5)
         cfg = md or md_config()
         clock = SystemClock()
-        sessions = PooledDataSessions(manager, cfg.client_id, clock)
-        runtime = MarketDataManager(sessions, cfg, clock)
+        # The order runtime's pacers, as in the app: market data shares its data session.
+        sessions = SessionPacers(TradingConfig(), clock)
+        runtime_sessions = PooledDataSessions(manager, sessions.pace)
+        runtime = MarketDataManager(runtime_sessions, cfg, clock)
         server = grpc.aio.server()
         spb_grpc.add_TradingServiceServicer_to_server(
             market_data_servicer(runtime, history_rules=history_rules), server

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+import pytest
 
+from broker_client.errors import BrokerError
 from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
 from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
 from broker_client.market_data import (
@@ -61,15 +63,65 @@ async def test_async_watch_resumes_across_a_broker_restart(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
 
+async def test_sync_watch_resumes_across_a_broker_restart(
+    make_broker: Callable[..., Any],
+) -> None:
+    broker = await make_broker()
+    port = free_port()
+    server = await _serve(broker.md, port)
+    loop = asyncio.get_running_loop()
+    restarted = asyncio.Event()
+
+    async def restart() -> None:
+        nonlocal server
+        await server.stop(0)
+        server = await _serve(broker.md, port)
+        restarted.set()
+
+    def read() -> list[md_pb.MarketDataEvent]:
+        events = []
+        with watch_market_data_sync(f"127.0.0.1:{port}", AAPL, initial_backoff=0.05) as stream:
+            for event in stream:
+                events.append(event)
+                if len(events) == 2:
+                    asyncio.run_coroutine_threadsafe(restart(), loop).result(10)
+                if len(events) > 2 and event.kind == SNAPSHOT:
+                    return events
+        raise AssertionError("the stream ended")
+
+    events = await asyncio.wait_for(asyncio.to_thread(read), 20)
+    assert restarted.is_set()
+    await server.stop(0)
+    kinds = [e.kind for e in events]
+    assert GAP in kinds and kinds.index(GAP) < len(kinds) - 1
+    seqs = [e.sequence for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
 async def test_sync_watch_and_helpers(make_broker: Callable[..., Any]) -> None:
     broker = await make_broker()
     target = f"127.0.0.1:{broker.port}"
 
-    def read_three() -> list[int]:
-        return [e.kind for e in itertools.islice(watch_market_data_sync(target, AAPL), 3)]
+    def read_three() -> tuple[list[int], bool]:
+        with watch_market_data_sync(target, AAPL, owner="sync") as events:
+            kinds = [int(e.kind) for e in itertools.islice(events, 3)]
+            thread = events._thread
+        return kinds, thread.is_alive()  # closed by the with block: its thread has ended
 
-    kinds = await asyncio.to_thread(read_three)
-    assert kinds == [SNAPSHOT, UPDATE, UPDATE]
+    kinds, alive = await asyncio.to_thread(read_three)
+    assert kinds == [SNAPSHOT, UPDATE, UPDATE] and not alive
+
+    def not_found() -> BrokerError:
+        with pytest.raises(BrokerError) as err, watch_market_data_sync(target, 424242) as events:
+            next(events)
+        return err.value
+
+    err = await asyncio.to_thread(not_found)
+    assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "CONTRACT_NOT_FOUND")
+    with pytest.raises(TypeError, match="address"):
+        watch_market_data_sync(grpc.insecure_channel(target), AAPL)
+    with pytest.raises(TypeError):
+        watch_market_data_sync(target, AAPL, initial_bakoff=1)
     lines = await get_market_data_lines(broker.channel)
     assert lines.budget == broker.md.registry.budget
     bars = await get_historical_bars(

@@ -11,10 +11,12 @@ F = QuoteField
 QUOTE = {F.BID: "190.01", F.ASK: "190.02", F.LAST: "190.02", F.VOLUME: "100"}
 
 
-def _update(seq: int, version: int, conflated: int = 0) -> MdEvent:
+def _update(
+    seq: int, version: int, conflated: int = 0, changed: tuple[QuoteField, ...] = (F.BID,)
+) -> MdEvent:
     return MdEvent(
         seq, MdKind.UPDATE, 1_700_000_000.5, quote=QUOTE, fields=DEFAULT_FIELDS,
-        last_trade_time=1_700_000_000.25, changed=(F.BID,), conflated=conflated,
+        last_trade_time=1_700_000_000.25, changed=changed, conflated=conflated,
         version=version,
     )  # fmt: skip
 
@@ -26,10 +28,14 @@ def test_shared_encoding_equals_the_direct_one_with_each_sequence() -> None:
         shared = encoder.response(line, _update(seq, version=7)).event
         assert shared == event_proto(_update(seq, version=7))
         assert shared.sequence == seq
-    # A new version is encoded afresh; a conflated update is built on its own.
+    # A new version is encoded afresh; conflated updates of it share the encoding too, each
+    # with its own count and, when other fields changed in between, its own changed set.
     assert encoder.response(line, _update(3, version=8)).event.sequence == 3
-    conflated = encoder.response(line, _update(4, version=8, conflated=2)).event
-    assert conflated.conflated_updates == 2 and conflated.sequence == 4
+    for seq, conflated, changed in ((4, 2, (F.BID,)), (5, 7, (F.BID, F.LAST)), (6, 0, (F.BID,))):
+        event = _update(seq, version=8, conflated=conflated, changed=changed)
+        got = encoder.response(line, event).event
+        assert got == event_proto(event)
+        assert (got.sequence, got.conflated_updates) == (seq, conflated)
 
 
 def test_only_the_wanted_fields_are_sent() -> None:

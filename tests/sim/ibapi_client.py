@@ -146,6 +146,9 @@ class Recorded:
     tick_sizes: list[tuple[int, int, int]] = field(default_factory=list)
     bars: dict[int, list[BarData]] = field(default_factory=dict)
     bars_end: dict[int, tuple[str, str]] = field(default_factory=dict)
+    realtime_bars: dict[int, list[tuple[int, float, float, float, float, int, float, int]]] = field(
+        default_factory=dict
+    )
     order_status: list[OrderStatusEvent] = field(default_factory=list)
     open_orders: list[tuple[int, Contract, Order, OrderState]] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
@@ -265,6 +268,13 @@ class RecordingApp(EWrapper, EClient):
 
     def historicalData(self, reqId: int, bar: BarData) -> None:
         self._add(lambda r: r.bars.setdefault(reqId, []).append(bar))
+
+    def realtimeBar(
+        self, reqId: int, time: int, open_: float, high: float, low: float, close: float,
+        volume: int, wap: float, count: int,
+    ) -> None:  # fmt: skip
+        bar = (time, open_, high, low, close, volume, wap, count)
+        self._add(lambda r: r.realtime_bars.setdefault(reqId, []).append(bar))
 
     def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:
         self._add(lambda r: r.bars_end.__setitem__(reqId, (start, end)))

@@ -222,6 +222,34 @@ def test_historical_bars_are_valid(app: RecordingApp, sim: SimThread) -> None:
         dt.datetime.strptime(bar.date, "%Y%m%d")  # formatDate 1, daily bars: a plain date
 
 
+def test_realtime_bars_at_server_version_157(ibapi_log: IbapiLogGuard) -> None:
+    # Integer volume below 163 (ibapi 9.81 int()s it); every field where ibapi reads it.
+    server = SimThread(make_config(realtime_bar_interval=0.1))
+    server.start()
+    client = RecordingApp()
+    try:
+        client.start(server.sim.port, CLIENT_ID)
+        client.wait(lambda r: r.next_valid_id is not None)
+        trades, mid = client.next_id(), client.next_id()
+        client.reqRealTimeBars(trades, aapl(AAPL), 5, "TRADES", False, [])
+        client.reqRealTimeBars(mid, aapl(AAPL), 5, "MIDPOINT", True, [])
+        server.call(lambda: server.sim.market.step(3))
+        client.wait(lambda r: len(r.realtime_bars.get(trades, ())) >= 2)
+        client.wait(lambda r: len(r.realtime_bars.get(mid, ())) >= 1)
+        for time_, open_, high, low, close, volume, wap, count in client.rec.realtime_bars[trades]:
+            assert low <= min(open_, close) <= max(open_, close) <= high
+            assert low <= wap <= high
+            assert time_ > 1_700_000_000 and volume >= 0 and count >= 0
+        assert client.rec.realtime_bars[mid][0][5] == -1  # no volume for MIDPOINT
+        client.cancelRealTimeBars(trades)
+        client.cancelRealTimeBars(mid)
+        assert client.loop_alive(), f"ibapi message loop died: {client.loop_error!r}"
+        assert not [e for e in client.rec.errors if e.code not in INFO_CODES]
+    finally:
+        client.stop()
+        server.stop()
+
+
 def test_limit_order_rests_then_cancels(app: RecordingApp, sim: SimThread, expect: Expect) -> None:
     expect.allow(202)
     oid = app.next_id()

@@ -513,10 +513,19 @@ class MarketDataLine(_message.Message):
     OWNERS_FIELD_NUMBER: _builtins.int
     OPEN_TIME_FIELD_NUMBER: _builtins.int
     LINGER_UNTIL_FIELD_NUMBER: _builtins.int
+    REALTIME_BARS_FIELD_NUMBER: _builtins.int
+    WHAT_TO_SHOW_FIELD_NUMBER: _builtins.int
+    USE_RTH_FIELD_NUMBER: _builtins.int
     market_data_type: Global___MarketDataType.ValueType
     """The market data type."""
     subscribers: _builtins.int
     """How many streams share it."""
+    realtime_bars: _builtins.bool
+    """A 5-second real-time bar line (reqRealTimeBars) rather than a quote line."""
+    what_to_show: Global___WhatToShow.ValueType
+    """For a real-time bar line: what the bars show."""
+    use_rth: _builtins.bool
+    """For a real-time bar line: regular trading hours only."""
     @_builtins.property
     def contract(self) -> _trading_pb2.Contract:
         """The instrument."""
@@ -542,10 +551,13 @@ class MarketDataLine(_message.Message):
         owners: _abc.Iterable[_builtins.str] | None = ...,
         open_time: _timestamp_pb2.Timestamp | None = ...,
         linger_until: _timestamp_pb2.Timestamp | None = ...,
+        realtime_bars: _builtins.bool = ...,
+        what_to_show: Global___WhatToShow.ValueType = ...,
+        use_rth: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "linger_until", b"linger_until", "open_time", b"open_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "linger_until", b"linger_until", "market_data_type", b"market_data_type", "open_time", b"open_time", "owners", b"owners", "subscribers", b"subscribers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "linger_until", b"linger_until", "market_data_type", b"market_data_type", "open_time", b"open_time", "owners", b"owners", "realtime_bars", b"realtime_bars", "subscribers", b"subscribers", "use_rth", b"use_rth", "what_to_show", b"what_to_show"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -769,17 +769,33 @@ class WatchMarketDataRequest(_message.Message):
     REALTIME_BARS_FIELD_NUMBER: _builtins.int
     OWNER_FIELD_NUMBER: _builtins.int
     RESUME_AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    REALTIME_BARS_WHAT_TO_SHOW_FIELD_NUMBER: _builtins.int
+    REALTIME_BARS_USE_RTH_FIELD_NUMBER: _builtins.int
+    REALTIME_BARS_ONLY_FIELD_NUMBER: _builtins.int
     gateway: _builtins.str
     """The gateway; empty means the default gateway."""
     market_data_type: _market_data_pb2.MarketDataType.ValueType
     """Live, frozen or delayed; unset means LIVE."""
     realtime_bars: _builtins.bool
-    """Also stream 5-second real-time bars (BAR events)."""
+    """Also stream 5-second real-time bars (BAR events): one IB reqRealTimeBars per gateway,
+    instrument, realtime_bars_what_to_show and realtime_bars_use_rth, shared by every
+    subscriber; it takes a line of the gateway's budget, as IB counts it.
+    """
     owner: _builtins.str
     """Who asks (shown in GetMarketDataLines)."""
     resume_after_sequence: _builtins.int
     """Resume: replay the retained events after this sequence number (a GAP first when some are
     no longer retained), then a SNAPSHOT.
+    """
+    realtime_bars_what_to_show: _market_data_pb2.WhatToShow.ValueType
+    """What the real-time bars show: TRADES (unset), MIDPOINT, BID or ASK; other values are
+    INVALID_ARGUMENT. Only with realtime_bars.
+    """
+    realtime_bars_use_rth: _builtins.bool
+    """Real-time bars of regular trading hours only. Only with realtime_bars."""
+    realtime_bars_only: _builtins.bool
+    """Bars only: no quote line is held (no SNAPSHOT or UPDATE; BAR, GAP and FINAL events).
+    Needs realtime_bars; fields must be empty.
     """
     @_builtins.property
     def contract(self) -> _trading_pb2.Contract:
@@ -799,10 +815,13 @@ class WatchMarketDataRequest(_message.Message):
         realtime_bars: _builtins.bool = ...,
         owner: _builtins.str = ...,
         resume_after_sequence: _builtins.int = ...,
+        realtime_bars_what_to_show: _market_data_pb2.WhatToShow.ValueType = ...,
+        realtime_bars_use_rth: _builtins.bool = ...,
+        realtime_bars_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "fields", b"fields", "gateway", b"gateway", "market_data_type", b"market_data_type", "owner", b"owner", "realtime_bars", b"realtime_bars", "resume_after_sequence", b"resume_after_sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "fields", b"fields", "gateway", b"gateway", "market_data_type", b"market_data_type", "owner", b"owner", "realtime_bars", b"realtime_bars", "realtime_bars_only", b"realtime_bars_only", "realtime_bars_use_rth", b"realtime_bars_use_rth", "realtime_bars_what_to_show", b"realtime_bars_what_to_show", "resume_after_sequence", b"resume_after_sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,6 +3,7 @@
 import type { Contract as _ibbroker_v1_Contract, Contract__Output as _ibbroker_v1_Contract__Output } from '../../ibbroker/v1/Contract';
 import type { MarketDataType as _ibbroker_v1_MarketDataType, MarketDataType__Output as _ibbroker_v1_MarketDataType__Output } from '../../ibbroker/v1/MarketDataType';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
+import type { WhatToShow as _ibbroker_v1_WhatToShow, WhatToShow__Output as _ibbroker_v1_WhatToShow__Output } from '../../ibbroker/v1/WhatToShow';
 
 /**
  * MarketDataLine is one IB market data subscription of a gateway.
@@ -32,6 +33,18 @@ export interface MarketDataLine {
    * While lingering after the last subscriber left: when it will be cancelled at IB.
    */
   'linger_until'?: (_google_protobuf_Timestamp | null);
+  /**
+   * A 5-second real-time bar line (reqRealTimeBars) rather than a quote line.
+   */
+  'realtime_bars'?: (boolean);
+  /**
+   * For a real-time bar line: what the bars show.
+   */
+  'what_to_show'?: (_ibbroker_v1_WhatToShow);
+  /**
+   * For a real-time bar line: regular trading hours only.
+   */
+  'use_rth'?: (boolean);
 }
 
 /**
@@ -62,4 +75,16 @@ export interface MarketDataLine__Output {
    * While lingering after the last subscriber left: when it will be cancelled at IB.
    */
   'linger_until': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * A 5-second real-time bar line (reqRealTimeBars) rather than a quote line.
+   */
+  'realtime_bars': (boolean);
+  /**
+   * For a real-time bar line: what the bars show.
+   */
+  'what_to_show': (_ibbroker_v1_WhatToShow__Output);
+  /**
+   * For a real-time bar line: regular trading hours only.
+   */
+  'use_rth': (boolean);
 }

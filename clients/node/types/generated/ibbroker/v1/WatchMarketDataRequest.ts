@@ -3,6 +3,7 @@
 import type { Contract as _ibbroker_v1_Contract, Contract__Output as _ibbroker_v1_Contract__Output } from '../../ibbroker/v1/Contract';
 import type { MarketDataField as _ibbroker_v1_MarketDataField, MarketDataField__Output as _ibbroker_v1_MarketDataField__Output } from '../../ibbroker/v1/MarketDataField';
 import type { MarketDataType as _ibbroker_v1_MarketDataType, MarketDataType__Output as _ibbroker_v1_MarketDataType__Output } from '../../ibbroker/v1/MarketDataType';
+import type { WhatToShow as _ibbroker_v1_WhatToShow, WhatToShow__Output as _ibbroker_v1_WhatToShow__Output } from '../../ibbroker/v1/WhatToShow';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -26,7 +27,9 @@ export interface WatchMarketDataRequest {
    */
   'market_data_type'?: (_ibbroker_v1_MarketDataType);
   /**
-   * Also stream 5-second real-time bars (BAR events).
+   * Also stream 5-second real-time bars (BAR events): one IB reqRealTimeBars per gateway,
+   * instrument, realtime_bars_what_to_show and realtime_bars_use_rth, shared by every
+   * subscriber; it takes a line of the gateway's budget, as IB counts it.
    */
   'realtime_bars'?: (boolean);
   /**
@@ -38,6 +41,20 @@ export interface WatchMarketDataRequest {
    * no longer retained), then a SNAPSHOT.
    */
   'resume_after_sequence'?: (number | string | Long);
+  /**
+   * What the real-time bars show: TRADES (unset), MIDPOINT, BID or ASK; other values are
+   * INVALID_ARGUMENT. Only with realtime_bars.
+   */
+  'realtime_bars_what_to_show'?: (_ibbroker_v1_WhatToShow);
+  /**
+   * Real-time bars of regular trading hours only. Only with realtime_bars.
+   */
+  'realtime_bars_use_rth'?: (boolean);
+  /**
+   * Bars only: no quote line is held (no SNAPSHOT or UPDATE; BAR, GAP and FINAL events).
+   * Needs realtime_bars; fields must be empty.
+   */
+  'realtime_bars_only'?: (boolean);
 }
 
 /**
@@ -61,7 +78,9 @@ export interface WatchMarketDataRequest__Output {
    */
   'market_data_type': (_ibbroker_v1_MarketDataType__Output);
   /**
-   * Also stream 5-second real-time bars (BAR events).
+   * Also stream 5-second real-time bars (BAR events): one IB reqRealTimeBars per gateway,
+   * instrument, realtime_bars_what_to_show and realtime_bars_use_rth, shared by every
+   * subscriber; it takes a line of the gateway's budget, as IB counts it.
    */
   'realtime_bars': (boolean);
   /**
@@ -73,4 +92,18 @@ export interface WatchMarketDataRequest__Output {
    * no longer retained), then a SNAPSHOT.
    */
   'resume_after_sequence': (string);
+  /**
+   * What the real-time bars show: TRADES (unset), MIDPOINT, BID or ASK; other values are
+   * INVALID_ARGUMENT. Only with realtime_bars.
+   */
+  'realtime_bars_what_to_show': (_ibbroker_v1_WhatToShow__Output);
+  /**
+   * Real-time bars of regular trading hours only. Only with realtime_bars.
+   */
+  'realtime_bars_use_rth': (boolean);
+  /**
+   * Bars only: no quote line is held (no SNAPSHOT or UPDATE; BAR, GAP and FINAL events).
+   * Needs realtime_bars; fields must be empty.
+   */
+  'realtime_bars_only': (boolean);
 }
