@@ -139,8 +139,7 @@ async def test_a_sigstopped_leader_woken_after_a_takeover_writes_nothing_and_exi
                 proc.send_signal(signal.SIGCONT)
             try:
                 assert new.leadership is not None and new.leadership.epoch == 2
-                lost = tail.wait_for("store_leadership_lost", 10)  # its renewal found epoch 2
-                assert lost["leader_address"] == "127.0.0.1:7002"
+                tail.wait_for("store_leadership_lost", 10)  # its deadline, or epoch 2 found
                 assert await asyncio.to_thread(proc.wait, 30) == EXIT_STEPPED_DOWN
                 gone = tail.wait_for("leadership_step_down_exit", 5)
                 assert gone["cause"] in {"local_expiry", "newer_leader"}  # whichever came first
