@@ -207,22 +207,34 @@ class PostgresStore:
 
     async def close(self) -> None:
         """Finish every call made so far, step down (a standby takes over at once) and close
-        the pool. Idempotent."""
+        the pool. Idempotent.
+
+        A store that lost its leadership (often because PostgreSQL stopped answering) closes
+        without asking PostgreSQL anything: its writes are refused locally anyway, and a
+        graceful close (or cancelling a query, which asyncpg does with a request to the server)
+        would wait for a server that may not answer, and the rejoin or exit 75 behind it."""
         with self._lock:
             self._closed = True
             pending = list(self._inflight)
-        if pending:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending), return_exceptions=True)
-        for task in (self._renewer, self._follower):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        tasks = [t for t in (self._renewer, self._follower) if t is not None]
         self._renewer = self._follower = None
         pool, self._pool = self._pool, None
+        if self._lost:
+            for task in tasks:
+                task.cancel()
+            if pool is not None:
+                pool.terminate()  # aborts the connections: the cancelled queries end at once
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return
+        if pending:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending), return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if pool is None:
             return
-        if self._lead is not None and not self._lost:
+        if self._lead is not None:
             with contextlib.suppress(Exception):
                 async with pool.acquire() as conn:
                     await leader.release(conn, self._lead)

@@ -124,8 +124,13 @@ def test_a_broker_without_standby_exits_with_ex_tempfail_after_a_step_down(
     broker = _broker(tmp_path, private_pg, standby=False)
     try:
         broker.serving(WAIT)
-        _cut_off_until_step_down(broker, private_pg)
-        assert broker.proc.wait(WAIT) == EXIT_STEPPED_DOWN == 75
+        frozen = _server_pids(private_pg)
+        _signal_all(frozen, signal.SIGSTOP)
+        try:  # PostgreSQL stays silent: the deposed broker's stop must not wait for it
+            broker.tail.wait_for("leadership_step_down", 4 * TTL)
+            assert broker.proc.wait(WAIT) == EXIT_STEPPED_DOWN == 75
+        finally:
+            _signal_all(frozen, signal.SIGCONT)
         gone = broker.tail.wait_for("leadership_step_down_exit", 1)
         assert gone["exit_code"] == 75 and gone["cause"] == "local_expiry"
     finally:
