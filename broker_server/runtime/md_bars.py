@@ -26,8 +26,7 @@ from broker_server.domain.md_events import BarValue, MdEvent
 from broker_server.domain.md_lines import DataType, LineKey
 from broker_server.ib.market_data import bar_value
 from broker_server.ib.session import IBSession, MarketDataSubscription
-from broker_server.logs import log_event
-from broker_server.runtime.md_feed import Subscription
+from broker_server.runtime.md_feed import Subscription, announce_gap
 
 log = logging.getLogger("ibbroker.market_data")
 
@@ -89,27 +88,8 @@ class BarFeed:
 
     def reissued(self) -> None:
         """The line was requested again at IB: GAP to everyone; the next bar is fresh state."""
-        now, wall = self._clock.monotonic(), self._clock.wall()
-        start = self.pending_start
-        if self.last_data_wall is not None and (start is None or self.last_data_wall < start):
-            start = self.last_data_wall
-        reason = self.pending_reason or "reconnect: the line was requested again"
-        self.pending_reason, self.pending_start = "", None
-        self.heals += 1
         self.last_bar = None
-        for s in self.subscribers.values():
-            s.outbox.gap(start, wall, reason, now)
-            s.wake.set()
-        log_event(
-            log,
-            logging.INFO,
-            "market_data_line_healed",
-            line=str(self.key),
-            reason=reason,
-            gap_start=start,
-            gap_end=wall,
-            subscribers=len(self.subscribers),
-        )
+        announce_gap(self, self._clock.monotonic(), self._clock.wall())
 
     def _follow(self, bars: Any) -> None:
         if self._bars is not None:

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from broker_server.domain.clock import Clock
 from broker_server.domain.contracts import ContractMatch
@@ -69,6 +69,41 @@ class Subscription:
         self.wake.set()
         if self.on_end is not None:
             self.on_end()
+
+
+class HealingLine(Protocol):
+    """What :func:`announce_gap` reads and resets of a line (a quote or a bar line)."""
+
+    key: LineKey
+    subscribers: dict[int, Subscription]
+    last_data_wall: float | None
+    pending_reason: str
+    pending_start: float | None
+    heals: int
+
+
+def announce_gap(line: HealingLine, now: float, wall: float) -> None:
+    """``line`` was requested again at IB: every subscriber gets a GAP from the line's last data
+    (or the start of what caused it, if earlier) to ``wall``, and the heal is logged."""
+    start = line.pending_start
+    if line.last_data_wall is not None and (start is None or line.last_data_wall < start):
+        start = line.last_data_wall
+    reason = line.pending_reason or "reconnect: the line was requested again"
+    line.pending_reason, line.pending_start = "", None
+    line.heals += 1
+    for s in line.subscribers.values():
+        s.outbox.gap(start, wall, reason, now)
+        s.wake.set()
+    log_event(
+        log,
+        logging.INFO,
+        "market_data_line_healed",
+        line=str(line.key),
+        reason=reason,
+        gap_start=start,
+        gap_end=wall,
+        subscribers=len(line.subscribers),
+    )
 
 
 class LineFeed:
@@ -146,28 +181,9 @@ class LineFeed:
 
     def reissued(self) -> None:
         """The line was requested again at IB: GAP to everyone, then a fresh snapshot."""
-        now, wall = self._clock.monotonic(), self._clock.wall()
-        start = self.pending_start
-        if self.last_data_wall is not None and (start is None or self.last_data_wall < start):
-            start = self.last_data_wall
-        reason = self.pending_reason or "reconnect: the line was requested again"
-        self.pending_reason, self.pending_start = "", None
-        self.heals += 1
         self.primed = False
-        for s in self.subscribers.values():
-            s.outbox.gap(start, wall, reason, now)
-            s.wake.set()
+        announce_gap(self, self._clock.monotonic(), self._clock.wall())
         self._arm_snapshot_timer()
-        log_event(
-            log,
-            logging.INFO,
-            "market_data_line_healed",
-            line=str(self.key),
-            reason=reason,
-            gap_start=start,
-            gap_end=wall,
-            subscribers=len(self.subscribers),
-        )
 
     def _follow(self, ticker: Any) -> None:
         if self._ticker is not None:
