@@ -301,15 +301,7 @@ class Handlers:
         unique = ("realtime bars", self._rt_requests)
         violation = self._pace(s, unique, unique, 5)
         if violation is not None:
-            log_event(
-                logger,
-                logging.INFO,
-                "sim_hist_pacing_violation",
-                client_id=s.client_id,
-                req_id=req_id,
-                rule=violation,
-            )
-            s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.pacing_text(violation))
+            self._refuse_paced(s, req_id, violation)
             return
         s.subs.rt_bars[req_id] = RtBarSub(ins, what, use_rth)
 
@@ -366,15 +358,7 @@ class Handlers:
                                    format_date, keep_up_to_date),
                                (ins.con_id, q.exchange or ins.exchange, what.upper()), bar_s)  # fmt: skip
         if violation is not None:
-            log_event(
-                logger,
-                logging.INFO,
-                "sim_hist_pacing_violation",
-                client_id=s.client_id,
-                req_id=req_id,
-                rule=violation,
-            )
-            s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.pacing_text(violation))
+            self._refuse_paced(s, req_id, violation)
             return
         bars = self.host.market.bars(ins, end, duration_s, bar_s)
         now = self.host.now()
@@ -383,6 +367,18 @@ class Handlers:
         s.send(msg.historical_data(s.version, req_id, bars, bar_s, format_date, start_dt, end_dt))
         if keep_up_to_date and bars:
             s.subs.hist[req_id] = HistSub(ins, bar_s, format_date, bars[-1])
+
+    def _refuse_paced(self, s: Session, req_id: int, violation: str) -> None:
+        """IB's answer to a historical pacing violation: error 162 naming the rule."""
+        log_event(
+            logger,
+            logging.INFO,
+            "sim_hist_pacing_violation",
+            client_id=s.client_id,
+            req_id=req_id,
+            rule=violation,
+        )
+        s.send_error(req_id, ib_codes.ERR_HMDS, ib_codes.pacing_text(violation))
 
     def _pace(self, s: Session, identical: Hashable, burst: Hashable, bar_s: int) -> str | None:
         rules = self.host.config.hist_pacing
