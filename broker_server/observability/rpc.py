@@ -14,7 +14,8 @@ tracer is installed, runs the handler inside a SERVER span whose parent is the W
 (an unknown method never reaches a handler), so their number is bounded.
 
 The per-call cost is kept to what cannot be avoided (docs/observability.md, "What it costs"):
-the series of a method are found once (:mod:`~broker_server.observability.rpc_stats`, not the
+a method's timed handler is built once and cached (no handler or closure per call), the
+series of a method are found once (:mod:`~broker_server.observability.rpc_stats`, not the
 OpenTelemetry SDK, records them), and without a tracer a call makes no span, no context switch
 and no generator: a clock read before, a status read and a histogram update after.
 """
@@ -135,10 +136,19 @@ class _Traced:
 
 
 class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
-    """Metrics and a span for every call; put it first so it sees every refusal too."""
+    """Metrics and a span for every call; put it first so it sees every refusal too.
+
+    The timed handler of a method is built once and cached, as the auth interceptor and the
+    request guard cache theirs (grpc.aio resolves the chain on every call): it is reused while
+    the chain below hands on the same handler object, and rebuilt when it does not (a draining
+    server's refusal, a per-call stream counter)."""
+
+    MAX_CACHED = 1024
+    """Methods whose timed handler is kept (only registered methods reach here: bounded)."""
 
     def __init__(self) -> None:
         self._calls: dict[tuple[str, bool], _Call] = {}
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -149,6 +159,15 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not _enabled:
             return handler
         method = handler_call_details.method or ""
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]  # the same handler below: its timed handler, built once
+        wrapped = self._wrap(method, handler)
+        if len(self._wrapped) < self.MAX_CACHED or cached is not None:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         unary = handler.unary_unary
         key = (method, unary is None)
         call = self._calls.get(key)
@@ -254,7 +273,20 @@ def _unary_unary(
     handler: grpc.RpcMethodHandler, inner: Callable[..., Awaitable[Any]], call: _Call
 ) -> grpc.RpcMethodHandler:
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return await _run(call, context, inner(request, context))
+        # _run inlined for the no-tracer case: this is the path of every unary call, and it
+        # makes no helper coroutine.
+        current = tracer()
+        if not isinstance(current, _NO_TRACER):
+            return await _run_traced(call, context, inner(request, context), current)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await inner(request, context)
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            call.finish(context, error, time.perf_counter() - started)
 
     return grpc.unary_unary_rpc_method_handler(
         unary, handler.request_deserializer, handler.response_serializer
