@@ -21,12 +21,11 @@ const require = createRequire(join(clientDir, 'package.json'));
 const grpc = require('@grpc/grpc-js');
 const { loadPackage, CHANNEL_OPTIONS } = await import(join(clientDir, 'src', 'index.js'));
 
-const [port, conIdsText, perIdText, secondsText, warmupText, stoppedText] = process.argv.slice(2);
+const [port, conIdsText, perIdText, secondsText, warmupText] = process.argv.slice(2);
 const conIds = conIdsText.split(',').map(Number);
 const perId = Number(perIdText);
 const seconds = Number(secondsText);
 const warmup = Number(warmupText);
-const stopped = Number(stoppedText);
 
 const root = loadPackage();
 const client = new root.ibbroker.v1.TradingService(
@@ -52,7 +51,6 @@ for (const conId of conIds) {
       if (event.kind === 'MARKET_DATA_EVENT_KIND_SNAPSHOT') {
         ready += 1;
         if (ready === total) process.stdout.write('ready\n');
-        if (index < stopped) call.pause(); // a stopped reader: open, never read again
         return;
       }
       if (!measuring) return;
