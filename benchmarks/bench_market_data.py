@@ -4,7 +4,7 @@ broker's CPU share, the effect of one stopped reader on the others' p99 (goal <=
 50 instruments x 20 subscribers: IB lines used at the simulator (must be 50) and broker RSS.
 
     python benchmarks/bench_market_data.py [--subscribers 500] [--procs 4] [--seconds 4]
-        [--stopped-subscribers 50] [--stopped-rounds 6] [--stopped-seconds 2]
+        [--stopped-subscribers 50] [--stopped-rounds 10] [--stopped-seconds 1.2]
         [--subscriber-kinds python,node]
         [--phases fanout,stopped,wide]
 
@@ -721,10 +721,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--stopped-subscribers", type=int, default=50)
     parser.add_argument(
-        "--stopped-rounds", type=int, default=6, help="measured rounds of each stopped-phase arm"
+        "--stopped-rounds", type=int, default=10, help="measured rounds of each stopped-phase arm"
     )
     parser.add_argument(
-        "--stopped-seconds", type=float, default=2.0, help="measuring time of a stopped round"
+        "--stopped-seconds", type=float, default=1.2, help="measuring time of a stopped round"
     )
     parser.add_argument(
         "--subscriber-kinds",
