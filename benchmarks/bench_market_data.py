@@ -4,7 +4,8 @@ broker's CPU share, the effect of one stopped reader on the others' p99 (goal <=
 50 instruments x 20 subscribers: IB lines used at the simulator (must be 50) and broker RSS.
 
     python benchmarks/bench_market_data.py [--subscribers 500] [--procs 4] [--seconds 4]
-        [--stopped-subscribers 50] [--repeats 2] [--subscriber-kinds python,node]
+        [--stopped-subscribers 50] [--stopped-rounds 10] [--stopped-seconds 1.2]
+        [--subscriber-kinds python,node]
         [--phases fanout,stopped,wide]
 
 Processes (multiprocessing, spawn, all on loopback): the simulator runs in this process (it
@@ -28,6 +29,18 @@ prints the CPU the broker and the subscriber processes spent per event received,
 window: the side that spends more per event is the limit (a latency figure alone cannot tell,
 on a machine shared with other work). Profiles: ``py-spy record --pid PID --native`` on the
 broker or a subscriber process during a long ``--seconds`` run (docs/market_data.md).
+
+The stopped-reader phase compares like with like on a shared machine: the same
+``--stopped-subscribers`` reading streams (in ``--procs`` processes) stay up through one
+unmeasured warm-up round and ``--stopped-rounds`` rounds of each arm, interleaved with the
+order rotating: *without*, *with* (one extra stream, opened by a separate client process on its
+own channel, its snapshot read and then never read again; the broker keeps it open, under
+``too_slow_after``, for the whole round) and *without again* (the noise floor: the same
+comparison with no stopped reader on either side). Each round settles ``SETTLE`` seconds, then
+measures ``--stopped-seconds``. It prints every round's p99 (and, for the stopped stream, the
+events that waited unread and the updates the broker merged for it: proof it was held up), the
+median of the rounds per arm, with/without and without-again/without, and the verdict: meets
+the goal (<= +10 %), above it but within the noise floor (not resolved), or fails beyond it.
 """
 
 from __future__ import annotations
@@ -105,7 +118,6 @@ def _client_process(
     con_ids: list[int],
     per_instrument: int,
     seconds: float,
-    stopped: int,
 ) -> None:
     import grpc
 
@@ -137,7 +149,7 @@ def _client_process(
         ready = 0
         all_ready = asyncio.Event()
 
-        async def read(call: Any, record: bool, stop_after_snapshot: bool) -> None:
+        async def read(call: Any) -> None:
             nonlocal ready
             async for response in call:
                 event = response.event
@@ -145,15 +157,12 @@ def _client_process(
                     ready += 1
                     if ready == len(calls):
                         all_ready.set()
-                    if stop_after_snapshot:
-                        return  # a stopped reader: the stream stays open, nobody reads it
                     continue
                 if measuring.is_set():
                     counts["events"] += 1
                     counts["conflated"] += event.conflated_updates
                 if (
-                    record
-                    and measuring.is_set()
+                    measuring.is_set()
                     and event.kind == update
                     and last_field in event.changed
                     and event.quote.HasField("last_trade_time")
@@ -161,7 +170,7 @@ def _client_process(
                     sent = event.quote.last_trade_time.ToNanoseconds() / 1e9
                     latencies.append(time.time() - sent)
 
-        tasks = [asyncio.create_task(read(call, True, i < stopped)) for i, call in enumerate(calls)]
+        tasks = [asyncio.create_task(read(call)) for call in calls]
         await asyncio.wait_for(all_ready.wait(), PHASE_TIMEOUT)
         conn.send("ready")
         conn.recv()  # go
@@ -179,6 +188,271 @@ def _client_process(
         conn.send((latencies, counts))
 
     asyncio.run(main())
+
+
+# -- the stopped-reader phase: interleaved rounds on long-lived processes ---------------------
+
+ARMS = ("without", "with", "without2")
+"""The stopped-reader phase's arms: ``with`` has one extra stream nobody reads; ``without2`` is
+a second arm without it, the noise floor (A vs A)."""
+SETTLE = 0.5
+"""Seconds between a round's set-up (the stopped stream opened, or nothing) and its measuring:
+about 50 ticks, more than the ~20 events that fill a stopped stream's receive window."""
+
+
+def _round_client_process(conn: Connection, port: int, con_id: int, count: int) -> None:
+    """``count`` streams of ``con_id``, read in full and kept open across rounds; on "start" a
+    round's recording begins, on "stop" its latencies and counts go back; "exit" ends."""
+    import grpc
+
+    from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
+    from broker_client.ibbroker.v1 import trading_pb2 as tpb
+    from broker_client.ibbroker.v1 import trading_service_pb2 as spb
+    from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
+    from broker_client.market_data import market_data_channel_options
+
+    snapshot = md_pb.MARKET_DATA_EVENT_KIND_SNAPSHOT
+    update = md_pb.MARKET_DATA_EVENT_KIND_UPDATE
+    last_field = md_pb.MARKET_DATA_FIELD_LAST
+
+    async def main() -> None:
+        channels = [
+            grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=market_data_channel_options())
+            for _ in range(4)
+        ]
+        stubs = [spb_grpc.TradingServiceStub(c) for c in channels]
+        request = spb.WatchMarketDataRequest(contract=tpb.Contract(con_id=con_id), owner="b")
+        calls = [stubs[i % len(stubs)].WatchMarketData(request) for i in range(count)]
+        latencies: list[float] = []
+        counts = {"events": 0, "conflated": 0}
+        measuring = False
+        ready = 0
+        all_ready = asyncio.Event()
+
+        async def read(call: Any) -> None:
+            nonlocal ready
+            async for response in call:
+                event = response.event
+                if event.kind == snapshot:
+                    ready += 1
+                    if ready == len(calls):
+                        all_ready.set()
+                    continue
+                if not measuring:
+                    continue
+                counts["events"] += 1
+                counts["conflated"] += event.conflated_updates
+                if (
+                    event.kind == update
+                    and last_field in event.changed
+                    and event.quote.HasField("last_trade_time")
+                ):
+                    sent = event.quote.last_trade_time.ToNanoseconds() / 1e9
+                    latencies.append(time.time() - sent)
+
+        tasks = [asyncio.create_task(read(call)) for call in calls]
+        await asyncio.wait_for(all_ready.wait(), PHASE_TIMEOUT)
+        conn.send("ready")
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "exit":
+            if command == "start":
+                latencies, counts = [], {"events": 0, "conflated": 0}
+                measuring = True
+            else:  # stop
+                measuring = False
+                conn.send((latencies, counts))
+        for task in tasks:
+            task.cancel()
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for c in channels:
+            await c.close()
+
+    asyncio.run(main())
+
+
+HELD_UP = 20
+"""Updates merged in one event that show the stopped stream was held up (not a stray merge)."""
+
+
+def _stopped_reader_process(conn: Connection, port: int, con_id: int) -> None:
+    """The stopped reader, a client of its own: on "open" it opens a stream on its own channel
+    (the client's market-data options), reads the snapshot and never reads again; on "close"
+    (after the round's measuring) it reports whether the broker had ended the stream, else
+    drains it to show it was held up: the events that waited unread, then the first event the
+    broker had to conflate and how many updates it merged. Then it cancels the stream."""
+    import grpc
+
+    from broker_client.ibbroker.v1 import market_data_pb2 as md_pb
+    from broker_client.ibbroker.v1 import trading_pb2 as tpb
+    from broker_client.ibbroker.v1 import trading_service_pb2 as spb
+    from broker_client.ibbroker.v1 import trading_service_pb2_grpc as spb_grpc
+    from broker_client.market_data import market_data_channel_options
+
+    async def main() -> None:
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=market_data_channel_options()
+        )
+        stub = spb_grpc.TradingServiceStub(channel)
+        request = spb.WatchMarketDataRequest(contract=tpb.Contract(con_id=con_id), owner="stop")
+        loop = asyncio.get_running_loop()
+
+        async def open_stream() -> Any:
+            call = stub.WatchMarketData(request)
+            async with asyncio.timeout(PHASE_TIMEOUT):
+                while (await call.read()).event.kind != md_pb.MARKET_DATA_EVENT_KIND_SNAPSHOT:
+                    pass
+            return call
+
+        # Connect before the first round: the first stream of a fresh connection may run
+        # before the small per-stream window is settled, and would not be held up at once.
+        (await open_stream()).cancel()
+        conn.send("ready")
+        call: Any = None
+        while (command := await loop.run_in_executor(None, conn.recv)) != "exit":
+            if command == "open":
+                call = await open_stream()
+                conn.send("opened")  # from here on nobody reads this stream
+            else:  # close: was the stream really held up? Drain what waited unread.
+                ended = call.done()
+                buffered = merged = 0
+                try:
+                    async with asyncio.timeout(1.0):
+                        # The broker conflated what it could not send: the first event after
+                        # the buffered ones carries how many updates it merged (a held-up
+                        # stream shows ~100 a second; an odd merged update while it still
+                        # flowed shows a few).
+                        while not ended and merged < HELD_UP and buffered < 1000:
+                            response = await call.read()
+                            if response is grpc.aio.EOF:
+                                break
+                            merged = max(merged, response.event.conflated_updates)
+                            buffered += 1
+                except TimeoutError:
+                    pass
+                except grpc.aio.AioRpcError:
+                    ended = True  # ended by the broker (SUBSCRIBER_TOO_SLOW) while draining
+                call.cancel()
+                conn.send((ended, buffered, merged))
+        await channel.close()
+
+    asyncio.run(main())
+
+
+async def _ask(pipe: Connection, message: str) -> Any:
+    """Send ``message`` to a child process and wait (bounded) for its answer."""
+    pipe.send(message)
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(None, pipe.poll, PHASE_TIMEOUT):
+        raise RuntimeError(f"a child process did not answer {message!r} in time")
+    return pipe.recv()
+
+
+async def _phase_stopped(
+    ctx: Any, port: int, broker_pid: int, n: int, procs: int, rounds: int, seconds: float
+) -> None:
+    """``rounds`` rounds of each arm (``ARMS``) after one unmeasured warm-up round, the arms'
+    order rotating from cycle to cycle so that none always runs first. The same ``n`` reading
+    subscribers (in ``procs`` processes) stay up through every round; the stopped reader is a
+    separate client process, so the reading processes do the same work in every arm and only
+    the broker (and the machine) sees the difference. Prints per-round p99s, their median per
+    arm, the ratio with/without, the noise floor without2/without and the verdict."""
+    procs = max(1, min(procs, n))
+    pipes: list[Connection] = []
+    children: list[Any] = []
+    for p in range(procs):
+        ours, theirs = ctx.Pipe()
+        count = n // procs + (p < n % procs)
+        children.append(ctx.Process(target=_round_client_process, args=(theirs, port, AAPL, count)))
+        pipes.append(ours)
+    stop_pipe, theirs = ctx.Pipe()
+    children.append(ctx.Process(target=_stopped_reader_process, args=(theirs, port, AAPL)))
+    for child in children:
+        child.start()
+    loop = asyncio.get_running_loop()
+    try:
+        for pipe in [*pipes, stop_pipe]:
+            if not await loop.run_in_executor(None, pipe.poll, PHASE_TIMEOUT):
+                raise RuntimeError("a client process did not get its snapshots in time")
+            pipe.recv()
+        p99s: dict[str, list[float]] = {arm: [] for arm in ARMS}
+        pooled: dict[str, list[float]] = {arm: [] for arm in ARMS}
+        schedule = [ARMS[0]] + [
+            ARMS[(c + i) % len(ARMS)] for c in range(rounds) for i in range(len(ARMS))
+        ]
+        for number, arm in enumerate(schedule):
+            if arm == "with":
+                await _ask(stop_pipe, "open")
+            await asyncio.sleep(SETTLE)
+            cpu0, wall0 = _cpu_seconds(broker_pid), time.monotonic()
+            for pipe in pipes:
+                pipe.send("start")
+            await asyncio.sleep(seconds)
+            latencies: list[float] = []
+            events = conflated = 0
+            for pipe in pipes:
+                got, counts = await _ask(pipe, "stop")
+                latencies.extend(got)
+                events += counts["events"]
+                conflated += counts["conflated"]
+            cpu = (_cpu_seconds(broker_pid) - cpu0) / (time.monotonic() - wall0)
+            note = ""
+            if arm == "with":
+                ended, buffered, merged = await _ask(stop_pipe, "close")
+                if ended:
+                    note = "  stopped stream: ended by the broker"
+                elif merged >= HELD_UP:
+                    note = f"  stopped stream: {buffered - 1} events unread, {merged} merged"
+                else:
+                    note = f"  stopped stream NOT held up (most merged in one event: {merged})"
+            p50, p99, _ = _stats(latencies)
+            label = "warm-up, not counted" if number == 0 else arm
+            print(
+                f"    round {number:2d} {label:<20} n={len(latencies):>5}  p50={p50 * 1e3:6.2f} "
+                f"ms  p99={p99 * 1e3:6.2f} ms  {events / seconds:6.0f} events/s "
+                f"({conflated / seconds:4.0f} merged)  broker CPU {cpu * 100:4.0f} %{note}"
+            )
+            if number:
+                p99s[arm].append(p99)
+                pooled[arm].extend(latencies)
+    finally:
+        for pipe in pipes:
+            pipe.send("exit")
+        stop_pipe.send("exit")
+        for child in children:
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+    med = {arm: statistics.median(values) for arm, values in p99s.items()}
+    effect = med["with"] / med["without"] - 1
+    noise = med["without2"] / med["without"] - 1
+    print(
+        f"{n} subscribers, median p99 of {rounds} rounds: without {med['without'] * 1e3:.2f} ms, "
+        f"with one stopped reader {med['with'] * 1e3:.2f} ms, without (again) "
+        f"{med['without2'] * 1e3:.2f} ms"
+    )
+    # A round's p99 is set by its slowest one or two ticks (all streams of a tick share its
+    # delay), so it jumps from round to round; the p99 of each arm's pooled samples is steadier.
+    pool = {arm: _stats(values)[1] for arm, values in pooled.items()}
+    print(
+        f"pooled over the rounds: p99 without {pool['without'] * 1e3:.2f} ms, with "
+        f"{pool['with'] * 1e3:.2f} ms ({(pool['with'] / pool['without'] - 1) * 100:+.1f} %), "
+        f"without again {pool['without2'] * 1e3:.2f} ms "
+        f"({(pool['without2'] / pool['without'] - 1) * 100:+.1f} %)"
+    )
+    if effect <= 0.10:
+        verdict = "meets the goal"
+    elif effect <= 0.10 + abs(noise):
+        verdict = "above +10 % but within the noise floor: not resolved"
+    else:
+        verdict = "FAILS the goal beyond the noise floor"
+    if abs(noise) > 0.10:
+        verdict += "; the noise floor is wider than the goal, so this run cannot resolve 10 %"
+    print(
+        f"stopped reader: others' p99 {effect * 100:+.1f} % (goal <= +10 %); noise floor "
+        f"(without again vs without) {noise * 100:+.1f} %: {verdict}"
+    )
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -208,12 +482,9 @@ def _stats(values: list[float]) -> tuple[float, float, float]:
 class _PythonClients:
     """One subscriber process in Python (grpc.aio), talking over a multiprocessing pipe."""
 
-    def __init__(self, ctx: Any, port: int, share: list[int], each: int, seconds: float,
-                 stopped: int) -> None:  # fmt: skip
+    def __init__(self, ctx: Any, port: int, share: list[int], each: int, seconds: float) -> None:
         self._pipe, theirs = ctx.Pipe()
-        self._child = ctx.Process(
-            target=_client_process, args=(theirs, port, share, each, seconds, stopped)
-        )
+        self._child = ctx.Process(target=_client_process, args=(theirs, port, share, each, seconds))
         self._child.start()
         self.pid: int = self._child.pid
 
@@ -251,11 +522,10 @@ class _NodeClients:
         return shutil.which("node") is not None and grpc_js.is_dir()
 
     @classmethod
-    async def start(cls, port: int, share: list[int], each: int, seconds: float,
-                    stopped: int) -> _NodeClients:  # fmt: skip
+    async def start(cls, port: int, share: list[int], each: int, seconds: float) -> _NodeClients:
         args = [str(port), ",".join(map(str, share)), str(each), str(seconds), str(WARMUP)]
         proc = await asyncio.create_subprocess_exec(
-            "node", str(cls.SCRIPT), *args, str(stopped),
+            "node", str(cls.SCRIPT), *args,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             limit=1 << 26,  # the result line holds every latency
         )  # fmt: skip
@@ -294,7 +564,6 @@ async def _phase(
     per_instrument: int,
     procs: int,
     seconds: float,
-    stopped: int = 0,
     kind: str = "python",
 ) -> tuple[list[float], float]:
     """Run one phase with ``procs`` subscriber processes of ``kind`` (python, node); returns
@@ -309,11 +578,10 @@ async def _phase(
             share, each = con_ids[p::procs], per_instrument
         else:
             share, each = con_ids, per_instrument // procs + (p < per_instrument % procs)
-        ours = stopped if p == 0 else 0
         if kind == "node":
-            children.append(await _NodeClients.start(port, share, each, seconds, ours))
+            children.append(await _NodeClients.start(port, share, each, seconds))
         else:
-            children.append(_PythonClients(ctx, port, share, each, seconds, ours))
+            children.append(_PythonClients(ctx, port, share, each, seconds))
     for child in children:
         await child.ready()
     cpu0, wall0 = _cpu_seconds(broker_pid), time.monotonic()
@@ -382,7 +650,7 @@ async def run(args: argparse.Namespace) -> int:
         port = ours.recv()
         assert broker.pid is not None
         print(f"one instrument at 100 ticks/s; {args.procs} client processes; {args.seconds:g} s")
-        kinds = [k for k in args.subscriber_kinds.split(",") if k]
+        kinds = [k for k in args.subscriber_kinds.split(",") if k and "fanout" in args.phases]
         if "node" in kinds and not _NodeClients.available():
             print(
                 "node subscribers skipped: needs `node` and clients/node/node_modules (make test)"
@@ -391,11 +659,10 @@ async def run(args: argparse.Namespace) -> int:
         # Each kind of subscriber process, the 1-subscriber reference and the fan-out
         # alternating, in the same run (the machine's load changes from one minute to the next).
         for kind in kinds:
-            one, cpu1 = await _phase(ctx, port, broker.pid, [AAPL], 1, 1, args.seconds, 0, kind)
+            one, cpu1 = await _phase(ctx, port, broker.pid, [AAPL], 1, 1, args.seconds, kind)
             _line(f"1 subscriber, {kind} (reference)", one, cpu1)
             many, cpu_n = await _phase(
-                ctx, port, broker.pid, [AAPL], args.subscribers, args.procs, args.seconds, 0,
-                kind,
+                ctx, port, broker.pid, [AAPL], args.subscribers, args.procs, args.seconds, kind,
             )  # fmt: skip
             _, p99_many = _line(f"{args.subscribers} subscribers, {kind}", many, cpu_n)
             lines_one = sum(sim.market_data_lines().values())
@@ -404,24 +671,12 @@ async def run(args: argparse.Namespace) -> int:
                 f"(must be 1); p99 {p99_many * 1e3:.2f} ms (goal <= 20 ms)"
             )
         if "stopped" in args.phases:
-            # The stopped-reader comparison runs at a size the client processes can read in full
-            # (a saturated reader measures itself), alternating without/with, pooled.
-            n = args.stopped_subscribers
-            base: list[float] = []
-            with_stopped: list[float] = []
-            for _ in range(args.repeats):
-                got, _ = await _phase(ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds)
-                base.extend(got)
-                got, _ = await _phase(
-                    ctx, port, broker.pid, [AAPL], n, args.procs, args.seconds, stopped=1
-                )
-                with_stopped.extend(got)
-            _, p99_base = _line(f"{n} subscribers", base)
-            _, p99_stopped = _line(f"{n} subscribers, 1 of them stopped reading", with_stopped)
-            print(
-                f"stopped reader: others' p99 {p99_stopped * 1e3:.2f} ms vs {p99_base * 1e3:.2f} ms "
-                f"without: {(p99_stopped / p99_base - 1) * 100:+.1f} % (goal <= +10 %)"
-            )
+            # At a size the client processes read in full (a saturated reader measures itself),
+            # interleaved rounds without/with/without-again (the noise floor).
+            await _phase_stopped(
+                ctx, port, broker.pid, args.stopped_subscribers, args.procs,
+                args.stopped_rounds, args.stopped_seconds,
+            )  # fmt: skip
         if "wide" in args.phases:
             rss0 = _rss_mib(broker.pid)
             wide, cpu_w = await _phase_wide(ctx, port, broker.pid, instruments, args, sim)
@@ -465,7 +720,12 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--stopped-subscribers", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--stopped-rounds", type=int, default=10, help="measured rounds of each stopped-phase arm"
+    )
+    parser.add_argument(
+        "--stopped-seconds", type=float, default=1.2, help="measuring time of a stopped round"
+    )
     parser.add_argument(
         "--subscriber-kinds",
         default="python,node",

@@ -5,10 +5,9 @@
 // streams settle WARMUP seconds, then for SECONDS records, for every UPDATE whose last trade
 // changed, receipt wall time - the simulator's send time (RT Volume, carried in
 // quote.last_trade_time), and prints one JSON line {latencies, events, conflated}.
-// The first STOPPED streams stop reading after their SNAPSHOT (paused, never resumed).
 //
 // Run by the benchmark: node benchmarks/md_subscriber.mjs PORT CON_IDS STREAMS_PER_ID SECONDS
-//   WARMUP STOPPED   (CON_IDS comma-separated)
+//   WARMUP   (CON_IDS comma-separated)
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -21,12 +20,11 @@ const require = createRequire(join(clientDir, 'package.json'));
 const grpc = require('@grpc/grpc-js');
 const { loadPackage, CHANNEL_OPTIONS } = await import(join(clientDir, 'src', 'index.js'));
 
-const [port, conIdsText, perIdText, secondsText, warmupText, stoppedText] = process.argv.slice(2);
+const [port, conIdsText, perIdText, secondsText, warmupText] = process.argv.slice(2);
 const conIds = conIdsText.split(',').map(Number);
 const perId = Number(perIdText);
 const seconds = Number(secondsText);
 const warmup = Number(warmupText);
-const stopped = Number(stoppedText);
 
 const root = loadPackage();
 const client = new root.ibbroker.v1.TradingService(
@@ -46,13 +44,11 @@ let total = 0;
 for (const conId of conIds) {
   for (let i = 0; i < perId; i += 1) {
     const call = client.WatchMarketData({ contract: { con_id: conId }, owner: 'b' });
-    const index = total;
     total += 1;
     call.on('data', ({ event }) => {
       if (event.kind === 'MARKET_DATA_EVENT_KIND_SNAPSHOT') {
         ready += 1;
         if (ready === total) process.stdout.write('ready\n');
-        if (index < stopped) call.pause(); // a stopped reader: open, never read again
         return;
       }
       if (!measuring) return;

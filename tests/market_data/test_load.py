@@ -94,6 +94,7 @@ async def test_stopped_reader_is_ended_and_does_not_slow_the_others(
         watch_request(owner="stalled")
     )
     await next_kind(stalled, SNAPSHOT)  # then never reads again
+    stalled_since = asyncio.get_running_loop().time()
     streams = [broker.stub.WatchMarketData(watch_request(owner=f"ok{i}")) for i in range(5)]
     for s in streams:
         await next_kind(s, SNAPSHOT)
@@ -107,6 +108,8 @@ async def test_stopped_reader_is_ended_and_does_not_slow_the_others(
     readers = [asyncio.create_task(read(i)) for i in range(5)]
     # The broker ends the stalled subscriber once its data waited over 0.5 s unread.
     await _until(lambda: broker.md.registry.subscribers() == 5, within=30)
+    # Not before its bound: nothing it left unread can have waited longer than since then.
+    assert asyncio.get_running_loop().time() - stalled_since >= 0.5
     mark = [len(r) for r in received]
     await _until(lambda: all(len(r) >= m + 200 for r, m in zip(received, mark, strict=True)))
     for task in readers:
