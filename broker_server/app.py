@@ -13,8 +13,11 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import metrics
 
 from broker_client.ibbroker.v1 import connection_service_pb2, lease_service_pb2, trading_service_pb2
 from broker_client.ibbroker.v1 import connection_service_pb2_grpc as conn_grpc
@@ -304,19 +307,20 @@ async def _publish_health(
     await server.set_health([("", True), *((name, usable) for name in SERVICE_NAMES)])
 
 
-async def stop_broker(broker: Broker) -> None:
-    """Shut down in the documented order; a second call returns at once."""
+async def stop_broker(broker: Broker, reason: str = "broker shutting down") -> None:
+    """Shut down in the documented order; a second call returns at once. ``reason``: the
+    final event of every watch stream."""
     if broker.stopped:
         return
     broker.stopped = True
-    log_event(log, logging.INFO, "shutdown_started", address=broker.address)
+    log_event(log, logging.INFO, "shutdown_started", address=broker.address, reason=reason)
     if broker.leader_fence is not None:  # a clean stop is not a step-down
         broker.leader_fence.stop()
     await broker.grpc.enter_shutdown()
-    broker.connections.end_streams("broker shutting down")
-    broker.leases.end_streams("broker shutting down")
-    broker.orders.end_streams("broker shutting down")
-    broker.market_data.end_streams("broker shutting down")
+    broker.connections.end_streams(reason)
+    broker.leases.end_streams(reason)
+    broker.orders.end_streams(reason)
+    broker.market_data.end_streams(reason)
     # Give the streams a moment to send their final event before stop() cancels them.
     await broker.connections.wait_streams_drained(
         timeout=min(1.0, broker.config.server.grace_period)
@@ -351,27 +355,96 @@ async def running_broker(
 
 
 async def serve(config: BrokerConfig, *, with_sim: bool = False) -> int:
-    """Run until SIGTERM or SIGINT, then shut down gracefully; return the exit code."""
+    """Run until SIGTERM or SIGINT, then shut down gracefully; return the exit code.
+
+    A PostgreSQL leader that steps down (its local deadline passed, or a newer leader took
+    over) is stopped like on SIGTERM (every watch stream gets its FINAL event) and then, with
+    ``store.standby``, started again through the same path on the same address: it waits as a
+    standby behind the stand-in and leads again (a new epoch) once the store is free, at once
+    when nobody took it (PostgreSQL restarted). Without ``store.standby`` it exits with
+    :data:`EXIT_STEPPED_DOWN` for its supervisor to restart it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # A standby waits in start_broker until it leads: a SIGTERM meanwhile ends the wait.
-    starting = asyncio.create_task(start_broker(config, with_sim=with_sim))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not starting.done():
-        starting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await starting
-        log_event(log, logging.INFO, "shutdown_complete", started=False)
-        return 0
-    stopping.cancel()
-    broker = starting.result()
-    if broker.grpc.security is not None:  # SIGHUP: re-read the TLS certificate files
-        loop.add_signal_handler(signal.SIGHUP, broker.grpc.security.reload)
+    rejoining = False
+    while True:
+        broker = await _start_unless_stopped(config, with_sim, stop, retry=rejoining)
+        if broker is None:
+            log_event(log, logging.INFO, "shutdown_complete", started=False)
+            return 0
+        if broker.grpc.security is not None:  # SIGHUP: re-read the TLS certificate files
+            loop.add_signal_handler(signal.SIGHUP, broker.grpc.security.reload)
+        fence = broker.leader_fence
+        cause = ""
+        try:
+            await _first(stop.wait(), fence.stepped_down.wait() if fence else stop.wait())
+            cause = fence.cause if fence is not None and not stop.is_set() else ""
+        finally:
+            if fence is not None:
+                fence.stop()  # a step-down from now on is part of this stop
+            action = "standby" if config.store.standby else "exit"
+            reason = f"leadership lost ({cause}): {action}" if cause else "broker shutting down"
+            await stop_broker(broker, reason)
+        if not cause:
+            return 0
+        _rejoins.add(1, {"action": action, "cause": cause})
+        if action == "exit":
+            log_event(
+                log, logging.ERROR, "leadership_step_down_exit", cause=cause,
+                exit_code=EXIT_STEPPED_DOWN,
+            )  # fmt: skip
+            return EXIT_STEPPED_DOWN
+        log_event(log, logging.WARNING, "leadership_rejoin_standby", cause=cause,
+                  address=broker.address)  # fmt: skip
+        # The same address (a port 0 was resolved): clients keep the one they were given.
+        config = dataclasses.replace(
+            config, server=dataclasses.replace(config.server, listen=broker.address)
+        )
+        rejoining = True
+
+
+EXIT_STEPPED_DOWN = 75
+"""Exit code (EX_TEMPFAIL) of ``serve`` after a step-down without ``store.standby``: a
+supervisor (Docker ``restart:``, Kubernetes, systemd ``Restart=``) starts it again."""
+
+_rejoins = metrics.get_meter("ibbroker").create_counter(
+    "ibbroker.leadership.rejoins",
+    unit="{step_down}",
+    description="Step-downs after which serve started again as a standby (action=standby) or "
+    "exited for its supervisor to restart it (action=exit), by cause.",
+)
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    """Wait until the first of ``waits`` ends; cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
     try:
-        await stop.wait()
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await stop_broker(broker)
-    return 0
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _start_unless_stopped(
+    config: BrokerConfig, with_sim: bool, stop: asyncio.Event, *, retry: bool
+) -> Broker | None:
+    """Start the broker (a standby waits in here until it leads); None when ``stop`` is set
+    first. ``retry`` (rejoining after a step-down): a start that fails (PostgreSQL still
+    unreachable, the port not yet free) is tried again every third of the leadership TTL."""
+    while True:
+        starting = asyncio.create_task(start_broker(config, with_sim=with_sim))
+        await _first(asyncio.shield(starting), stop.wait())
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return None
+        err = None if starting.cancelled() else starting.exception()
+        if not retry or not isinstance(err, (StoreError, OSError)):
+            return starting.result()
+        log_event(log, logging.WARNING, "standby_restart_failed", error=str(err))
+        await _first(asyncio.sleep(config.store.leadership_ttl / 3), stop.wait())
+        if stop.is_set():
+            return None

@@ -134,7 +134,7 @@ class StoreConfig:
     leadership_margin: float = 0.2
     """PostgreSQL: fraction of leadership_ttl the leader gives up locally: it sends nothing to IB once ttl * (1 - margin) passed since it sent its last successful renewal (covers clock drift and a pause between check and send; docs/store.md)."""
     standby: bool = False
-    """PostgreSQL: when another broker leads, wait as a standby (not listening) and take over once its leadership expires, instead of exiting."""
+    """PostgreSQL: when another broker leads, wait as a standby (answering NOT_LEADER) and take over once its leadership expires, instead of exiting; after a step-down, turn back into a standby in-process instead of exiting with code 75."""
     history_seconds: float = 600.0
     """Seconds an ended lease stays in the store (GetLease and idempotent retries after a restart)."""
     history_max_rows: int = 10_000

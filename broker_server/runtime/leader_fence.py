@@ -55,6 +55,11 @@ class LeaderFence:
         self._stopped = False
         self.tasks: list[asyncio.Task[None]] = []
         """What ``then`` started (the app's session close), for the shutdown to await."""
+        self.stepped_down = asyncio.Event()
+        """Set once the broker stepped down (after ``then``): :func:`broker_server.app.serve`
+        then stops it and starts again as a standby, or exits (``store.standby`` false)."""
+        self.cause = ""
+        """Why it stepped down (``local_expiry``, ``newer_leader``); "" while it leads."""
 
     def start(self) -> None:
         """Listen for the step-down and arm the timer at the deadline (on the loop)."""
@@ -100,3 +105,5 @@ class LeaderFence:
             self._timer.cancel()
             self._timer = None
         self._then(cause, leader_address)
+        self.cause = cause
+        self.stepped_down.set()

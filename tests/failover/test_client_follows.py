@@ -127,14 +127,23 @@ async def test_a_sigstopped_leader_is_left_and_woken_up_steps_down_without_writi
                 held.check()
             finally:
                 leader.signal(signal.SIGCONT)
-            # Woken up, the old leader finds the newer epoch and steps down.
+            # Woken up, the old leader finds the newer epoch, steps down and (store.standby)
+            # turns back into a standby in the same process: its stand-in names the new leader.
             leader.tail.wait_for("store_leadership_lost", 15)
+            await asyncio.to_thread(leader.tail.wait_for, "leadership_rejoin_standby", WAIT)
             async with BrokerClient(leader.address, retry=RetryPolicy(attempts=1)) as old:
-                with pytest.raises(grpc.RpcError) as caught:
-                    await old.leases.AcquireLease(pb.AcquireLeaseRequest(owner="q"), timeout=5)
-                error = BrokerError.from_rpc_error(caught.value)
-                assert isinstance(error, NotLeaderError), error
-                assert error.leader_address == standby.address
+
+                async def not_leader() -> bool:  # the port is closed while it restarts
+                    with pytest.raises(grpc.RpcError) as caught:
+                        await old.leases.AcquireLease(pb.AcquireLeaseRequest(owner="q"), timeout=5)
+                    error = BrokerError.from_rpc_error(caught.value)
+                    if error.reason != "NOT_LEADER":
+                        return False
+                    assert isinstance(error, NotLeaderError), error
+                    return error.leader_address == standby.address
+
+                await _until(not_leader, WAIT, "the old leader answering NOT_LEADER as a standby")
+            assert leader.proc.poll() is None
             held.check()
         assert held.keeper.release_error is None  # released on the new leader
     assert await _epoch(pg_dsn) == 2
