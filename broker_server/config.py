@@ -126,7 +126,7 @@ class StoreConfig:
     backend: str = "sqlite"
     """Where leases and the order journal live: "sqlite" (one broker, store.path) or "postgres" (brokers sharing store.dsn)."""
     path: str = "var/ibbroker.sqlite3"
-    """SQLite file holding leases, epochs and the order journal (created with its folder when missing); with postgres, only the alive mark lives beside it."""
+    """SQLite file holding leases, epochs and the order journal (created with its folder when missing); unused with postgres (the alive mark is in the leadership row)."""
     dsn: Secret = field(default_factory=lambda: Secret(""))
     """PostgreSQL URI for backend "postgres" (postgresql://user:password@host/db); never logged."""
     leadership_ttl: float = 10.0

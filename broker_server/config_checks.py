@@ -131,7 +131,7 @@ def validate(cfg: BrokerConfig, problems: list[str]) -> None:
     names = [g.name for g in cfg.gateways]
     if cfg.server.default_gateway and cfg.server.default_gateway not in names:
         problems.append(f"server.default_gateway: no gateway named {cfg.server.default_gateway!r}")
-    if not cfg.store.path:
+    if cfg.store.backend == "sqlite" and not cfg.store.path:  # postgres uses no local file
         problems.append("store.path: must not be empty")
     if cfg.store.backend not in ("sqlite", "postgres"):
         problems.append(f"store.backend: must be 'sqlite' or 'postgres', got {cfg.store.backend!r}")

@@ -12,6 +12,11 @@ of a replacement took several percent of a busy broker's loop. A write this smal
 cache is all or nothing for a reader and across the process's death (``kill -9`` included), so
 a start reads the old mark or the new one. If the mark ever cannot be parsed, :meth:`read` says
 None and the start counts no downtime: leases then end early rather than late.
+
+SQLite only: a PostgreSQL store keeps the mark in its leadership row instead
+(:mod:`broker_server.store.postgres_leader`), so a standby on another host counts the old
+leader's downtime; the lease runtime then neither reads nor writes this file
+(:meth:`broker_server.runtime.lease_time.LeaseTime.kept_by_store`).
 """
 
 from __future__ import annotations

@@ -168,6 +168,9 @@ class LeaseManager:
         Raises :class:`StoreError` when the store cannot be opened (corrupt, newer schema).
         """
         await self._store.open()  # a no-op when the composition root opened it already
+        kept = self._store.downtime()  # PostgreSQL: from the leadership row, not a local file
+        if kept is not None:
+            self._time.kept_by_store(kept)
         now = self._now()
         snapshot = await asyncio.wrap_future(self._store.load(since=now - FINISHED_RETENTION))
         downtime = self._time.downtime(now)
@@ -208,6 +211,7 @@ class LeaseManager:
             restored=len(extended),
             expired=len(restored) - len(extended),
             downtime=round(downtime, 3),
+            alive_mark="store" if kept is not None else "file",
             quarantined=len(self._table.quarantined()),
             schema_version=snapshot.schema_version,
         )

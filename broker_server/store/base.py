@@ -124,6 +124,13 @@ class Store(Protocol):
         """The largest epoch given out for (gateway, client_id); 0 when never leased."""
         ...
 
+    def downtime(self) -> float | None:
+        """Seconds the store's leases went unserved before this open, when the store keeps the
+        alive mark itself (PostgreSQL: the leadership row, so a standby that takes over on
+        another host counts the old leader's downtime); None when it does not (SQLite: the
+        lease runtime keeps a local file beside it). Read once, after :meth:`open`."""
+        ...
+
     async def close(self) -> None:
         """Finish everything queued, then release the store (file, connections). Idempotent."""
         ...

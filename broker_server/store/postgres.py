@@ -49,7 +49,12 @@ from broker_server.logs import log_event
 from broker_server.store import postgres_leader as leader
 from broker_server.store.base import NotLeaderError, StoreError, StoreOwnedError, StoreSnapshot
 from broker_server.store.postgres_rows import COLUMNS, id_key, lease_keys, redact
-from broker_server.store.postgres_schema import SCHEMA_VERSION, migrate, stored_version
+from broker_server.store.postgres_schema import (
+    ALIVE_SCHEMA,
+    SCHEMA_VERSION,
+    migrate,
+    stored_version,
+)
 from broker_server.store.rows import client_id_from_row, lease_from_row
 from broker_server.store.sqlite import History, _calls, _commits, _pruned
 
@@ -116,6 +121,8 @@ class PostgresStore:
         """The local deadline of the leadership: moved out by every take and renewal that
         succeeded, from the moment it was sent; nothing goes to IB once it has passed."""
         self._opening: asyncio.Lock | None = None
+        self._taken_at: float | None = None  # monotonic, when the leadership was taken
+        self._downtime_read = False
         self._closed = False
         self._lock = threading.Lock()  # guards the maps below (calls may come from any thread)
         self._tails: dict[Hashable, Future[Any]] = {}
@@ -153,11 +160,11 @@ class PostgresStore:
                 async with pool.acquire() as conn:
                     version = await stored_version(conn, self.where)
                     if version > 0:  # the leadership table exists: ownership before anything
-                        self._lead = await self._take(conn)
+                        self._lead = await self._take(conn, version)
                     if version < SCHEMA_VERSION:
                         await migrate(conn, self.where)
                     if self._lead is None:
-                        self._lead = await self._take(conn)
+                        self._lead = await self._take(conn, SCHEMA_VERSION)
                     async with conn.transaction():
                         pruned = await self._prune(conn)
                 if pruned:
@@ -180,17 +187,21 @@ class PostgresStore:
                 scope=self.scope, epoch=self._lead.epoch,
             )  # fmt: skip
 
-    async def _take(self, conn: asyncpg.Connection) -> leader.Leadership:
+    async def _take(self, conn: asyncpg.Connection, version: int) -> leader.Leadership:
         """Take the leadership; a standby waits (checking every third of the TTL) while another
-        live broker holds it, a broker that is not a standby is refused at once."""
+        live broker holds it, a broker that is not a standby is refused at once. ``version``:
+        the schema's (the alive mark needs 3)."""
         waiting = False
         while True:
             sent = self._clock.monotonic()  # before the statement: the server's expiry is later
+            slack = self.deadline.window if version >= ALIVE_SCHEMA else None
             try:
                 lead = await leader.take(
-                    conn, self.scope, self.holder, self.address, self.leadership_ttl, self.where
-                )
+                    conn, self.scope, self.holder, self.address, self.leadership_ttl, self.where,
+                    slack,
+                )  # fmt: skip
                 self.deadline.renewed(sent)
+                self._taken_at = self._clock.monotonic()
                 return lead
             except StoreOwnedError as err:
                 if not self._standby:
@@ -203,7 +214,7 @@ class PostgresStore:
                         leader=err.holder, leader_address=err.address,
                     )  # fmt: skip
             await asyncio.sleep(self.leadership_ttl / 3)
-            await stored_version(conn, self.where)  # the leader may have upgraded the schema
+            version = await stored_version(conn, self.where)  # the leader may have upgraded it
 
     async def close(self) -> None:
         """Finish every call made so far, step down (a standby takes over at once) and close
@@ -261,6 +272,20 @@ class PostgresStore:
             return False
         self.deadline.renewed(sent)
         return True
+
+    def downtime(self) -> float | None:
+        """Seconds no broker of this store served leases before this one took over: from the
+        previous holder's alive mark in the leadership row (plus its slack) to the take, on the
+        server's clock (:mod:`.postgres_leader`), plus the time since the take (this broker
+        serves no lease before its lease manager starts). 0.0 when the row had no mark (first
+        take, or a row from schema 2: no downtime is counted), and on every call after the
+        first (a second start on one open store must not count the takeover's gap again).
+        Never None: this store keeps the alive mark, no local file does."""
+        lead = self._lead
+        if lead is None or lead.downtime is None or self._taken_at is None or self._downtime_read:
+            return 0.0
+        self._downtime_read = True
+        return lead.downtime + max(0.0, self._clock.monotonic() - self._taken_at)
 
     def step_down(self) -> None:
         """Stop leading without a newer leader (the local deadline passed): every later write

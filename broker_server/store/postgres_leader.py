@@ -17,6 +17,17 @@ with either. The row survives restarts, carries the epoch, and its expiry is the
 The epoch fences store writes only; writes to IB are fenced by the leader's *local* deadline
 (:mod:`broker_server.domain.leader_deadline`), which the store moves out after every take and
 renewal that succeeded, from the moment it was sent: it passes before the server's expiry.
+
+**The alive mark** (schema 3) lives in the same row: ``alive_at`` is set to the server's
+``clock_timestamp()`` by every take, renewal and release, and ``alive_slack`` says how long after
+that mark its holder may still have written: its local window (``ttl * (1 - margin)``: once it
+passed since the last renewal that succeeded, the holder's store refuses every write before
+asking PostgreSQL), 0 after a clean release (every call had finished). A take measures, in the
+same statement and on the same server clock, ``clock_timestamp() - alive_at - alive_slack``: the
+time no broker could have served a lease, which the new holder adds to every lease as a restart
+of one broker adds the time since its local alive file (docs/leases.md "Restarts and pauses").
+Both ends are the server's clock, so the clocks of the two brokers (which may be on different
+hosts) never enter; only a step of the server's clock between the two readings would mis-count.
 """
 
 from __future__ import annotations
@@ -45,6 +56,9 @@ class Leadership:
     """Where clients reach this broker."""
     epoch: int
     """The fencing epoch: strictly increasing per scope, one per takeover."""
+    downtime: float | None = None
+    """Seconds between the previous holder's alive mark (plus its slack) and this take, on the
+    server's clock, never below 0; None when the row had no mark (first take, schema 2)."""
 
 
 _TAKE = """
@@ -57,19 +71,55 @@ WHERE leadership.expires_at < clock_timestamp() OR leadership.holder = excluded.
 RETURNING epoch
 """
 
+_TAKE_ALIVE = """
+WITH prev AS (SELECT alive_at, alive_slack FROM leadership WHERE scope = $1)
+INSERT INTO leadership (scope, holder, address, epoch, since, expires_at, alive_at, alive_slack)
+VALUES ($1, $2, $3, 1, clock_timestamp(), clock_timestamp() + make_interval(secs => $4),
+        clock_timestamp(), $5)
+ON CONFLICT (scope) DO UPDATE SET
+    holder = excluded.holder, address = excluded.address, epoch = leadership.epoch + 1,
+    since = excluded.since, expires_at = excluded.expires_at,
+    alive_at = excluded.alive_at, alive_slack = excluded.alive_slack
+WHERE leadership.expires_at < clock_timestamp() OR leadership.holder = excluded.holder
+RETURNING epoch, (
+    SELECT extract(epoch FROM clock_timestamp() - prev.alive_at)::float8 - prev.alive_slack
+    FROM prev
+) AS downtime
+"""
+"""The take of schema 3: the same as :data:`_TAKE`, and it reads the previous holder's alive
+mark (the CTE sees the row as it was before this statement) and sets its own."""
+
 _RENEW = """
-UPDATE leadership SET expires_at = clock_timestamp() + make_interval(secs => $4)
+UPDATE leadership SET expires_at = clock_timestamp() + make_interval(secs => $4),
+    alive_at = clock_timestamp()
 WHERE scope = $1 AND holder = $2 AND epoch = $3
 RETURNING expires_at
 """
 
 
 async def take(
-    conn: asyncpg.Connection, scope: str, holder: str, address: str, ttl: float, where: str
+    conn: asyncpg.Connection,
+    scope: str,
+    holder: str,
+    address: str,
+    ttl: float,
+    where: str,
+    alive_slack: float | None = None,
 ) -> Leadership:
     """Take the scope's leadership, or raise :class:`StoreOwnedError` (nothing written) when
-    another broker holds it and its TTL has not run out on the server's clock."""
-    epoch = await conn.fetchval(_TAKE, scope, holder, address, ttl)
+    another broker holds it and its TTL has not run out on the server's clock.
+
+    ``alive_slack``: this holder's local window, written with its alive mark; None on a schema
+    before 3 (no alive columns yet: the take of an upgrade runs before the migration), where no
+    mark is read or written."""
+    downtime: float | None = None
+    if alive_slack is None:
+        epoch = await conn.fetchval(_TAKE, scope, holder, address, ttl)
+    else:
+        row = await conn.fetchrow(_TAKE_ALIVE, scope, holder, address, ttl, alive_slack)
+        epoch = row["epoch"] if row else None
+        if row is not None and row["downtime"] is not None:
+            downtime = max(0.0, float(row["downtime"]))
     if epoch is None:
         row = await conn.fetchrow(
             "SELECT holder, address, epoch, expires_at, "
@@ -86,10 +136,11 @@ async def take(
             holder_now,
             address_now,
         )
-    lead = Leadership(scope, holder, address, int(epoch))
+    lead = Leadership(scope, holder, address, int(epoch), downtime)
     log_event(
-        log, logging.INFO, "store_leadership_taken", scope=scope, holder=holder, epoch=lead.epoch
-    )
+        log, logging.INFO, "store_leadership_taken", scope=scope, holder=holder, epoch=lead.epoch,
+        downtime=None if downtime is None else round(downtime, 3),
+    )  # fmt: skip
     return lead
 
 
@@ -116,10 +167,13 @@ async def fence(conn: asyncpg.Connection, lead: Leadership) -> None:
         )
 
 
-async def release(conn: asyncpg.Connection, lead: Leadership) -> bool:
-    """Step down on a clean close: expire the row now so a standby takes over at once."""
+async def release(conn: asyncpg.Connection, lead: Leadership, *, alive: bool = True) -> bool:
+    """Step down on a clean close: expire the row now so a standby takes over at once. With
+    ``alive`` (schema 3), mark it alive now with no slack: every call has finished, so nothing
+    of this holder's can commit after this statement."""
+    marks = ", alive_at = clock_timestamp(), alive_slack = 0" if alive else ""
     done = await conn.fetchval(
-        "UPDATE leadership SET expires_at = clock_timestamp() "
+        f"UPDATE leadership SET expires_at = clock_timestamp(){marks} "
         "WHERE scope = $1 AND holder = $2 AND epoch = $3 RETURNING true",
         lead.scope,
         lead.holder,

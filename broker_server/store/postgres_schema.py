@@ -107,10 +107,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             time        DOUBLE PRECISION NOT NULL
         )""",
     ),
+    # 3: the alive mark in the leadership row (docs/leases.md "Restarts and pauses"): when its
+    # holder was last known alive on the server's clock (each take, renewal and release), and
+    # how long after that mark the holder may still have written (its local window; 0 after a
+    # clean release). The next holder counts the downtime between them, whichever host it runs
+    # on. NULL: no mark yet (a row from schema 2), so no downtime is counted.
+    (
+        "ALTER TABLE leadership ADD COLUMN alive_at TIMESTAMPTZ",
+        "ALTER TABLE leadership ADD COLUMN alive_slack DOUBLE PRECISION NOT NULL DEFAULT 0",
+    ),
 )
 """Schema migrations; entry N-1 takes version N-1 to N. Append only."""
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this code writes."""
+ALIVE_SCHEMA = 3
+"""The first schema with the alive mark in the leadership row."""
 TABLES = (
     "leases", "client_ids", "leadership", "orders", "order_ids", "order_events", "order_fills",
 )  # fmt: skip

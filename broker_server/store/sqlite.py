@@ -440,6 +440,11 @@ class SqliteStore:
             thread = self._thread
         thread.join()
 
+    def downtime(self) -> float | None:
+        """None: the alive mark of a SQLite store is a local file beside it, which the lease
+        runtime keeps (:mod:`broker_server.runtime.alive`)."""
+        return None
+
     async def close(self) -> None:
         """:meth:`close_blocking` without blocking the event loop."""
         await asyncio.get_running_loop().run_in_executor(None, self.close_blocking)

@@ -336,6 +336,7 @@ async def test_a_version_1_database_gains_the_order_journal_and_keeps_its_leases
     conn = await asyncpg.connect(pg_dsn)
     try:
         await conn.execute("DROP TABLE orders, order_ids, order_events, order_fills")
+        await conn.execute("ALTER TABLE leadership DROP COLUMN alive_at, DROP COLUMN alive_slack")
         await conn.execute("UPDATE ibbroker_schema SET version = 1")
     finally:
         await conn.close()

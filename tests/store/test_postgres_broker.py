@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def on_postgres(tmp_path: Path, dsn: str) -> BrokerConfig:
-    base = fast_config(tmp_path / "alive-only.sqlite3")
+    base = fast_config(tmp_path / "unused.sqlite3")
     store = dataclasses.replace(base.store, backend="postgres", dsn=Secret(dsn))
     return dataclasses.replace(base, store=store)
 
@@ -48,6 +48,14 @@ def test_the_backend_is_checked_and_the_dsn_is_a_secret() -> None:
     )
     assert cfg.store.dsn.reveal() == "postgresql://u:hunter2@db/ib"
     assert "hunter2" not in repr(cfg)
+    # store.path is SQLite's file: PostgreSQL needs none (not even for the alive mark).
+    with pytest.raises(Exception, match=r"store.path: must not be empty"):
+        config_from_mapping({"store": {"path": ""}}, {})
+    cfg = config_from_mapping(
+        {"store": {"backend": "postgres", "path": ""}},
+        {"IBBROKER_STORE_DSN": "postgresql://u:p@db/ib"},
+    )
+    assert cfg.store.path == ""
 
 
 async def test_leases_survive_a_broker_restart_on_postgres(tmp_path: Path, pg_dsn: str) -> None:
