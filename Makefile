@@ -66,7 +66,7 @@ test: lint typecheck proto-check node-test
 	$(BIN)/python tools/config_table.py --check
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_DIR)/node_modules/.package-lock.json
 	@# A progress bar on stderr for the long ones (benchmarks/progress.py); figures on stdout.
 	@for b in benchmarks/bench_*.py benchmarks/soak_*.py; do echo "== $$b"; IBBROKER_BENCH_PROGRESS=1 $(BIN)/python $$b || exit 1; done
 	$(BIN)/python benchmarks/report.py
