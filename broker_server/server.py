@@ -25,6 +25,7 @@ from broker_server.logs import log_event
 from broker_server.observability.rpc import RpcTelemetryInterceptor
 from broker_server.server_limits import PeerStreamLimit, connection_cap
 from broker_server.services.errors import to_status
+from broker_server.services.handler_cache import HandlerCache
 from broker_server.services.transport import EdgeSecurity
 
 log = logging.getLogger("ibbroker.server")
@@ -143,11 +144,8 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
     The guarded handler of a method is built once and cached (grpc.aio resolves the interceptor
     chain on every call; the handlers below it are the same objects each time)."""
 
-    MAX_CACHED = 1024
-    """Methods whose guarded handler is kept (only registered methods reach here: bounded)."""
-
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = HandlerCache()
 
     async def intercept_service(
         self,
@@ -158,13 +156,11 @@ class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or handler.request_deserializer is None:
             return handler
         method = handler_call_details.method or ""
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached
         wrapped = _guarded(handler, method)
-        if len(self._wrapped) < self.MAX_CACHED:
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.put(method, handler, wrapped)
 
 
 def _guarded(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:

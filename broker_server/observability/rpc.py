@@ -36,6 +36,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.trace.status import Status, StatusCode
 
 from broker_server.observability.rpc_stats import STATS, Duration, Streams
+from broker_server.services.handler_cache import HandlerCache
 from broker_server.telemetry import tracer
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -143,12 +144,9 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
     the chain below hands on the same handler object, and rebuilt when it does not (a draining
     server's refusal, a per-call stream counter)."""
 
-    MAX_CACHED = 1024
-    """Methods whose timed handler is kept (only registered methods reach here: bounded)."""
-
     def __init__(self) -> None:
         self._calls: dict[tuple[str, bool], _Call] = {}
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = HandlerCache()
 
     async def intercept_service(
         self,
@@ -159,13 +157,11 @@ class RpcTelemetryInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not _enabled:
             return handler
         method = handler_call_details.method or ""
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]  # the same handler below: its timed handler, built once
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached  # the same handler below: its timed handler, built once
         wrapped = self._wrap(method, handler)
-        if len(self._wrapped) < self.MAX_CACHED or cached is not None:
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.put(method, handler, wrapped)
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         unary = handler.unary_unary

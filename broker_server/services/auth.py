@@ -38,6 +38,7 @@ from broker_server.logs import log_event
 from broker_server.services.audit import audit, request_id
 from broker_server.services.call_wrap import wrap_handler
 from broker_server.services.errors import to_status
+from broker_server.services.handler_cache import HandlerCache
 from broker_server.services.owner import OwnerInterceptor
 from broker_server.services.principal import ANONYMOUS, Principal, current_principal
 from broker_server.services.scopes import ADMIN, MUTATING_SCOPES, is_open, rule_for
@@ -177,7 +178,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         """Refused authentications (every one, rate-limited or not)."""
         self.rate_limited = 0
         """Of those, answered AUTH_RATE_LIMITED instead of being checked and audited one by one."""
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = HandlerCache()
         """Per method: the handler the chain gave, and what this interceptor made of it."""
 
     # --- the decision ------------------------------------------------------------------------
@@ -334,9 +335,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     # --- the plumbing ------------------------------------------------------------------------
 
-    MAX_CACHED = 1024
-    """Methods whose wrapped handler is kept (only registered methods are cached: bounded)."""
-
     def _gate(self, method: str) -> _Gate | None:
         """What a call of ``method`` must pass, decided once per method; None when nothing:
         auth off, no allow-list, and a read (no audit line, no admin token to check). The
@@ -360,9 +358,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method or ""
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]  # the same registered handler: its wrapper, built once
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached  # the same registered handler: its wrapper, built once
         gate = self._gate(method)
         if handler is None:
             if gate is None:
@@ -376,9 +374,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
             return grpc.unary_unary_rpc_method_handler(unknown)
         wrapped = handler if gate is None else wrap_handler(handler, gate.enter, gate.leave)
-        if len(self._wrapped) < self.MAX_CACHED:
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.put(method, handler, wrapped)
 
 
 class _Gate:

@@ -27,6 +27,7 @@ from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
 from broker_server.logs import log_event
 from broker_server.services.errors import to_status
+from broker_server.services.handler_cache import HandlerCache
 from broker_server.services.principal import Principal, current_principal
 
 log = logging.getLogger("ibbroker.auth")
@@ -60,7 +61,7 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
         self._buckets: dict[str, tuple[float, float]] = {}
         self.streams: Counter[str] = Counter()
         """Open streaming calls per identity (counted while ``max_streams_per_identity`` > 0)."""
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = HandlerCache()
         """Per method: the handler the chain gave, and what the limits made of it."""
 
     def attach_leases(self, active_leases: ActiveLeases) -> None:
@@ -102,9 +103,6 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
         if len(mine) >= limit:
             raise self._over("max_leases_per_identity", limit, 1.0)
 
-    MAX_CACHED = 1024
-    """Methods whose decision is kept (only registered methods reach here: bounded)."""
-
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -114,13 +112,11 @@ class IdentityLimits(grpc.aio.ServerInterceptor):
         if handler is None or not (handler.unary_unary or handler.unary_stream):
             return handler
         method = handler_call_details.method or ""
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached
         wrapped = self._wrap(method, handler)
-        if len(self._wrapped) < self.MAX_CACHED:
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.put(method, handler, wrapped)
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """The handler behind the limits that apply to ``method`` (decided once per method;

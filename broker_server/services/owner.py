@@ -18,6 +18,7 @@ import grpc
 from broker_server.domain.errors import DomainError, ErrorKind
 from broker_server.domain.reasons import FailureReason
 from broker_server.services.errors import to_status
+from broker_server.services.handler_cache import HandlerCache
 from broker_server.services.principal import CURRENT
 from broker_server.services.scopes import ADMIN, Rule, rule_for
 
@@ -29,11 +30,8 @@ class OwnerInterceptor(grpc.aio.ServerInterceptor):
     (GetConnectionState, every read of the connection) has nothing to check, and its handler
     is handed on as registered; the others get a wrapper built once and cached."""
 
-    MAX_CACHED = 1024
-    """Methods whose decision is kept (only registered methods reach here: bounded)."""
-
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = HandlerCache()
 
     async def intercept_service(
         self,
@@ -44,13 +42,11 @@ class OwnerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or not (handler.unary_unary or handler.unary_stream):
             return handler
         method = handler_call_details.method or ""
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+        cached = self._wrapped.get(method, handler)
+        if cached is not None:
+            return cached
         wrapped = _wrap(handler, rule_for(method))
-        if len(self._wrapped) < self.MAX_CACHED:
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.put(method, handler, wrapped)
 
 
 def _request_fields(handler: grpc.RpcMethodHandler) -> frozenset[str] | None:

@@ -60,13 +60,16 @@ async def test_the_timed_handler_is_built_once_and_every_call_is_timed() -> None
             call = channel.unary_unary(f"/{SERVICE}/Echo")
             for i in range(5):
                 assert await call(b"x%d" % i, timeout=5) == b"x%d" % i
-            [(below, timed)] = [v for k, v in telemetry._wrapped.items() if k.endswith("/Echo")]
+            [(below, timed)] = [
+                v for k, v in telemetry._wrapped.entries.items() if k.endswith("/Echo")
+            ]
             for _ in range(3):
                 await call(b"y", timeout=5)
-            assert telemetry._wrapped[f"/{SERVICE}/Echo"][1] is timed  # reused, not rebuilt
+            assert telemetry._wrapped.entries[f"/{SERVICE}/Echo"][1] is timed  # reused, not rebuilt
             chain.fresh = True  # the chain below now hands on a new handler per call
             await call(b"z", timeout=5)
-            assert telemetry._wrapped[f"/{SERVICE}/Echo"][0] is not below  # never the stale one
+            # never the stale one
+            assert telemetry._wrapped.entries[f"/{SERVICE}/Echo"][0] is not below
             refuse_call = channel.unary_unary(f"/{SERVICE}/Refuse")
             for _ in range(2):
                 with pytest.raises(grpc.aio.AioRpcError) as err:
