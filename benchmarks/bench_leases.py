@@ -50,7 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.figures import save
-from benchmarks.lease_load import BareServer, ClientPool, LoadResult
+from benchmarks.lease_load import ClientPool, LoadResult, bare_server
 from benchmarks.served import ROOT, ServedBroker, SimProcess, write_config
 
 MAX_OPS = 50_000
@@ -180,7 +180,7 @@ def main() -> None:
         config = write_config(folder / "bench.toml", CONFIG)
         with contextlib.ExitStack() as stack:
             pool = stack.enter_context(ClientPool(args.procs))
-            bare = stack.enter_context(BareServer())
+            bare = stack.enter_context(bare_server())
             sim = None if args.embedded_sim else stack.enter_context(SimProcess(Path(args.root)))
             broker = stack.enter_context(
                 ServedBroker(

@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import statistics
 import subprocess
@@ -71,13 +70,9 @@ def _bare_main(conn: Connection, answer: bytes) -> None:
         handler = grpc.method_handlers_generic_handler(
             "bench.Bare", {"Get": grpc.unary_unary_rpc_method_handler(get)}
         )
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((handler,))
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        conn.send(f"127.0.0.1:{port}")
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        await server.stop(None)
+        from benchmarks.bare_server import serve_until_stopped
+
+        await serve_until_stopped(handler, conn)
 
     asyncio.run(run())
 
@@ -86,22 +81,10 @@ def _bare_main(conn: Connection, answer: bytes) -> None:
 def _bare(answer: bytes) -> Iterator[tuple[str, str, int]]:
     """A bare grpc.aio server in a child process answering ``answer``; yields its address,
     method and process ID."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_bare_main, args=(child, answer), daemon=True)
-    proc.start()
-    try:
-        if not parent.poll(30):
-            raise RuntimeError("the bare server did not start")
-        assert proc.pid is not None
-        yield str(parent.recv()), BARE, proc.pid
-    finally:
-        with contextlib.suppress(OSError):
-            parent.send("stop")
-        proc.join(15)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(5)
+    from benchmarks.bare_server import BareServer  # here: the edge child runs another tree
+
+    with BareServer(_bare_main, answer, start_timeout=30) as server:
+        yield server.address, BARE, server.pid
 
 
 async def _first_answer(address: str) -> bytes:

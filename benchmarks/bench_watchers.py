@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from google.protobuf import timestamp_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bare_server import BareServer, serve_until_stopped
 from benchmarks.figures import save
 from benchmarks.served import ROOT, ServedBroker
 from broker_client.ibbroker.v1 import lease_pb2, lease_service_pb2_grpc
@@ -110,38 +110,9 @@ def _bare_main(conn: Connection) -> None:
                 "Publish": grpc.unary_unary_rpc_method_handler(publish),
             },
         )
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((handler,))
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        conn.send(f"127.0.0.1:{port}")
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        await server.stop(None)
+        await serve_until_stopped(handler, conn)
 
     asyncio.run(run())
-
-
-class BareServer:
-    """The bare grpc.aio fan-out server in a spawned process."""
-
-    def __init__(self) -> None:
-        ctx = mp.get_context("spawn")
-        self.parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_bare_main, args=(child,), daemon=True)
-        self.address = ""
-
-    def __enter__(self) -> BareServer:
-        self.proc.start()
-        if not self.parent.poll(30):
-            raise RuntimeError("the bare server did not start")
-        self.address = self.parent.recv()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.parent.send("stop")
-        self.proc.join(15)
-        if self.proc.is_alive():
-            self.proc.kill()
 
 
 # --- the watchers (this process) -------------------------------------------------------------
@@ -268,7 +239,7 @@ def main() -> None:
     bare_ms: list[float] = []
     broker_ms: list[float] = []
     for _ in range(args.repeats):
-        with BareServer() as bare:
+        with BareServer(_bare_main, start_timeout=30) as bare:
             bare_ms += asyncio.run(
                 run_bare(bare.address, args.watchers, args.channels, args.rounds)
             )

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from benchmarks.bare_server import BareServer, serve_until_stopped
+
 MAX_PAIRS = 100_000
 """Upper bound of pairs per caller per measurement, whatever the time limit."""
 
@@ -276,44 +278,12 @@ def _bare_main(conn: Connection) -> None:
         },
     )
 
-    async def run() -> None:
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((handler,))
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        conn.send(f"127.0.0.1:{port}")
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        await server.stop(None)
-
-    asyncio.run(run())
+    asyncio.run(serve_until_stopped(handler, conn))
 
 
-class BareServer:
+def bare_server() -> BareServer:
     """The bare ``grpc.aio`` LeaseService in a spawned process; ``pid`` for its CPU time."""
-
-    def __init__(self) -> None:
-        ctx = mp.get_context("spawn")
-        self._parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_bare_main, args=(child,), daemon=True)
-        self.address = ""
-
-    @property
-    def pid(self) -> int:
-        assert self._proc.pid is not None
-        return self._proc.pid
-
-    def __enter__(self) -> BareServer:
-        self._proc.start()
-        if not self._parent.poll(60):
-            raise RuntimeError("the bare server did not start")
-        self.address = self._parent.recv()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._parent.send("stop")
-        self._proc.join(15)
-        if self._proc.is_alive():
-            self._proc.kill()
+    return BareServer(_bare_main)
 
 
 def own_cpu_seconds() -> float:
