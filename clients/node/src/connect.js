@@ -155,7 +155,8 @@ function send(client, method, request, metadata, deadline) {
  * is re-sent at once to the new address when the call is safe to repeat (options.repeatable
  * overrides the rule of safeToRepeat), that address was not tried by this call, and at least
  * MIN_RESEND_MS of the deadline is left. Otherwise the failure is thrown (the router has moved:
- * the next call goes to the new address).
+ * the next call goes to the new address). A CANCELLED answer (a server stopping: a standby's
+ * stand-in giving way) to a call safe to repeat is re-sent once to the same address.
  */
 async function routedUnary(route, method, request, options) {
   const { router } = route;
@@ -163,6 +164,7 @@ async function routedUnary(route, method, request, options) {
   const repeatable = options.repeatable ?? safeToRepeat(method, request);
   const tried = new Set();
   let address = router.current;
+  let cancelledOnce = false;
   for (;;) {
     tried.add(address);
     try {
@@ -170,6 +172,13 @@ async function routedUnary(route, method, request, options) {
       router.answered(address);
       return response;
     } catch (err) {
+      if (err.code === grpc.status.CANCELLED && repeatable && !cancelledOnce && deadline - Date.now() >= MIN_RESEND_MS) {
+        // A server that stops cancels the calls in flight (a standby's stand-in giving way to
+        // the broker proper); this call has no signal of its own, so the cancel is the server's.
+        // Re-sent once, as the Python client does (broker_client.plans.RETRY_CODES).
+        cancelledOnce = true;
+        continue;
+      }
       const next = router.failed(err, address);
       if (!repeatable || tried.has(next) || deadline - Date.now() < MIN_RESEND_MS) throw err;
       address = next;
